@@ -1,0 +1,63 @@
+/**
+ * The activities of a sweep, built from their dependencies so the worker wires real SSH and a real
+ * Temporal client while tests hand in their own. No module-level state.
+ */
+import type { JobResult, ResultsJson } from '../shared/results';
+import type { SweepJob } from '../shared/jobs';
+import type { SweepNode } from '../shared/nodes';
+import type { LoadBatchJobsInput, SweepPlan } from '../shared/sweep-plan';
+import { loadJobRange } from '../inputs/load-jobs';
+import { planSweep } from '../inputs/plan-sweep';
+import type { NodeShell } from '../rigs/node-shell';
+import { classified } from './failures';
+import { resetNodeActivity, type ResetNodeResult } from './reset-node';
+import { appendJobResults, startResultsFile, writeResultsActivity, type WriteResultsInput } from './results-files';
+import { runJobActivity, type RunJobDeps, type RunJobInput } from './run-job';
+
+export interface ActivityDeps extends RunJobDeps {
+  /** The worker's `--config`: used when a sweep's input names no `configFile`. */
+  defaultConfigFile: string;
+  /** Where relative paths in a sweep's input are resolved. */
+  cwd: string;
+  shellFor(node: SweepNode): NodeShell;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    /** Reads and validates config and jobs on this host and plans the batches. */
+    async planSweep(input: unknown, runId: string): Promise<SweepPlan> {
+      return classified(async () => {
+        const plan = await planSweep(input, runId, { configFile: deps.defaultConfigFile, cwd: deps.cwd });
+        await startResultsFile(plan.resultsDir);
+        return plan;
+      });
+    },
+
+    /** One batch's jobs, read by index so the workflow never carries the whole list. */
+    async loadBatchJobs(input: LoadBatchJobsInput): Promise<SweepJob[]> {
+      return classified(() => loadJobRange(input.source, input.start, input.end, input.inlineJobs));
+    },
+
+    /** Runs one job on one GPU; a failed trial is a result, an unreachable node an error. */
+    async runJob(input: RunJobInput): Promise<JobResult> {
+      return classified(() => runJobActivity(deps, input));
+    },
+
+    /** sync + drop caches on a rig between batches; never throws. */
+    async resetNode(node: SweepNode): Promise<ResetNodeResult> {
+      return resetNodeActivity(deps.shellFor(node), node);
+    },
+
+    /** Appends a finished batch's records to the run's results.jsonl. */
+    async recordJobResults(input: { resultsDir: string; results: JobResult[] }): Promise<void> {
+      await appendJobResults(input.resultsDir, input.results);
+    },
+
+    /** Writes the Results JSON and returns it. */
+    async writeResults(input: WriteResultsInput): Promise<ResultsJson> {
+      return writeResultsActivity(input);
+    },
+  };
+}
+
+export type SweepActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,28 @@
+/**
+ * The seed's allocator reset between batches: `sync`, then drop the page cache with `sudo -n`, so
+ * a password prompt can never hang a sweep. A failure is a warning for the user, never fatal.
+ */
+import type { SweepNode } from '../shared/nodes';
+import type { NodeShell } from '../rigs/node-shell';
+
+export const RESET_COMMAND = 'sync && echo 3 | sudo -n tee /proc/sys/vm/drop_caches > /dev/null';
+
+export interface ResetNodeResult {
+  node: string;
+  ok: boolean;
+  message: string;
+}
+
+export async function resetNodeActivity(shell: NodeShell, node: SweepNode): Promise<ResetNodeResult> {
+  try {
+    const result = await shell.run(RESET_COMMAND, { timeoutMs: 30_000 });
+    if (result.timedOut) return { node: node.name, ok: false, message: 'reset timed out after 30 s' };
+    if (result.exitCode !== 0) {
+      const reason = result.stderr.trim().split('\n').pop() || `exit code ${result.exitCode}`;
+      return { node: node.name, ok: false, message: `reset failed: ${reason} (see README: the sudoers line for drop_caches)` };
+    }
+    return { node: node.name, ok: true, message: 'caches dropped' };
+  } catch (error) {
+    return { node: node.name, ok: false, message: `reset failed: ${(error as Error).message}` };
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Results on the worker host: every job's record appended to `results.jsonl` as batches finish (so
+ * an interrupted sweep keeps what it did), and the Results JSON written once at the end.
+ */
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildResultsJson, type JobResult, type ResultsJson } from '../shared/results';
+import type { SweepPlan } from '../shared/sweep-plan';
+
+export const RESULTS_JSONL = 'results.jsonl';
+export const RESULTS_JSON = 'sweep_results.json';
+
+export async function appendJobResults(resultsDir: string, results: JobResult[]): Promise<void> {
+  await mkdir(resultsDir, { recursive: true });
+  await appendFile(join(resultsDir, RESULTS_JSONL), results.map((result) => JSON.stringify(result) + '\n').join(''));
+}
+
+/** Every job's last record, in job order (a retried append may have written one twice). */
+export async function readJobResults(resultsDir: string): Promise<JobResult[]> {
+  let text = '';
+  try {
+    text = await readFile(join(resultsDir, RESULTS_JSONL), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const byId = new Map<string, JobResult>();
+  for (const line of text.split('\n')) if (line.trim()) byId.set((JSON.parse(line) as JobResult).job_id, JSON.parse(line));
+  return [...byId.values()];
+}
+
+export interface WriteResultsInput {
+  plan: SweepPlan;
+  startedAtMs: number;
+  warnings: string[];
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
+}
+
+export async function writeResultsActivity(input: WriteResultsInput): Promise<ResultsJson> {
+  const { plan } = input;
+  await mkdir(plan.resultsDir, { recursive: true });
+  const jobs = await readJobResults(plan.resultsDir);
+  const results = buildResultsJson(
+    {
+      runId: plan.runId,
+      totalJobs: plan.totalJobs,
+      runtimeSeconds: (Date.now() - input.startedAtMs) / 1000,
+      timestamp: new Date().toISOString(),
+      outputDir: plan.resultsDir,
+      resultsFile: join(plan.resultsDir, RESULTS_JSONL),
+      preservePaths: plan.preservePaths,
+      batches: plan.batches.length,
+      nodes: plan.nodes,
+      warnings: input.warnings,
+    },
+    jobs,
+  );
+  await writeAtomically(join(plan.resultsDir, RESULTS_JSONL), jobs.map((job) => JSON.stringify(job) + '\n').join(''));
+  await writeAtomically(join(plan.resultsDir, RESULTS_JSON), JSON.stringify(results, null, 2) + '\n');
+  return results;
+}
+
+/** Starts a run's records afresh: a workflow id used again must not inherit an old run's lines. */
+export async function startResultsFile(resultsDir: string): Promise<void> {
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(join(resultsDir, RESULTS_JSONL), '');
+}

@@ -1,0 +1,46 @@
+/**
+ * Follows a running sweep and prints the seed's lines — `[BATCH k/N] m jobs`, one `✓`/`✗` line
+ * per job, `[BATCH k] Complete: s/m successful` — so operators and scripts see what they know.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { progressQuery } from '../shared/names';
+import type { SweepEvent } from '../shared/progress';
+
+export function formatEvent(event: SweepEvent): string {
+  switch (event.kind) {
+    case 'batch-start':
+      return `[BATCH ${event.batch}/${event.batchCount}] ${event.jobs} jobs`;
+    case 'job': {
+      const { job } = event;
+      const where = `${job.node}:GPU${job.gpu_id} (${job.runtime.toFixed(1)}s)`;
+      return job.success ? `  ✓ ${job.job_id} → ${where}` : `  ✗ ${job.job_id} → ${where} ${job.failure_mode}: ${job.error ?? ''}`.trimEnd();
+    }
+    case 'batch-end':
+      return `[BATCH ${event.batch}] Complete: ${event.successful}/${event.jobs} successful`;
+    case 'reset':
+      return `[RESET] ${event.node}: ${event.message}`;
+    case 'cooldown':
+      return `[COOLDOWN] ${event.seconds}s before batch ${event.batch + 1}`;
+  }
+}
+
+/** Prints new events every `intervalMs` until `stop` resolves; then prints what is left. */
+export async function followSweep(handle: WorkflowHandle, stop: Promise<unknown>, write: (line: string) => void, intervalMs = 500): Promise<void> {
+  let lastSeq = 0;
+  let stopped = false;
+  void stop.finally(() => (stopped = true)).catch(() => undefined);
+  const poll = async () => {
+    try {
+      const progress = await handle.query(progressQuery, lastSeq);
+      for (const event of progress.events) write(formatEvent(event));
+      lastSeq = progress.lastSeq;
+    } catch {
+      // A query can fail while the workflow task is being retried or the sweep just ended.
+    }
+  };
+  while (!stopped) {
+    await poll();
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, intervalMs)), stop.catch(() => undefined)]);
+  }
+  await poll();
+}

@@ -1,0 +1,77 @@
+/**
+ * The `rigsweep` command. Each subcommand lives in its own file; this one only wires flags to
+ * them and turns errors into one clear line and the documented exit code.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { demoCommand, dataDir } from './demo-command';
+import { stopDevServer } from './dev-server';
+import { CliError, EXIT } from './exit-codes';
+import { runCommand, startCommand } from './run-command';
+import { workerCommand } from './worker-command';
+
+function positiveInt(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return value;
+}
+
+function addSweepOptions(command: Command): Command {
+  return command
+    .option('--jobs-file <file>', 'jobs in SCRIPT JOB SPEC v1.0 (a JSON array)')
+    .option('--trials <n>', 'run N trials of the config\'s trial_command instead', positiveInt)
+    .option('--config <file>', 'cluster config', 'distributed_config.json')
+    .option('--output-dir <dir>', 'results go to <dir>/<run_id>/', 'full_scoring_results')
+    .option('--preserve-paths', 'keep the trials\' output paths as the jobs name them')
+    .option('--workflow-id <id>', 'workflow id (default: derived from the jobs and config, so a rerun attaches)')
+    .option('--verbose', 'worker logs on stderr');
+}
+
+const program = new Command('rigsweep')
+  .description('Durable batched GPU trial sweeps over SSH, as a Temporal workflow')
+  .showHelpAfterError()
+  .exitOverride();
+
+addSweepOptions(program.command('run').description('run a sweep and follow it; prints the Results JSON last')).action(async (flags) => {
+  process.exitCode = await runCommand(flags);
+});
+addSweepOptions(program.command('start').description('start a sweep, print its workflow id and return')).action(async (flags) => {
+  process.exitCode = await startCommand(flags);
+});
+program
+  .command('worker')
+  .description('run a worker that serves sweeps on the task queue')
+  .option('--config <file>', 'cluster config for sweeps that name none', 'distributed_config.json')
+  .option('--verbose', 'debug logs')
+  .action(async (flags) => {
+    process.exitCode = await workerCommand(flags);
+  });
+program
+  .command('demo')
+  .description('start a local Temporal dev server if needed and run a demo sweep on this machine')
+  .addOption(new Option('--trials <n>', 'demo trials').default(24).argParser(positiveInt))
+  .option('--verbose', 'worker logs on stderr')
+  .action(async (flags) => {
+    process.exitCode = await demoCommand(flags);
+  });
+program
+  .command('server')
+  .description('manage the dev server `rigsweep demo` started')
+  .command('stop')
+  .action(() => {
+    const port = Number((process.env.TEMPORAL_ADDRESS ?? 'localhost:7233').split(':')[1] ?? 7233);
+    const stopped = stopDevServer({ dataDir: dataDir(), port, uiPort: port + 1000 });
+    process.stderr.write(stopped ? 'dev server stopped\n' : 'no dev server recorded\n');
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CliError) {
+    process.stderr.write(`rigsweep: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else if (error && typeof error === 'object' && 'exitCode' in error && 'code' in error) {
+    // commander: --help and --version exit 0, usage errors exit 2 (already printed)
+    process.exitCode = (error as { exitCode: number }).exitCode === 0 ? EXIT.ok : EXIT.badInput;
+  } else {
+    process.stderr.write(`rigsweep: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  }
+});

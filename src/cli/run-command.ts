@@ -1,0 +1,87 @@
+/**
+ * `rigsweep run` and `rigsweep start`: validate, start (or attach to) the sweep, and — for `run` —
+ * host a worker when none polls, follow the sweep with the seed's lines and print the Results JSON
+ * last on stdout, with an exit code scripts can trust.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { ResultsJson } from '../shared/results';
+import { createSweepWorker } from '../worker';
+import { CliError, EXIT } from './exit-codes';
+import { followSweep } from './follow';
+import { installWorkerLogging } from './logging';
+import { startOrAttach } from './start-or-attach';
+import { defaultWorkflowId, type SweepFlags, sweepInputFromFlags, validateSweep } from './sweep-request';
+import { connectClient, hasWorker, temporalSettings } from './temporal';
+
+export interface RunFlags extends SweepFlags {
+  verbose?: boolean;
+}
+
+const out = (line: string) => process.stdout.write(line + '\n');
+const err = (line: string) => process.stderr.write(line + '\n');
+
+async function prepare(flags: RunFlags) {
+  const input = sweepInputFromFlags(flags);
+  const plan = await validateSweep(input);
+  for (const skipped of plan.skippedNodes) err(`notice: node ${skipped.name} skipped: ${skipped.reason}`);
+  const settings = temporalSettings();
+  const { client, connection } = await connectClient(settings);
+  const sweep = await startOrAttach(client, settings.taskQueue, flags.workflowId ?? defaultWorkflowId(input, plan), input);
+  err(`${sweep.attached ? 'attached to running sweep' : 'started sweep'} ${sweep.workflowId} (${plan.totalJobs} jobs, ${plan.batches.length} batches)`);
+  return { input, plan, settings, client, connection, sweep };
+}
+
+/** `rigsweep start`: prints the workflow id and returns, leaving the sweep to the workers. */
+export async function startCommand(flags: RunFlags): Promise<number> {
+  const { sweep, connection } = await prepare(flags);
+  out(sweep.workflowId);
+  await connection.close();
+  return EXIT.ok;
+}
+
+/** `rigsweep run`: the drop-in for `scripts_coordinator.py`. */
+export async function runCommand(flags: RunFlags): Promise<number> {
+  const { settings, client, connection, sweep } = await prepare(flags);
+  try {
+    const result = sweep.handle.result() as Promise<ResultsJson>;
+    const onInterrupt = () => {
+      err('interrupted: cancelling the sweep (its trial processes are killed)...');
+      void sweep.handle.cancel();
+    };
+    process.once('SIGINT', onInterrupt);
+    let hosted: Promise<void> = Promise.resolve();
+    if (!(await hasWorker(client, settings))) {
+      installWorkerLogging(flags.verbose ? 'INFO' : 'WARN');
+      err(`no worker polls task queue "${settings.taskQueue}": hosting one in this process`);
+      const { worker, close } = await createSweepWorker({ ...settings, configFile: flags.config });
+      hosted = worker.runUntil(followSweep(sweep.handle, result, out)).finally(close);
+    } else {
+      hosted = followSweep(sweep.handle, result, out);
+    }
+    const outcome = await result.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    await hosted;
+    process.removeListener('SIGINT', onInterrupt);
+    if ('error' in outcome) return reportFailure(outcome.error);
+    out('Results JSON:');
+    out(JSON.stringify(outcome.value, null, 2));
+    return outcome.value.failed === 0 ? EXIT.ok : EXIT.someJobsFailed;
+  } finally {
+    await connection.close();
+  }
+}
+
+function reportFailure(error: unknown): number {
+  const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
+  if (cause instanceof CancelledFailure) {
+    err('sweep cancelled');
+    return EXIT.cancelled;
+  }
+  if (cause instanceof ApplicationFailure && cause.type === 'InputError') {
+    throw new CliError(cause.message, EXIT.badInput, { cause: error });
+  }
+  throw new CliError(`sweep failed: ${cause?.message ?? (error as Error).message}`, EXIT.someJobsFailed, { cause: error });
+}

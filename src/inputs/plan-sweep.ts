@@ -1,0 +1,65 @@
+/**
+ * Turns a sweep's input into its plan, reading the config and jobs on this host. The plan
+ * activity calls it for sweeps started by any client; the CLI calls it before starting one, so bad
+ * input is reported with exit code 2 before anything reaches Temporal.
+ */
+import { join, resolve } from 'node:path';
+import { planBatches } from '../shared/planner';
+import { DEFAULT_OUTPUT_DIR, sweepInputSchema } from '../shared/sweep-input';
+import type { JobSource, SweepPlan } from '../shared/sweep-plan';
+import { describeZodIssues, InputError } from './input-error';
+import { effectiveBatching, loadConfig } from './load-config';
+import { loadJobsFile, parseJobList } from './load-jobs';
+
+export interface PlanDefaults {
+  /** The worker's `--config`, used when the input names none. */
+  configFile: string;
+  /** Where relative paths of the input are resolved (the worker's working directory). */
+  cwd?: string;
+}
+
+export async function planSweep(rawInput: unknown, runId: string, defaults: PlanDefaults): Promise<SweepPlan> {
+  const inputName = 'workflow input';
+  const parsed = sweepInputSchema.safeParse(rawInput ?? {});
+  if (!parsed.success) throw new InputError(inputName, describeZodIssues(parsed.error));
+  const input = parsed.data;
+  const cwd = defaults.cwd ?? process.cwd();
+
+  const loaded = await loadConfig(resolve(cwd, input.configFile ?? defaults.configFile));
+  const batching = effectiveBatching(loaded.config, input.batching, inputName);
+
+  let jobSource: JobSource;
+  let totalJobs: number;
+  if (input.trials !== undefined) {
+    if (!loaded.config.trial_command) {
+      throw new InputError(loaded.path, ['trial_command: required to run a sweep given only "trials" (a shell command template such as "python3 trial.py {trial} --gpu-id {gpu}")']);
+    }
+    jobSource = { kind: 'trials', command: loaded.config.trial_command, output: loaded.config.trial_output, timeout: loaded.config.trial_timeout };
+    totalJobs = input.trials;
+  } else if (input.jobsFile !== undefined) {
+    const path = resolve(cwd, input.jobsFile);
+    const { jobs, digest } = await loadJobsFile(path);
+    jobSource = { kind: 'file', path, digest };
+    totalJobs = jobs.length;
+  } else {
+    totalJobs = parseJobList(input.jobs, `${inputName} "jobs"`).length;
+    jobSource = { kind: 'inline' };
+  }
+
+  const outputDir = resolve(cwd, input.outputDir ?? DEFAULT_OUTPUT_DIR);
+  const preservePaths = input.preservePaths ?? false;
+  return {
+    ...planBatches(totalJobs, loaded.nodes.length, batching),
+    runId,
+    configFile: loaded.path,
+    nodes: loaded.nodes,
+    skippedNodes: loaded.skippedNodes,
+    jobSource,
+    totalJobs,
+    outputDir,
+    preservePaths,
+    // rigsweep's own records always go to a run-scoped folder, so runs never mix;
+    // preservePaths only keeps the trials' own output paths as the jobs name them.
+    resultsDir: join(outputDir, runId),
+  };
+}

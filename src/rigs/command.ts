@@ -1,0 +1,95 @@
+/**
+ * Builds the shell command that starts a job on a node — the seed's
+ * `cd <script_path> && env <GPU env> <python_env> -u <script> <args...> --gpu-id <G>` — with every
+ * argument shell-quoted so it arrives byte for byte, and a first line that reports the job's
+ * process group and the node's clock, so rigsweep can kill the whole group and judge output
+ * freshness by the node's own time.
+ */
+import { quote } from 'shell-quote';
+import type { SweepJob } from '../shared/jobs';
+import type { SweepNode } from '../shared/nodes';
+import { paddedTrial, renderTemplate } from '../shared/templates';
+
+/** The seed's ROCm settings for RX 6600 rigs (gfx1032 runs as gfx1030; SDMA off avoids hangs). */
+const ROCM_ENV: [string, string][] = [
+  ['HSA_OVERRIDE_GFX_VERSION', '10.3.0'],
+  ['HSA_ENABLE_SDMA', '0'],
+  ['ROCM_PATH', '/opt/rocm'],
+  ['HIP_PATH', '/opt/rocm/hip'],
+];
+const ROCM_BIN_DIRS = '/opt/rocm/bin:/opt/rocm/hip/bin';
+const ROCM_LIB_DIRS = '/opt/rocm/lib:/opt/rocm/hip/lib';
+
+/** The marker line every job prints first: `RIGSWEEP_START <pgid> <node epoch ns>`. */
+export const START_MARKER = 'RIGSWEEP_START';
+
+/** Quotes a path for a POSIX shell; a leading `~/` stays the user's home on that node. */
+export function shellWord(word: string): string {
+  if (word === '~') return '"$HOME"';
+  if (word.startsWith('~/')) return `"$HOME"/${quote([word.slice(2)])}`;
+  return quote([word]);
+}
+
+/** `VAR=value` words selecting one GPU, as the seed set them for NVIDIA and ROCm nodes. */
+export function gpuEnvWords(node: Pick<SweepNode, 'isRocm'>, gpu: number): string[] {
+  const words = [`CUDA_VISIBLE_DEVICES=${gpu}`];
+  if (node.isRocm) {
+    words.push(`HIP_VISIBLE_DEVICES=${gpu}`);
+    for (const [name, value] of ROCM_ENV) words.push(`${name}=${quote([value])}`);
+    words.push(`PATH=${ROCM_BIN_DIRS}:"$PATH"`);
+    words.push(`LD_LIBRARY_PATH=${ROCM_LIB_DIRS}\${LD_LIBRARY_PATH:+:"$LD_LIBRARY_PATH"}`);
+  }
+  return words;
+}
+
+export interface JobCommandContext {
+  node: SweepNode;
+  gpu: number;
+  runId: string;
+}
+
+/** The words that run the job itself (after `env <GPU env>`). */
+function jobWords(job: SweepJob, context: JobCommandContext): string[] {
+  if (job.kind === 'script') {
+    return [shellWord(context.node.pythonEnv), '-u', shellWord(job.script), ...job.args.map((arg) => quote([arg])), '--gpu-id', String(context.gpu)];
+  }
+  // A trial_command is the user's own shell text: it runs as written, in its own `sh -c`.
+  return ['sh', '-c', quote([renderTemplate(job.command, templateValues(job, context))])];
+}
+
+/** Values of `{trial}`, `{trial_id}`, `{gpu}`, `{node}`, `{run_id}` for one dispatch. */
+export function templateValues(job: Extract<SweepJob, { kind: 'trial' }>, context: JobCommandContext) {
+  return { trial: job.trial, trial_id: paddedTrial(job.trial), gpu: context.gpu, node: context.node.name, run_id: context.runId };
+}
+
+/** The job's output path as the node sees it, relative to script_path (null when it names none). */
+export function expectedOutput(job: SweepJob, context: JobCommandContext): string | null {
+  if (!job.expected_output) return null;
+  return job.kind === 'trial' ? renderTemplate(job.expected_output, templateValues(job, context)) : job.expected_output;
+}
+
+/**
+ * The full command line for a login shell on the node. `exec` makes the trial the process whose
+ * exit code and signal the node reports; the shell's `$$` is the process group id, since both
+ * sshd and our local launcher start each job as its own group.
+ */
+export function buildJobCommand(job: SweepJob, context: JobCommandContext): string {
+  return [
+    `echo ${START_MARKER} $$ $(date +%s%N)`,
+    `cd ${shellWord(context.node.scriptPath)} || exit 97`,
+    ['exec', 'env', ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
+  ].join('; ');
+}
+
+/** Parses the start marker; null when the line is something else. */
+export function parseStartMarker(line: string): { pgid: number; nodeTimeNs: bigint } | null {
+  const match = new RegExp(`^${START_MARKER} (\\d+) (\\d+)$`).exec(line.trim());
+  return match ? { pgid: Number(match[1]), nodeTimeNs: BigInt(match[2]) } : null;
+}
+
+/** Kills a job's whole process group: TERM first, KILL after `graceSeconds` if anything is left. */
+export function killGroupCommand(pgid: number, graceSeconds: number): string {
+  // `kill -SIG -PGID` without `--`: dash, the /bin/sh of Debian and Ubuntu, rejects `--`.
+  const group = `-${pgid}`;
+  return `kill -TERM ${group} 2>/dev/null || exit 0; for i in $(seq ${graceSeconds * 10}); do kill -0 ${group} 2>/dev/null || exit 0; sleep 0.1; done; kill -KILL ${group} 2>/dev/null; exit 0`;
+}

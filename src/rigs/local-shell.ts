@@ -1,0 +1,66 @@
+/**
+ * Localhost jobs, run the same way as remote ones: a shell command line, each in its own process
+ * group (so one `kill -- -PGID` reaches everything the trial started), with exit code and signal
+ * reported like sshd reports them.
+ */
+import { spawn } from 'node:child_process';
+import type { CommandResult, RemoteExit, RemoteProcess } from './ssh-pool';
+
+/** Keeps the last `limit` bytes of a stream: what a user needs from a long trial log. */
+export class TailBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size - this.chunks[0].length >= this.limit) this.size -= this.chunks.shift()!.length;
+  }
+
+  toString(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+  }
+}
+
+export class LocalShell {
+  async exec(command: string): Promise<RemoteProcess> {
+    const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const done = new Promise<RemoteExit>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => resolve({ exitCode: code, signal: signal ?? null }));
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    return {
+      stdout: child.stdout,
+      stderr: child.stderr,
+      done,
+      close: () => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      },
+    };
+  }
+
+  async run(command: string, options: { timeoutMs?: number; stdin?: string } = {}): Promise<CommandResult> {
+    const startedAt = Date.now();
+    const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout = new TailBuffer(1024 * 1024);
+    const stderr = new TailBuffer(1024 * 1024);
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdin.end(options.stdin ?? '');
+    let timedOut = false;
+    const timer = options.timeoutMs ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), options.timeoutMs) : undefined;
+    const exit = await new Promise<RemoteExit>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => resolve({ exitCode: code, signal: signal ?? null }));
+    }).finally(() => clearTimeout(timer));
+    return { ...exit, stdout: stdout.toString(), stderr: stderr.toString(), timedOut, durationMs: Date.now() - startedAt };
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The user's `distributed_config.json`, as rigsweep reads it.
+ *
+ * The file belongs to the user and holds much more than rigsweep needs (`sieve_defaults`,
+ * `search_bounds`, ...): unknown sections and unknown node keys are ignored, never rejected.
+ * Keys keep the user's snake_case. Pure code: imported by the CLI, the activities and tests.
+ */
+import { z } from 'zod';
+import { parseTemplate, TRIAL_PLACEHOLDERS } from './templates';
+
+const positiveInt = z.number().int().positive();
+const nonNegative = z.number().finite().nonnegative();
+
+export const nodeConfigSchema = z.looseObject({
+  hostname: z.string().min(1),
+  username: z.string().min(1).optional(),
+  gpu_count: z.number().int().nonnegative(),
+  gpu_type: z.string().optional(),
+  script_path: z.string().min(1),
+  python_env: z.string().min(1).default('python3'),
+  max_concurrent_script_jobs: positiveInt.optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  identity_file: z.string().min(1).optional(),
+  /** Seconds between two job starts on this node; 0 allowed. */
+  stagger_delay: nonNegative.optional(),
+});
+export type NodeConfig = z.infer<typeof nodeConfigSchema>;
+
+export const jobBatchingSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  mode: z.enum(['barrier']).default('barrier'),
+  max_jobs_per_batch: positiveInt.default(20),
+  max_jobs_per_node_per_batch: positiveInt.default(6),
+  inter_batch_cooldown_seconds: nonNegative.default(5),
+  allocator_reset_between_batches: z.boolean().default(true),
+});
+export type JobBatching = z.infer<typeof jobBatchingSchema>;
+/** What a sweep's `batching` input may override: the same keys, all optional. */
+export const jobBatchingOverrideSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  mode: z.enum(['barrier']).optional(),
+  max_jobs_per_batch: positiveInt.optional(),
+  max_jobs_per_node_per_batch: positiveInt.optional(),
+  inter_batch_cooldown_seconds: nonNegative.optional(),
+  allocator_reset_between_batches: z.boolean().optional(),
+});
+export type JobBatchingOverride = z.infer<typeof jobBatchingOverrideSchema>;
+
+const templateString = z.string().min(1).superRefine((text, ctx) => {
+  const parsed = parseTemplate(text, TRIAL_PLACEHOLDERS);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+});
+
+export const clusterConfigSchema = z
+  .looseObject({
+    nodes: z.array(nodeConfigSchema).min(1),
+    // A section the user wrote without batching keys still gets every default.
+    job_batching: jobBatchingSchema.default(jobBatchingSchema.parse({})),
+    trial_command: templateString.optional(),
+    trial_output: templateString.optional(),
+    /** Seconds a `trials: N` trial may run; the SCRIPT JOB SPEC default. */
+    trial_timeout: z.number().finite().positive().default(7200),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.nodes.forEach((node, index) => {
+      const key = `${node.hostname}:${node.port ?? 22}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nodes', index, 'hostname'],
+          message: `duplicate node "${node.hostname}" (also nodes[${first}])`,
+        });
+      } else seen.set(key, index);
+    });
+    if (!config.nodes.some((node) => node.gpu_count > 0)) {
+      ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'no usable node: every node has gpu_count 0' });
+    }
+  });
+export type ClusterConfig = z.infer<typeof clusterConfigSchema>;
+
+/** Default seconds between job starts: HIP initialisations on the rigs collide below this. */
+export const DEFAULT_STAGGER_SECONDS = { localhost: 3.0, rig: 2.0 } as const;
+
+/** True for the node this process runs on: the seed's rule, by hostname. */
+export function isLocalHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '::1';
+}
+
+/** The seed's rule: a node is ROCm when its interpreter lives in a ROCm venv. */
+export function isRocmNode(node: Pick<NodeConfig, 'python_env'>): boolean {
+  return node.python_env.toLowerCase().includes('rocm');
+}

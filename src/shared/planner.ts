@@ -1,0 +1,56 @@
+/**
+ * The batch planner: which jobs go together, and how many of them one node may take.
+ *
+ * The seed's proposal in numbers: at most 20 jobs per batch and at most 6 per node per batch, so
+ * no rig ever manages more than a handful of starting jobs; a sweep that fits in one batch runs
+ * without batching overhead. Batches are contiguous ranges of the job list, so an activity can load
+ * a batch's jobs by index instead of the workflow carrying the whole list. Pure code.
+ */
+import type { JobBatching } from './config';
+
+export interface BatchRange {
+  /** 0-based; shown to users as `index + 1`. */
+  index: number;
+  /** First job index of the batch. */
+  start: number;
+  /** One past the last job index. */
+  end: number;
+}
+
+export interface BatchPlan {
+  batches: BatchRange[];
+  /** Jobs one node may start within one batch; null when unlimited (a single batch). */
+  perNodeCap: number | null;
+  /** Reset the rigs and cool down between batches (never before the first). */
+  resetBetweenBatches: boolean;
+  cooldownSeconds: number;
+}
+
+/**
+ * Splits `jobCount` jobs over `nodeCount` usable nodes. A batch holds at most
+ * `max_jobs_per_batch` jobs and never more than every node's per-batch cap added up, so each
+ * batch can always be finished by the nodes it was planned for.
+ */
+export function planBatches(jobCount: number, nodeCount: number, batching: JobBatching): BatchPlan {
+  const unbatched = !batching.enabled || jobCount <= batching.max_jobs_per_batch;
+  if (unbatched || nodeCount < 1) {
+    return {
+      batches: jobCount > 0 ? [{ index: 0, start: 0, end: jobCount }] : [],
+      perNodeCap: null,
+      resetBetweenBatches: false,
+      cooldownSeconds: 0,
+    };
+  }
+  const perNodeCap = batching.max_jobs_per_node_per_batch;
+  const batchSize = Math.min(batching.max_jobs_per_batch, perNodeCap * nodeCount);
+  const batches: BatchRange[] = [];
+  for (let start = 0; start < jobCount; start += batchSize) {
+    batches.push({ index: batches.length, start, end: Math.min(jobCount, start + batchSize) });
+  }
+  return {
+    batches,
+    perNodeCap,
+    resetBetweenBatches: batching.allocator_reset_between_batches,
+    cooldownSeconds: batching.inter_batch_cooldown_seconds,
+  };
+}

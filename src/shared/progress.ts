@@ -1,0 +1,50 @@
+/**
+ * The live picture of a sweep that `progressQuery` returns, and the event lines the CLI prints
+ * from it. Events are kept in a bounded ring so a 10,000-job sweep does not grow the query answer.
+ */
+import type { JobResult } from './results';
+
+export type SweepEvent =
+  | { seq: number; kind: 'batch-start'; batch: number; batchCount: number; jobs: number }
+  | { seq: number; kind: 'job'; batch: number; job: Pick<JobResult, 'job_id' | 'success' | 'node' | 'gpu_id' | 'runtime' | 'failure_mode' | 'error'> }
+  | { seq: number; kind: 'batch-end'; batch: number; successful: number; jobs: number }
+  | { seq: number; kind: 'reset'; batch: number; node: string; ok: boolean; message: string }
+  | { seq: number; kind: 'cooldown'; batch: number; seconds: number };
+
+/** A sweep event before it is numbered. */
+export type NewSweepEvent = SweepEvent extends infer E ? (E extends SweepEvent ? Omit<E, 'seq'> : never) : never;
+
+export interface SweepProgress {
+  phase: 'planning' | 'running' | 'resetting' | 'cooling down' | 'writing results' | 'done';
+  /** 1-based batch in progress, 0 before the first. */
+  batch: number;
+  batchCount: number;
+  totalJobs: number;
+  done: number;
+  failed: number;
+  running: number;
+  /** Events with seq > the query's `afterSeq`, oldest first. */
+  events: SweepEvent[];
+  lastSeq: number;
+}
+
+/** A bounded, numbered event log: the query answer stays small however long the sweep runs. */
+export class EventLog {
+  private readonly events: SweepEvent[] = [];
+  private seq = 0;
+
+  constructor(private readonly capacity = 500) {}
+
+  add(event: NewSweepEvent): void {
+    this.events.push({ ...event, seq: ++this.seq } as SweepEvent);
+    if (this.events.length > this.capacity) this.events.shift();
+  }
+
+  since(afterSeq: number): SweepEvent[] {
+    return this.events.filter((event) => event.seq > afterSeq);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * What a sweep reports: one flat record per job and the seed's Results JSON around them.
+ * Field names are the seed's (snake_case), because the user's scripts already parse them.
+ */
+
+/** Why a job did not succeed: the seed's six, plus the ones the seed could not tell apart. */
+export const FAILURE_MODES = [
+  'FILE_MISSING',
+  'FILE_EMPTY',
+  'INVALID_JSON',
+  'TIMEOUT',
+  'SSH_ERROR',
+  'EXECUTION_ERROR',
+  'EXIT_CODE',
+  'KILLED',
+  'STALE_OUTPUT',
+  'TRIAL_ERROR',
+  'CANCELLED',
+] as const;
+export type FailureMode = (typeof FAILURE_MODES)[number];
+
+export interface JobResult {
+  job_id: string;
+  success: boolean;
+  node: string;
+  gpu_id: number;
+  /** 1-based batch number. */
+  batch: number;
+  /** Seconds from the confirmed start to the exit. */
+  runtime: number;
+  exit_code: number | null;
+  signal: string | null;
+  failure_mode: FailureMode | null;
+  error: string | null;
+  /** The output file as the job named it, relative to the node's script_path. */
+  output_file: string | null;
+  started_at: string;
+  ended_at: string;
+  /** Last bytes of stderr, at most 2 KB. */
+  stderr_tail: string;
+}
+
+export interface NodeSummary {
+  jobs: number;
+  successful: number;
+  failed: number;
+  gpu_count: number;
+  gpu_type: string | null;
+}
+
+export interface ResultsJson {
+  status: 'complete' | 'partial';
+  run_id: string;
+  total_jobs: number;
+  successful: number;
+  failed: number;
+  runtime_seconds: number;
+  timestamp: string;
+  output_dir: string;
+  preserve_paths: boolean;
+  batches: number;
+  nodes: Record<string, NodeSummary>;
+  warnings: string[];
+  /** Where every job's record is, one JSON object per line. */
+  results_file: string;
+  jobs: JobResult[];
+}
+
+export interface ResultsContext {
+  runId: string;
+  totalJobs: number;
+  runtimeSeconds: number;
+  timestamp: string;
+  outputDir: string;
+  resultsFile: string;
+  preservePaths: boolean;
+  batches: number;
+  nodes: { name: string; gpuCount: number; gpuType?: string }[];
+  warnings: string[];
+}
+
+/** Builds the Results JSON the user's scripts parse: counts per node and overall. */
+export function buildResultsJson(context: ResultsContext, jobs: JobResult[]): ResultsJson {
+  const nodes: Record<string, NodeSummary> = {};
+  for (const node of context.nodes) {
+    nodes[node.name] = { jobs: 0, successful: 0, failed: 0, gpu_count: node.gpuCount, gpu_type: node.gpuType ?? null };
+  }
+  for (const job of jobs) {
+    const summary = (nodes[job.node] ??= { jobs: 0, successful: 0, failed: 0, gpu_count: 0, gpu_type: null });
+    summary.jobs++;
+    if (job.success) summary.successful++;
+    else summary.failed++;
+  }
+  const successful = jobs.filter((job) => job.success).length;
+  const failed = context.totalJobs - successful;
+  return {
+    status: failed === 0 ? 'complete' : 'partial',
+    run_id: context.runId,
+    total_jobs: context.totalJobs,
+    successful,
+    failed,
+    runtime_seconds: Math.round(context.runtimeSeconds * 1000) / 1000,
+    timestamp: context.timestamp,
+    output_dir: context.outputDir,
+    preserve_paths: context.preservePaths,
+    batches: context.batches,
+    nodes,
+    warnings: context.warnings,
+    results_file: context.resultsFile,
+    jobs,
+  };
+}

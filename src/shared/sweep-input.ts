@@ -1,0 +1,34 @@
+/**
+ * The one JSON object that starts a `trialSweep`, from any client: our CLI, the `temporal` CLI,
+ * the Web UI's start form or the user's Python agent. Validated by the plan activity (never in
+ * the workflow, so a bad input fails the sweep with a clear message instead of retrying forever).
+ */
+import { z } from 'zod';
+import { jobBatchingOverrideSchema } from './config';
+import { scriptJobSchema } from './jobs';
+
+export const sweepInputSchema = z
+  .strictObject({
+    trials: z.number().int().positive().optional(),
+    jobsFile: z.string().min(1).optional(),
+    jobs: z.array(scriptJobSchema).min(1).optional(),
+    configFile: z.string().min(1).optional(),
+    outputDir: z.string().min(1).optional(),
+    preservePaths: z.boolean().optional(),
+    maxRetries: z.number().int().nonnegative().optional(),
+    batching: jobBatchingOverrideSchema.optional(),
+  })
+  .superRefine((input, ctx) => {
+    const given = (['trials', 'jobsFile', 'jobs'] as const).filter((key) => input[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: given.length ? [given[1]] : [],
+        message: `give exactly one of "trials", "jobsFile" or "jobs" (got ${given.length ? given.join(', ') : 'none'})`,
+      });
+    }
+  });
+export type SweepInput = z.input<typeof sweepInputSchema>;
+
+/** Where results go when neither the caller nor the CLI says: the seed's default. */
+export const DEFAULT_OUTPUT_DIR = 'full_scoring_results';

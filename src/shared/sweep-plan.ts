@@ -1,0 +1,34 @@
+/**
+ * What the plan activity hands the workflow: everything the dispatcher needs, small and
+ * JSON-serialisable (no job list, no secrets), so it travels in history and across continue-as-new.
+ */
+import type { SweepNode } from './nodes';
+import type { BatchPlan } from './planner';
+
+/** Where a batch's jobs are read from; a file is checked against its digest so a change is noticed. */
+export type JobSource =
+  | { kind: 'file'; path: string; digest: string }
+  | { kind: 'inline' }
+  | { kind: 'trials'; command: string; output?: string; timeout: number };
+
+export interface SweepPlan extends BatchPlan {
+  runId: string;
+  configFile: string;
+  nodes: SweepNode[];
+  /** Nodes of the config that take no jobs, with why (e.g. `gpu_count: 0`). */
+  skippedNodes: { name: string; reason: string }[];
+  jobSource: JobSource;
+  totalJobs: number;
+  /** `<outputDir>/<runId>`: where this run's records are written, on the worker host. */
+  resultsDir: string;
+  outputDir: string;
+  preservePaths: boolean;
+}
+
+export interface LoadBatchJobsInput {
+  source: JobSource;
+  start: number;
+  end: number;
+  /** Only for inline jobs: the slice of the workflow input for this batch. */
+  inlineJobs?: unknown[];
+}

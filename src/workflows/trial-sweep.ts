@@ -1,0 +1,79 @@
+/**
+ * `trialSweep`: the seed's proposal as a durable workflow. Plan on the worker host; then for each
+ * batch — reset the rigs and cool down (not before the first), fan out one lane per GPU with
+ * staggered starts, wait, record the results — and finally write the Results JSON.
+ */
+import { proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { SweepActivities } from '../activities/create-activities';
+import { jobStartedSignal, NON_RETRYABLE_ERROR_TYPES, progressQuery } from '../shared/names';
+import type { BatchRange } from '../shared/planner';
+import type { ResultsJson } from '../shared/results';
+import type { SweepInput } from '../shared/sweep-input';
+import type { SweepPlan } from '../shared/sweep-plan';
+import { runBatch } from './dispatch';
+import { SweepTracker } from './sweep-tracker';
+
+/** Planning, job loading and result files: short, local to the worker host. */
+const bookkeeping = proxyActivities<SweepActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+});
+
+/** Resets of the rigs: short; a reset that fails is a warning, so one retry is enough. */
+const upkeep = proxyActivities<SweepActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 2 },
+});
+
+export async function trialSweep(input: SweepInput): Promise<ResultsJson> {
+  const startedAtMs = Date.now();
+  const tracker = new SweepTracker();
+  setHandler(progressQuery, (afterSeq) => tracker.progress(afterSeq ?? 0));
+  setHandler(jobStartedSignal, ({ startKey }) => void tracker.startedKeys.add(startKey));
+
+  const plan = await bookkeeping.planSweep(input, workflowInfo().workflowId);
+  tracker.totalJobs = plan.totalJobs;
+  tracker.batchCount = plan.batches.length;
+  for (const batch of plan.batches) {
+    if (batch.index > 0) await resetAndCoolDown(plan, batch, tracker);
+    await runAndRecordBatch(plan, batch, input, tracker);
+  }
+  tracker.phase = 'writing results';
+  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings: tracker.warnings });
+  tracker.phase = 'done';
+  return results;
+}
+
+/** Between batches: every rig drops its caches (failures are warnings), then a durable cooldown. */
+async function resetAndCoolDown(plan: SweepPlan, batch: BatchRange, tracker: SweepTracker): Promise<void> {
+  if (plan.resetBetweenBatches) {
+    tracker.phase = 'resetting';
+    const rigs = plan.nodes.filter((node) => !node.isLocal);
+    const outcomes = await Promise.all(
+      rigs.map((node) =>
+        upkeep.resetNode(node).catch((error: Error) => ({ node: node.name, ok: false, message: `reset failed: ${error.message}` })),
+      ),
+    );
+    for (const outcome of outcomes) {
+      tracker.record({ kind: 'reset', batch: batch.index, ...outcome });
+      if (!outcome.ok) tracker.warnings.push(`before batch ${batch.index + 1}: ${outcome.node}: ${outcome.message}`);
+    }
+  }
+  if (plan.cooldownSeconds > 0) {
+    tracker.phase = 'cooling down';
+    tracker.record({ kind: 'cooldown', batch: batch.index, seconds: plan.cooldownSeconds });
+    await sleep(plan.cooldownSeconds * 1000, { summary: `cooldown after batch ${batch.index}` });
+  }
+}
+
+/** Loads a batch's jobs, runs them over every node, and appends their records to results.jsonl. */
+async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, input: SweepInput, tracker: SweepTracker): Promise<void> {
+  const inlineJobs = plan.jobSource.kind === 'inline' ? input.jobs?.slice(batch.start, batch.end) : undefined;
+  const jobs = await bookkeeping.loadBatchJobs({ source: plan.jobSource, start: batch.start, end: batch.end, inlineJobs });
+  tracker.phase = 'running';
+  tracker.batch = batch.index + 1;
+  tracker.record({ kind: 'batch-start', batch: batch.index + 1, batchCount: plan.batches.length, jobs: jobs.length });
+  const results = await runBatch(plan, batch, jobs, tracker);
+  tracker.record({ kind: 'batch-end', batch: batch.index + 1, successful: results.filter((r) => r.success).length, jobs: results.length });
+  await bookkeeping.recordJobResults({ resultsDir: plan.resultsDir, results });
+}
