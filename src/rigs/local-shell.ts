@@ -49,12 +49,15 @@ export class LocalShell {
 
   async run(command: string, options: { timeoutMs?: number; stdin?: string } = {}): Promise<CommandResult> {
     const startedAt = Date.now();
-    const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', command], { stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const stdout = new TailBuffer(1024 * 1024);
     const stderr = new TailBuffer(1024 * 1024);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.stdin.end(options.stdin ?? '');
+    child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined); // a command that exits without reading its stdin
+      child.stdin.end(options.stdin);
+    }
     let timedOut = false;
     const timer = options.timeoutMs ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), options.timeoutMs) : undefined;
     const exit = await new Promise<RemoteExit>((resolve, reject) => {

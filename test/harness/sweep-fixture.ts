@@ -1,0 +1,159 @@
+/**
+ * Drives rigsweep the way a user does — the real `rigsweep` CLI against the real dev server and
+ * the sshd test rigs — and reads back what the rigs recorded.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readTrialRecords, type TestRigs, type TrialRecord } from './rigs';
+
+export const CLI = resolve(__dirname, '..', '..', 'bin', 'rigsweep.js');
+export const FAKE_TRIAL = resolve(__dirname, '..', 'fixtures', 'fake_trial.py');
+
+export interface CliRun {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  /** The Results JSON printed after `Results JSON:` (undefined when none was printed). */
+  results?: any;
+}
+
+export interface CliEnv {
+  temporalAddress: string;
+  taskQueue: string;
+  home: string;
+}
+
+/** Runs `rigsweep <args>` as a user would, with its own HOME (ssh keys, known_hosts). */
+export function runCli(args: string[], env: CliEnv, options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: env.home,
+    TEMPORAL_ADDRESS: env.temporalAddress,
+    RIGSWEEP_TASK_QUEUE: env.taskQueue,
+  };
+  delete childEnv.SSH_CONNECTION; // the fake trial reads it to tell rigs from localhost
+  delete childEnv.SSH_AUTH_SOCK; // the harness key file is the only credential
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 180_000);
+    child.once('error', reject);
+    child.once('close', (exitCode) => {
+      clearTimeout(timer);
+      const marker = stdout.indexOf('Results JSON:\n');
+      const results = marker >= 0 ? JSON.parse(stdout.slice(marker + 'Results JSON:\n'.length)) : undefined;
+      resolvePromise({ exitCode, stdout, stderr, results });
+    });
+  });
+}
+
+export interface NodeUnderTest {
+  /** The node's name in rigsweep's output: its hostname in the config. */
+  name: string;
+  workDir: string;
+  gpuCount: number;
+  maxConcurrent: number;
+  stagger: number;
+  rocm: boolean;
+}
+
+/** localhost (NVIDIA-style) plus every test rig (ROCm), each with the fake trial in its work dir. */
+export function clusterNodes(rigs: TestRigs, options: { localGpus?: number; rigGpus?: number; rigMaxConcurrent?: number[]; stagger?: number } = {}) {
+  const stagger = options.stagger ?? 0.4;
+  const nodes: NodeUnderTest[] = [
+    { name: 'localhost', workDir: rigs.localWorkDir, gpuCount: options.localGpus ?? 2, maxConcurrent: options.localGpus ?? 2, stagger, rocm: false },
+    ...rigs.rigs.map((rig, i) => ({
+      name: rig.address,
+      workDir: rig.workDir,
+      gpuCount: options.rigGpus ?? 4,
+      maxConcurrent: options.rigMaxConcurrent?.[i] ?? options.rigGpus ?? 4,
+      stagger,
+      rocm: true,
+    })),
+  ];
+  const configNodes = [
+    { hostname: 'localhost', username: 'root', gpu_count: nodes[0].gpuCount, gpu_type: 'RTX 3080 Ti', script_path: rigs.localWorkDir, python_env: '/usr/bin/python3', max_concurrent_script_jobs: nodes[0].maxConcurrent, stagger_delay: stagger },
+    ...rigs.rigs.map((rig, i) => ({
+      hostname: rig.address,
+      username: rigs.user,
+      gpu_count: nodes[i + 1].gpuCount,
+      gpu_type: 'RX 6600',
+      script_path: rig.scriptPath,
+      python_env: rigs.rocmPython,
+      max_concurrent_script_jobs: nodes[i + 1].maxConcurrent,
+      use_ramdisk: true,
+      ramdisk_path: '/dev/shm/prng',
+      stagger_delay: stagger,
+    })),
+  ];
+  return { nodes, configNodes };
+}
+
+/** Writes a config shaped like the user's: their nodes plus sections rigsweep must ignore. */
+export function writeUserConfig(dir: string, name: string, body: Record<string, unknown>): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify({ ...body, sieve_defaults: { window_size: 512 }, search_bounds: { seed_max: 4294967295 }, evaluation_thresholds: { min: 0.6 } }, null, 2));
+  return path;
+}
+
+export function writeJobs(dir: string, name: string, jobs: unknown[]): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(jobs, null, 2));
+  return path;
+}
+
+/** A start/end pair of one trial process, from the record it wrote on its node. */
+export interface TrialRun {
+  node: string;
+  jobId: string;
+  gpu: number;
+  start: number;
+  end: number;
+  startRecord: TrialRecord;
+  endRecord?: TrialRecord;
+}
+
+/** Every trial run on the given nodes, paired by pid; the job id is the value after `--job`. */
+export function collectRuns(nodes: NodeUnderTest[]): TrialRun[] {
+  const runs: TrialRun[] = [];
+  for (const node of nodes) {
+    const records = readTrialRecords(node.workDir);
+    for (const start of records.filter((r) => r.event === 'start')) {
+      const end = records.find((r) => r.event === 'end' && r.pid === start.pid && r.t >= start.t);
+      const jobAt = start.argv.indexOf('--job');
+      runs.push({
+        node: node.name,
+        jobId: jobAt >= 0 ? start.argv[jobAt + 1] : '',
+        gpu: Number(start.gpu_id),
+        start: start.proc_start!,
+        end: end?.t ?? Infinity,
+        startRecord: start,
+        endRecord: end,
+      });
+    }
+  }
+  return runs;
+}
+
+/** The largest number of runs overlapping at one moment. */
+export function maxOverlap(runs: TrialRun[]): number {
+  const points = runs.flatMap((run) => [
+    { t: run.start, delta: 1 },
+    { t: run.end, delta: -1 },
+  ]);
+  points.sort((a, b) => a.t - b.t || a.delta - b.delta);
+  let current = 0;
+  let max = 0;
+  for (const point of points) max = Math.max(max, (current += point.delta));
+  return max;
+}
+
+export function copyFakeTrial(dir: string): void {
+  copyFileSync(FAKE_TRIAL, join(dir, 'fake_trial.py'));
+}
