@@ -10,9 +10,10 @@ import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import type { FailureMode, JobResult } from '../shared/results';
 import { buildJobCommand, expectedOutput, killGroupCommand, parseStartMarker } from '../rigs/command';
-import { TailBuffer } from '../rigs/local-shell';
 import type { NodeShell, RemoteProcess } from '../rigs/node-shell';
-import { judgeOutput, outputProbeCommand, parseOutputProbe } from '../rigs/output-check';
+import type { RemoteExit } from '../rigs/ssh-pool';
+import { judgeOutput, outputProbeCommand, type OutputVerdict, parseOutputProbe } from '../rigs/output-check';
+import { TailBuffer } from '../rigs/tail-buffer';
 
 export interface RunJobInput {
   runId: string;
@@ -34,7 +35,101 @@ export interface RunJobDeps {
   heartbeatIntervalMs?: number;
 }
 
+/** How a finished job went, before times and the stderr tail are added. */
+type Outcome = Pick<JobResult, 'success' | 'exit_code' | 'signal' | 'failure_mode' | 'error'>;
+
 const STDERR_TAIL_BYTES = 2048;
+const succeeded: Outcome = { success: true, exit_code: 0, signal: null, failure_mode: null, error: null };
+const failed = (failure_mode: FailureMode, error: string, exit: Partial<RemoteExit> = {}): Outcome => ({
+  success: false,
+  exit_code: exit.exitCode ?? null,
+  signal: normaliseSignal(exit.signal ?? null),
+  failure_mode,
+  error,
+});
+
+export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Promise<JobResult> {
+  const context = Context.current();
+  const { node, gpu, job } = input;
+  const commandContext = { node, gpu, runId: input.runId };
+  const shell = deps.shellFor(node);
+  const outputFile = expectedOutput(job, commandContext);
+
+  let startedAt = new Date();
+  const process = await shell.exec(buildJobCommand(job, commandContext));
+  const stderr = new TailBuffer(STDERR_TAIL_BYTES);
+  process.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const marker = parseStartMarker((await firstLine(process)) ?? '');
+  startedAt = new Date();
+  await deps
+    .reportStarted(context.info.workflowExecution?.workflowId ?? '', { startKey: input.startKey, startedAtMs: startedAt.getTime() })
+    .catch((error) => context.log.warn('could not report job start', { job: job.job_id, error: String(error) }));
+
+  let outcome: Outcome;
+  if (!marker) {
+    outcome = failed('EXECUTION_ERROR', 'the job did not start (no start marker)', await process.done);
+  } else {
+    const ended = await awaitExit(process, shell, deps, marker.pgid, job, node, gpu);
+    outcome = ended === 'timeout'
+      ? failed('TIMEOUT', `no exit within its timeout of ${job.timeout} s; process group killed`)
+      : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, marker.nodeTimeNs) : null);
+  }
+  const endedAt = new Date();
+  return {
+    job_id: job.job_id,
+    node: node.name,
+    gpu_id: gpu,
+    batch: input.batch,
+    output_file: outputFile,
+    ...outcome,
+    runtime: (endedAt.getTime() - startedAt.getTime()) / 1000,
+    started_at: startedAt.toISOString(),
+    ended_at: endedAt.toISOString(),
+    stderr_tail: stderr.toString(),
+  };
+}
+
+/** Waits for the job's exit while heartbeating; on timeout or cancel, kills its process group. */
+async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode, gpu: number): Promise<RemoteExit | 'timeout'> {
+  const context = Context.current();
+  const heartbeat = setInterval(() => context.heartbeat({ pgid, node: node.name, gpu }), deps.heartbeatIntervalMs ?? 2000);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), job.timeout * 1000)));
+  const cancelled = context.cancelled.then(
+    () => 'cancelled' as const,
+    () => 'cancelled' as const,
+  );
+  try {
+    const ended = await Promise.race([process.done, timedOut, cancelled]);
+    if (ended !== 'timeout' && ended !== 'cancelled') return ended;
+    await shell.run(killGroupCommand(pgid, deps.killGraceSeconds ?? 5), { timeoutMs: 30_000 }).catch(() => undefined);
+    process.close();
+    if (ended === 'cancelled') throw new CancelledFailure(`${job.job_id} cancelled; its process group on ${node.name} was killed`);
+    return 'timeout';
+  } finally {
+    clearInterval(heartbeat);
+    clearTimeout(timer);
+  }
+}
+
+/** The success rule: exit 0 and, when the job names one, a fresh, valid, non-error output file. */
+async function judgeExit(exit: RemoteExit, check: null | (() => Promise<OutputVerdict>)): Promise<Outcome> {
+  if (exit.signal) return failed('KILLED', `killed by ${normaliseSignal(exit.signal)}`, exit);
+  const verdict = check ? await check() : ({ ok: true } as const);
+  if (exit.exitCode !== 0) {
+    // A trial that reported its own error says more than its exit code does.
+    if (!verdict.ok && verdict.mode === 'TRIAL_ERROR') return failed('TRIAL_ERROR', verdict.error, exit);
+    return failed('EXIT_CODE', `exit code ${exit.exitCode}`, exit);
+  }
+  return verdict.ok ? succeeded : failed(verdict.mode, verdict.error, exit);
+}
+
+/** Reads the job's output file back on its node and judges it. */
+async function checkOutput(shell: NodeShell, node: SweepNode, outputFile: string, attemptStartNs: bigint): Promise<OutputVerdict> {
+  const probe = await shell.run(outputProbeCommand(node.scriptPath, outputFile), { timeoutMs: 60_000 });
+  if (probe.exitCode !== 0) return { ok: false, mode: 'EXECUTION_ERROR', error: `could not read ${outputFile}: ${probe.stderr.trim()}` };
+  return judgeOutput(parseOutputProbe(probe.stdout), outputFile, attemptStartNs);
+}
 
 /** Resolves with the first stdout line (the start marker), or null if the process ends first. */
 function firstLine(process: RemoteProcess): Promise<string | null> {
@@ -54,76 +149,8 @@ function firstLine(process: RemoteProcess): Promise<string | null> {
   });
 }
 
+/** sshd says `KILL`, Node says `SIGKILL`: results always say `SIGKILL`. */
 function normaliseSignal(signal: string | null): string | null {
   if (!signal) return null;
   return signal.startsWith('SIG') ? signal : `SIG${signal}`;
-}
-
-export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Promise<JobResult> {
-  const context = Context.current();
-  const { node, gpu, job } = input;
-  const commandContext = { node, gpu, runId: input.runId };
-  const shell = deps.shellFor(node);
-  const outputFile = expectedOutput(job, commandContext);
-  const base = { job_id: job.job_id, node: node.name, gpu_id: gpu, batch: input.batch, output_file: outputFile };
-
-  let startedAt = new Date();
-  const process = await shell.exec(buildJobCommand(job, commandContext));
-  const stderr = new TailBuffer(STDERR_TAIL_BYTES);
-  process.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  const marker = parseStartMarker((await firstLine(process)) ?? '');
-  startedAt = new Date();
-  await deps
-    .reportStarted(context.info.workflowExecution?.workflowId ?? '', { startKey: input.startKey, startedAtMs: Date.now() })
-    .catch((error) => context.log.warn('could not report job start', { job: job.job_id, error: String(error) }));
-
-  const finish = (fields: { success: boolean; exit_code: number | null; signal: string | null; failure_mode: FailureMode | null; error: string | null }): JobResult => {
-    const endedAt = new Date();
-    return {
-      ...base,
-      ...fields,
-      runtime: Math.round((endedAt.getTime() - startedAt.getTime())) / 1000,
-      started_at: startedAt.toISOString(),
-      ended_at: endedAt.toISOString(),
-      stderr_tail: stderr.toString(),
-    };
-  };
-  if (!marker) {
-    const exit = await process.done;
-    return finish({ success: false, exit_code: exit.exitCode, signal: normaliseSignal(exit.signal), failure_mode: 'EXECUTION_ERROR', error: 'the job did not start (no start marker)' });
-  }
-
-  const heartbeat = setInterval(() => context.heartbeat({ pgid: marker.pgid, node: node.name, gpu }), deps.heartbeatIntervalMs ?? 2000);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), job.timeout * 1000)));
-  const cancelled = context.cancelled.then(
-    () => 'cancelled' as const,
-    () => 'cancelled' as const,
-  );
-  try {
-    const outcome = await Promise.race([process.done, timedOut, cancelled]);
-    if (outcome === 'timeout' || outcome === 'cancelled') {
-      await shell.run(killGroupCommand(marker.pgid, deps.killGraceSeconds ?? 5), { timeoutMs: 30_000 }).catch(() => undefined);
-      process.close();
-      if (outcome === 'cancelled') throw new CancelledFailure(`${job.job_id} cancelled; its process group on ${node.name} was killed`);
-      return finish({ success: false, exit_code: null, signal: null, failure_mode: 'TIMEOUT', error: `no exit within its timeout of ${job.timeout} s; process group killed` });
-    }
-    const signal = normaliseSignal(outcome.signal);
-    if (signal) return finish({ success: false, exit_code: outcome.exitCode, signal, failure_mode: 'KILLED', error: `killed by ${signal}` });
-    if (outcome.exitCode !== 0) {
-      return finish({ success: false, exit_code: outcome.exitCode, signal: null, failure_mode: 'EXIT_CODE', error: `exit code ${outcome.exitCode}` });
-    }
-    if (outputFile) {
-      const probe = await shell.run(outputProbeCommand(node.scriptPath, outputFile), { timeoutMs: 60_000 });
-      if (probe.exitCode !== 0) {
-        return finish({ success: false, exit_code: 0, signal: null, failure_mode: 'EXECUTION_ERROR', error: `could not read ${outputFile}: ${probe.stderr.trim()}` });
-      }
-      const verdict = judgeOutput(parseOutputProbe(probe.stdout), outputFile, marker.nodeTimeNs);
-      if (!verdict.ok) return finish({ success: false, exit_code: 0, signal: null, failure_mode: verdict.mode, error: verdict.error });
-    }
-    return finish({ success: true, exit_code: 0, signal: null, failure_mode: null, error: null });
-  } finally {
-    clearInterval(heartbeat);
-    clearTimeout(timer);
-  }
 }

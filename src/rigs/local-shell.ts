@@ -5,25 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { CommandResult, RemoteExit, RemoteProcess } from './ssh-pool';
-
-/** Keeps the last `limit` bytes of a stream: what a user needs from a long trial log. */
-export class TailBuffer {
-  private chunks: Buffer[] = [];
-  private size = 0;
-
-  constructor(private readonly limit: number) {}
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.size - this.chunks[0].length >= this.limit) this.size -= this.chunks.shift()!.length;
-  }
-
-  toString(): string {
-    const all = Buffer.concat(this.chunks);
-    return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-  }
-}
+import { TailBuffer } from './tail-buffer';
 
 export class LocalShell {
   async exec(command: string): Promise<RemoteProcess> {

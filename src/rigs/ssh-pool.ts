@@ -3,15 +3,14 @@
  * long ones (trials) per rig; reusing one authenticated connection per rig makes each command one
  * channel round trip instead of a TCP + key exchange + login, and keeps rigs' sshd logs quiet.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client, type AnyAuthMethod, type ClientChannel, type ClientErrorExtensions, type ConnectConfig } from 'ssh2';
-import { preferredHostKeyAlgorithms, verifyHostKey } from './known-hosts';
-import { TailBuffer } from './local-shell';
-import { defaultSshEnvironment, loadSshAuthPlan, resolveSshTarget } from './ssh-address';
-import type { ResolvedSshTarget, SshAddress, SshAuthPlan, SshEnvironment } from './ssh-address';
-import { describeSshFailure, displayPath, HostKeyError, SshAuthError, SshConnectError } from './ssh-errors';
+import type { Client, ClientChannel } from 'ssh2';
+import { defaultSshEnvironment, resolveSshTarget } from './ssh-address';
+import type { SshAddress, SshEnvironment } from './ssh-address';
+import { openSshConnection, sshTargetLabel } from './ssh-connection';
+import { describeSshFailure, SshConnectError } from './ssh-errors';
+import { TailBuffer } from './tail-buffer';
 
 /** Pool tuning; the defaults match OpenSSH's server limits and notice a cut link in ~3 s. */
 export interface SshPoolOptions {
@@ -207,87 +206,34 @@ export class SshPool {
 
   private async connect(node: NodeConnections, address: SshAddress): Promise<void> {
     const target = resolveSshTarget(address, this.sshEnv);
-    const [knownHosts, auth] = await Promise.all([this.readKnownHosts(), loadSshAuthPlan(target, this.sshEnv.home)]);
-    await this.handshake(node, address.hostname, target, knownHosts, auth);
+    const { knownHostsFiles, keepaliveIntervalMs, keepaliveCountMax, readyTimeoutMs } = this.settings;
+    const onClient = (client: Client): void => this.adopt(node, client, address.hostname, sshTargetLabel(target));
+    await openSshConnection(target, { node: address.hostname, home: this.sshEnv.home, knownHostsFiles, keepaliveIntervalMs, keepaliveCountMax, readyTimeoutMs, onClient });
   }
 
-  private handshake(node: NodeConnections, name: string, target: ResolvedSshTarget, knownHosts: string, auth: SshAuthPlan): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const client = new Client();
-      const where = `${target.username}@${target.host}:${target.port}`;
-      let markClosed = (): void => undefined;
-      const closed = new Promise<void>((done) => (markClosed = done));
-      const connection: Connection = { client, capacity: this.settings.maxSessionsPerConnection, channels: 0, lost: new Set(), closed };
-      const connectError = (reason: string, cause?: unknown) => new SshConnectError(name, `cannot connect to ${where}: ${reason}`, { cause });
-      let settled = false;
-      let hostKeyRefusal: HostKeyError | undefined;
-      const fail = (error: Error): void => {
-        if (settled) return;
-        settled = true;
-        client.end();
-        reject(error);
-      };
-      client.on('error', (error: Error & ClientErrorExtensions) => {
-        if (settled) return void (connection.lastError = error);
-        if (hostKeyRefusal) return fail(hostKeyRefusal);
-        if (error.level === 'agent') return void auth.skipped.push(`ssh-agent (${error.message})`);
-        if (error.level !== 'client-authentication') return fail(connectError(describeSshFailure(error), error));
-        if (error.message.startsWith('All configured authentication methods failed')) {
-          const { username, host, port } = target;
-          fail(new SshAuthError({ node: name, username, host, port, tried: auth.tried, skipped: auth.skipped }));
-        }
-      });
-      client.on('ready', () => {
-        if (this.closing) return fail(new SshConnectError(name, 'the SSH pool is closed'));
-        settled = true;
-        node.connections.push(connection);
-        resolve();
-      });
-      client.on('close', () => {
-        this.clients.delete(client);
-        markClosed();
-        fail(connectError('connection closed during the SSH handshake'));
-        this.drop(node, connection, name, where);
-      });
-      this.clients.add(client);
-      try {
-        client.connect(this.connectConfig(name, target, knownHosts, auth, (refusal) => (hostKeyRefusal = refusal)));
-        client.setNoDelay(true);
-      } catch (error) {
-        fail(connectError(describeSshFailure(error), error));
-      }
+  /**
+   * Tracks a client from before it dials, so close() can end a handshake still in progress, and
+   * pools it once logged in; when it closes, it is dropped with the last error it reported.
+   */
+  private adopt(node: NodeConnections, client: Client, name: string, where: string): void {
+    let markClosed = (): void => undefined;
+    const closed = new Promise<void>((done) => (markClosed = done));
+    const connection: Connection = { client, capacity: this.settings.maxSessionsPerConnection, channels: 0, lost: new Set(), closed };
+    let ready = false;
+    // Errors before login are the handshake's to report; only later ones explain a lost connection.
+    client.on('error', (error: Error) => void (ready && (connection.lastError = error)));
+    client.on('ready', () => {
+      ready = true;
+      // Logged in after close() began: hang up instead of pooling it, and acquire() reports the pool closed.
+      if (this.closing) return void client.end();
+      node.connections.push(connection);
     });
-  }
-
-  private connectConfig(
-    name: string,
-    target: ResolvedSshTarget,
-    knownHosts: string,
-    auth: SshAuthPlan,
-    refuse: (error: HostKeyError) => void,
-  ): ConnectConfig {
-    const { host, port, username, hostKeyAlias } = target;
-    const serverHostKey = preferredHostKeyAlgorithms(knownHosts, hostKeyAlias, port) as ServerHostKeyAlgorithms;
-    let nextMethod = 0;
-    return {
-      host,
-      port,
-      username,
-      keepaliveInterval: this.settings.keepaliveIntervalMs,
-      keepaliveCountMax: this.settings.keepaliveCountMax,
-      readyTimeout: this.settings.readyTimeoutMs,
-      ...(serverHostKey ? { algorithms: { serverHostKey } } : {}),
-      hostVerifier: (key: Buffer): boolean => {
-        const verdict = verifyHostKey(knownHosts, hostKeyAlias, port, key);
-        if (verdict.status === 'match') return true;
-        const problem = verdict.status === 'mismatch' ? 'changed' : verdict.status;
-        const knownHostsFiles = this.settings.knownHostsFiles.map((file) => displayPath(file, this.sshEnv.home));
-        refuse(new HostKeyError({ node: name, problem, host: hostKeyAlias, port, key, knownHostsFiles }));
-        return false;
-      },
-      // `false` tells ssh2 there is nothing left to try; its typings leave that out.
-      authHandler: (_left, _partial, next) => next(auth.methods[nextMethod++] ?? (false as unknown as AnyAuthMethod)),
-    };
+    client.on('close', () => {
+      this.clients.delete(client);
+      markClosed();
+      this.drop(node, connection, name, where);
+    });
+    this.clients.add(client);
   }
 
   /** Forgets a dead connection and fails the channels still open on it, so callers never wait forever. */
@@ -329,14 +275,7 @@ export class SshPool {
     };
     return { stdout: channel, stderr: channel.stderr, done, close };
   }
-
-  private async readKnownHosts(): Promise<string> {
-    const texts = await Promise.all(this.settings.knownHostsFiles.map((file) => readFile(file, 'utf8').catch(() => '')));
-    return texts.join('\n');
-  }
 }
-
-type ServerHostKeyAlgorithms = NonNullable<ConnectConfig['algorithms']>['serverHostKey'];
 
 function nodeKey(address: SshAddress): string {
   return JSON.stringify([address.hostname, address.port, address.username, address.identityFile]);

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { findTemporalCli } from '../../src/cli/dev-server';
 import { readTrialRecords, type TestRigs, type TrialRecord } from './rigs';
 
 export const CLI = resolve(__dirname, '..', '..', 'bin', 'rigsweep.js');
@@ -156,4 +157,52 @@ export function maxOverlap(runs: TrialRun[]): number {
 
 export function copyFakeTrial(dir: string): void {
   copyFileSync(FAKE_TRIAL, join(dir, 'fake_trial.py'));
+}
+
+/** A long-running `rigsweep worker`, as an operator starts one; stopped with SIGINT. */
+export async function startWorkerProcess(configFile: string, env: CliEnv, cwd: string): Promise<{ stop(): Promise<number | null>; stderr(): string }> {
+  const child = spawn(process.execPath, [CLI, 'worker', '--config', configFile], {
+    cwd,
+    env: { ...process.env, HOME: env.home, TEMPORAL_ADDRESS: env.temporalAddress, RIGSWEEP_TASK_QUEUE: env.taskQueue, SSH_CONNECTION: '', SSH_AUTH_SOCK: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  await new Promise<void>((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${stderr}`)), 60_000);
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      if (stderr.includes('rigsweep worker polling')) {
+        clearTimeout(timer);
+        resolvePromise();
+      }
+    });
+    child.once('exit', () => reject(new Error(`worker exited:\n${stderr}`)));
+  });
+  return {
+    stderr: () => stderr,
+    stop: () =>
+      new Promise((resolvePromise) => {
+        child.once('exit', (code) => resolvePromise(code));
+        child.kill('SIGINT');
+      }),
+  };
+}
+
+/** Runs the official `temporal` CLI against the test server. */
+export function temporalCli(args: string[], env: CliEnv): Promise<CliRun> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(findTemporalCliForTests(), [...args, '--address', env.temporalAddress], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (exitCode) => resolvePromise({ exitCode, stdout, stderr }));
+  });
+}
+
+function findTemporalCliForTests(): string {
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('temporal CLI not found (scripts/setup.sh installs it)');
+  return cli;
 }

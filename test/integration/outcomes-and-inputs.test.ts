@@ -1,0 +1,183 @@
+/**
+ * What users rely on beyond the happy path, through the real CLI, worker, server and rigs:
+ * the success rule, timeouts that kill, bad input that starts nothing, the exit codes, trials from
+ * a trial_command, attaching to a running sweep, and sweeps started by the official `temporal` CLI.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readTrialRecords, startRigs, type TestRigs } from '../harness/rigs';
+import { clusterNodes, collectRuns, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+
+let rigs: TestRigs;
+let env: CliEnv;
+let work: string;
+let nodes: NodeUnderTest[];
+let configFile: string;
+let configNodes: Record<string, unknown>[];
+
+const job = (id: string, args: string[], extra: Record<string, unknown> = {}) => ({
+  job_id: id,
+  script: 'fake_trial.py',
+  args: ['--job', id, '--sleep', '0.2', ...args],
+  expected_output: `out/${id}.json`,
+  timeout: 60,
+  ...extra,
+});
+const allRecords = () => nodes.flatMap((node) => readTrialRecords(node.workDir));
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'rigsweep-it2-'));
+  chmodSync(work, 0o755);
+  rigs = await startRigs({ count: 2, stateDir: join(work, 'rigs') });
+  env = { temporalAddress: inject('temporalAddress'), taskQueue: `it-outcomes-${process.pid}`, home: rigs.home };
+  const cluster = clusterNodes(rigs, { localGpus: 2, rigGpus: 2, stagger: 0.2 });
+  nodes = cluster.nodes;
+  configNodes = cluster.configNodes;
+  configFile = writeUserConfig(work, 'distributed_config.json', {
+    nodes: configNodes,
+    job_batching: { max_jobs_per_batch: 20, max_jobs_per_node_per_batch: 6, inter_batch_cooldown_seconds: 1 },
+    trial_command: 'python3 fake_trial.py --job trial_{trial_id} --sleep 0.1 --output out/{run_id}/trial_{trial_id}.json --node-name {node} --gpu-id {gpu}',
+    trial_output: 'out/{run_id}/trial_{trial_id}.json',
+  });
+});
+
+afterAll(async () => {
+  await rigs?.stop();
+});
+
+describe('the success rule, through real trials', () => {
+  it('tells every way a trial can fail apart and exits 1', async () => {
+    // A stale result from an earlier run sits where the 'stale' job would write, on every node.
+    for (const node of nodes) {
+      mkdirSync(join(node.workDir, 'out'), { recursive: true });
+      chmodSync(join(node.workDir, 'out'), 0o777); // the rigs' trials run as the rig user
+      writeFileSync(join(node.workDir, 'out', 'stale.json'), '{"status": "success", "accuracy": 0.9}');
+      utimesSync(join(node.workDir, 'out', 'stale.json'), new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
+    }
+    const jobsFile = writeJobs(work, 'outcomes.json', [
+      job('ok', ['--output', 'out/ok.json', '--accuracy', '-inf', '--status', 'pruned']),
+      job('exit3', ['--output', 'out/exit3.json', '--exit-code', '3']),
+      job('trialerror', ['--output', 'out/trialerror.json', '--status', 'error', '--accuracy', '-inf']),
+      job('crashed', ['--output', 'out/crashed.json', '--status', 'error', '--exit-code', '1']),
+      job('stale', []),
+      job('missing', []),
+      job('oom', ['--output', 'out/oom.json', '--signal-self', 'KILL']),
+      job('slow', ['--sleep', '30', '--ignore-term'], { timeout: 2 }),
+    ]);
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'results')], env);
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.results.status).toBe('partial');
+    const modes = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j.failure_mode]));
+    expect(modes).toEqual({ ok: null, exit3: 'EXIT_CODE', trialerror: 'TRIAL_ERROR', crashed: 'TRIAL_ERROR', stale: 'STALE_OUTPUT', missing: 'FILE_MISSING', oom: 'KILLED', slow: 'TIMEOUT' });
+    const byId = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j]));
+    expect(byId.oom.signal).toBe('SIGKILL');
+    expect(byId.exit3.exit_code).toBe(3);
+    expect(byId.crashed).toMatchObject({ exit_code: 1, error: expect.stringContaining('status "error"') });
+    expect(run.stdout).toMatch(/^ {2}✗ stale → \S+:GPU\d \(\d+\.\ds\) STALE_OUTPUT: out\/stale\.json is older than this attempt/m);
+  });
+
+  it('kills the whole process group of a job that times out, even one that ignores SIGTERM', () => {
+    const slow = collectRuns(nodes).find((r) => r.jobId === 'slow')!;
+    expect(slow.endRecord).toBeUndefined(); // killed by SIGKILL before it could finish
+    expect(() => process.kill(slow.startRecord.pid, 0)).toThrow();
+  });
+});
+
+describe('bad input starts nothing', () => {
+  const recordsBefore = () => allRecords().length;
+
+  it('names the file and the field of a bad config value, exit 2', async () => {
+    const before = recordsBefore();
+    const bad = writeUserConfig(work, 'bad_config.json', { nodes: [configNodes[0], { ...configNodes[1], gpu_count: -2 }] });
+    const run = await runCli(['run', '--trials', '3', '--config', bad], env);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain(`${bad}: nodes[1].gpu_count:`);
+    expect(run.stdout).toBe('');
+    expect(recordsBefore()).toBe(before);
+  });
+
+  it('names the job of a duplicate job_id, and a jobs file that is not there', async () => {
+    const dup = writeJobs(work, 'dup.json', [job('a', []), job('a', [])]);
+    const run = await runCli(['run', '--jobs-file', dup, '--config', configFile], env);
+    expect([run.exitCode, run.stderr]).toEqual([2, expect.stringContaining(`${dup}: [1].job_id: duplicate job_id "a"`)]);
+    const absent = await runCli(['run', '--jobs-file', join(work, 'nope.json'), '--config', configFile], env);
+    expect([absent.exitCode, absent.stderr]).toEqual([2, expect.stringContaining('nope.json: cannot read jobs file: not found')]);
+  });
+
+  it('rejects an unknown placeholder in trial_command', async () => {
+    const bad = writeUserConfig(work, 'bad_placeholder.json', { nodes: configNodes, trial_command: 'python3 t.py {trail}' });
+    const run = await runCli(['run', '--trials', '2', '--config', bad], env);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('trial_command: unknown placeholder {trail}');
+  });
+
+  it('says how to start a server when Temporal cannot be reached, exit 4', async () => {
+    const jobsFile = writeJobs(work, 'one.json', [job('one', ['--output', 'out/one.json'])]);
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile], { ...env, temporalAddress: '127.0.0.1:1' });
+    expect(run.exitCode).toBe(4);
+    expect(run.stderr).toContain('cannot reach the Temporal server at 127.0.0.1:1');
+    expect(run.stderr).toContain('temporal server start-dev');
+  });
+
+  it('shows help right away', async () => {
+    const run = await runCli(['--help'], env);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain('Usage: rigsweep');
+  });
+});
+
+describe('trials from the config trial_command', () => {
+  it('renders {trial_id}, {gpu}, {node} and {run_id} per dispatch and checks trial_output', async () => {
+    const run = await runCli(['run', '--trials', '5', '--config', configFile, '--output-dir', join(work, 'results'), '--workflow-id', 'trials-five'], env);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.results).toMatchObject({ run_id: 'trials-five', total_jobs: 5, successful: 5 });
+    const runs = collectRuns(nodes).filter((r) => /^trial_000[0-4]$/.test(r.jobId) && r.startRecord.argv.includes('out/trials-five/' + r.jobId + '.json'));
+    expect(runs.map((r) => r.jobId).sort()).toEqual(['trial_0000', 'trial_0001', 'trial_0002', 'trial_0003', 'trial_0004']);
+    for (const r of runs) {
+      const argv = r.startRecord.argv;
+      expect(argv[argv.indexOf('--node-name') + 1]).toBe(r.node);
+      expect(r.startRecord.env.CUDA_VISIBLE_DEVICES).toBe(String(r.gpu));
+      expect(argv.at(-1)).toBe(String(r.gpu)); // nothing appended after the user's command
+    }
+  });
+});
+
+describe('one sweep per command', () => {
+  it('attaches a second invocation to the sweep the first one started', async () => {
+    const jobsFile = writeJobs(work, 'attach.json', [1, 2, 3].map((i) => job(`attach${i}`, ['--output', `out/attach${i}.json`, '--sleep', '1'])));
+    const args = ['--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'results')];
+    const started = await runCli(['start', ...args], env);
+    expect(started.exitCode, started.stderr).toBe(0);
+    const workflowId = started.stdout.trim();
+    expect(workflowId).toMatch(/^rigsweep-attach-[0-9a-f]{10}$/);
+    const run = await runCli(['run', ...args], env);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`attached to running sweep ${workflowId}`);
+    expect(run.results.run_id).toBe(workflowId);
+    expect(collectRuns(nodes).filter((r) => r.jobId.startsWith('attach')).map((r) => r.jobId).sort()).toEqual(['attach1', 'attach2', 'attach3']);
+    // The same command after the sweep finished is a new sweep, not the old one again.
+    const again = await runCli(['start', ...args], env);
+    expect(again.stdout.trim()).toBe(`${workflowId}-2`);
+    const rerun = await runCli(['run', ...args], env);
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    expect(rerun.results.run_id).toBe(`${workflowId}-2`);
+  });
+});
+
+describe('sweeps started by the official temporal CLI', () => {
+  it('plans on the worker host from {"trials": N}, and fails bad input without retrying', async () => {
+    const worker = await startWorkerProcess(configFile, env, work);
+    try {
+      const ok = await temporalCli(['workflow', 'execute', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', 'from-temporal-cli', '--input', '{"trials": 3}', '--output', 'json'], env);
+      expect(ok.exitCode, ok.stderr + ok.stdout).toBe(0);
+      expect(JSON.parse(ok.stdout).result).toMatchObject({ run_id: 'from-temporal-cli', total_jobs: 3, successful: 3, status: 'complete' });
+      const bad = await temporalCli(['workflow', 'execute', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', 'bad-from-temporal-cli', '--input', '{"trials": 3, "jobsFile": "x.json"}'], env);
+      expect(bad.exitCode).not.toBe(0);
+      expect(bad.stderr + bad.stdout).toContain('give exactly one of "trials", "jobsFile" or "jobs"');
+    } finally {
+      expect(await worker.stop()).toBe(0);
+    }
+  });
+});
