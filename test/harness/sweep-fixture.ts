@@ -26,9 +26,10 @@ export interface CliEnv {
 }
 
 /** Runs `rigsweep <args>` as a user would, with its own HOME (ssh keys, known_hosts). */
-export function runCli(args: string[], env: CliEnv, options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(args: string[], env: CliEnv, options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
+    ...options.env,
     HOME: env.home,
     TEMPORAL_ADDRESS: env.temporalAddress,
     RIGSWEEP_TASK_QUEUE: env.taskQueue,
