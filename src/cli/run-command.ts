@@ -52,7 +52,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     process.once('SIGINT', onInterrupt);
     let hosted: Promise<void> = Promise.resolve();
     if (!(await hasWorker(client, settings))) {
-      installWorkerLogging(flags.verbose ? 'INFO' : 'WARN');
+      installWorkerLogging(flags.verbose ? 'INFO' : 'WARN', { handleSignals: false });
       err(`no worker polls task queue "${settings.taskQueue}": hosting one in this process`);
       const { worker, close } = await createSweepWorker({ ...settings, configFile: flags.config });
       hosted = worker.runUntil(followSweep(sweep.handle, result, out)).finally(close);

@@ -10,7 +10,7 @@ export async function workerCommand(flags: { config: string; verbose?: boolean }
   const config = await loadConfig(resolve(flags.config));
   const settings = temporalSettings();
   (await connectClient(settings)).connection.close();
-  installWorkerLogging(flags.verbose ? 'DEBUG' : 'INFO');
+  installWorkerLogging(flags.verbose ? 'DEBUG' : 'INFO', { handleSignals: true });
   const gpuSlots = config.nodes.reduce((sum, node) => sum + node.maxConcurrent, 0);
   const { worker, close } = await createSweepWorker({
     ...settings,

@@ -13,10 +13,14 @@ import type { JobResult } from '../shared/results';
 import type { SweepPlan } from '../shared/sweep-plan';
 import type { SweepTracker } from './sweep-tracker';
 
-/** Trial runs: long, heartbeating, retried by Temporal only for infrastructure errors. */
+/**
+ * Trial runs: heartbeating, retried by Temporal only for infrastructure errors (a trial that ran
+ * and failed is a result). A cancelled sweep waits until each job has killed its process group.
+ */
 const trialRuns = proxyActivities<SweepActivities>({
-  startToCloseTimeout: '2 hours',
+  startToCloseTimeout: '2 hours', // replaced per job: its own timeout plus a margin
   heartbeatTimeout: '30 seconds',
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { initialInterval: '2 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });
 
@@ -94,12 +98,7 @@ function startJob(node: SweepNode, gpu: number, job: SweepJob, context: BatchCon
   let ended = false;
   const finished = trialRuns.runJob
     .executeWithOptions(
-      {
-        startToCloseTimeout: `${job.timeout + JOB_TIMEOUT_MARGIN_SECONDS} seconds`,
-        heartbeatTimeout: '30 seconds',
-        retry: { initialInterval: '2 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
-        summary: `${job.job_id} on ${node.name} GPU ${gpu}`,
-      },
+      { startToCloseTimeout: `${job.timeout + JOB_TIMEOUT_MARGIN_SECONDS} seconds`, summary: `${job.job_id} on ${node.name} GPU ${gpu}` },
       [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1 }],
     )
     .catch((error: unknown) => failedDispatch(error, node, gpu, job, batch))
