@@ -74,20 +74,26 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
   const running: Promise<void>[] = [];
   let started = 0;
   const moreToStart = () => context.queue.length > 0 && started < cap;
-  while (moreToStart()) {
-    await condition(() => !moreToStart() || lanes.canStart());
-    if (!moreToStart()) break;
-    const job = context.queue.shift()!;
-    const gpu = lanes.take();
-    started++;
-    const { confirmed, finished } = startJob(node, gpu, job, context);
-    running.push(finished.then(() => lanes.release(gpu)));
-    await confirmed;
-    if (moreToStart() && node.staggerSeconds > 0) {
-      await sleep(node.staggerSeconds * 1000, { summary: `stagger ${node.name}` });
+  try {
+    while (moreToStart()) {
+      await condition(() => !moreToStart() || lanes.canStart());
+      if (!moreToStart()) break;
+      const job = context.queue.shift()!;
+      const gpu = lanes.take();
+      started++;
+      const { confirmed, finished } = startJob(node, gpu, job, context);
+      running.push(finished.then(() => lanes.release(gpu)));
+      await confirmed;
+      if (moreToStart() && node.staggerSeconds > 0) {
+        await sleep(node.staggerSeconds * 1000, { summary: `stagger ${node.name}` });
+      }
     }
+  } finally {
+    // Also when the sweep is cancelled: end only once every job here has killed its processes.
+    const settled = await Promise.allSettled(running);
+    const failure = settled.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
   }
-  await Promise.all(running);
 }
 
 /** Dispatches one job; `confirmed` resolves once its process runs on the node (or it ended). */

@@ -2,7 +2,7 @@
  * Drives rigsweep the way a user does — the real `rigsweep` CLI against the real dev server and
  * the sshd test rigs — and reads back what the rigs recorded.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findTemporalCli } from '../../src/cli/dev-server';
@@ -26,7 +26,11 @@ export interface CliEnv {
 }
 
 /** Runs `rigsweep <args>` as a user would, with its own HOME (ssh keys, known_hosts). */
-export function runCli(args: string[], env: CliEnv, options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  env: CliEnv,
+  options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<CliRun> {
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     ...options.env,
@@ -38,6 +42,7 @@ export function runCli(args: string[], env: CliEnv, options: { cwd?: string; tim
   delete childEnv.SSH_AUTH_SOCK; // the harness key file is the only credential
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    options.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
