@@ -8,7 +8,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type { JobStartedSignalArgs } from '../shared/names';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
-import type { FailureMode, JobResult } from '../shared/results';
+import type { AttemptResult, FailureMode, JobResult } from '../shared/results';
 import { buildJobCommand, expectedOutput, killGroupCommand, parseStartMarker } from '../rigs/command';
 import type { NodeShell, RemoteProcess } from '../rigs/node-shell';
 import type { RemoteExit } from '../rigs/ssh-pool';
@@ -24,6 +24,8 @@ export interface RunJobInput {
   job: SweepJob;
   /** 1-based batch number, for the record. */
   batch: number;
+  /** 1-based attempt of this job. */
+  attempt: number;
 }
 
 export interface RunJobDeps {
@@ -48,7 +50,7 @@ const failed = (failure_mode: FailureMode, error: string, exit: Partial<RemoteEx
   error,
 });
 
-export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Promise<JobResult> {
+export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Promise<AttemptResult> {
   const context = Context.current();
   const { node, gpu, job } = input;
   const commandContext = { node, gpu, runId: input.runId };
@@ -80,6 +82,7 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
     node: node.name,
     gpu_id: gpu,
     batch: input.batch,
+    attempt: input.attempt,
     output_file: outputFile,
     ...outcome,
     runtime: (endedAt.getTime() - startedAt.getTime()) / 1000,

@@ -11,9 +11,11 @@ export function formatEvent(event: SweepEvent): string {
     case 'batch-start':
       return `[BATCH ${event.batch}/${event.batchCount}] ${event.jobs} jobs`;
     case 'job': {
-      const { job } = event;
+      const { job, retry } = event;
       const where = `${job.node}:GPU${job.gpu_id} (${job.runtime.toFixed(1)}s)`;
-      return job.success ? `  ✓ ${job.job_id} → ${where}` : `  ✗ ${job.job_id} → ${where} ${job.failure_mode}: ${job.error ?? ''}`.trimEnd();
+      if (job.success) return `  ✓ ${job.job_id} → ${where}${job.attempt > 1 ? ` on attempt ${job.attempt}` : ''}`;
+      const line = `  ✗ ${job.job_id} → ${where} ${job.failure_mode}: ${job.error ?? ''}`.trimEnd();
+      return retry ? `${line} — retry ${retry.nextAttempt}/${retry.maxAttempts} in ${retry.inSeconds}s` : line;
     }
     case 'batch-end':
       return `[BATCH ${event.batch}] Complete: ${event.successful}/${event.jobs} successful`;

@@ -17,6 +17,7 @@ export interface SweepFlags {
   config: string;
   outputDir?: string;
   preservePaths?: boolean;
+  maxRetries?: number;
   workflowId?: string;
 }
 
@@ -29,6 +30,7 @@ export function sweepInputFromFlags(flags: SweepFlags): SweepInput {
     configFile: resolve(flags.config),
     ...(flags.outputDir !== undefined ? { outputDir: resolve(flags.outputDir) } : {}),
     ...(flags.preservePaths ? { preservePaths: true } : {}),
+    ...(flags.maxRetries !== undefined ? { maxRetries: flags.maxRetries } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { planBatches } from '../shared/planner';
+import { DEFAULT_MAX_RETRIES } from '../shared/retry-policy';
 import { DEFAULT_OUTPUT_DIR, sweepInputSchema } from '../shared/sweep-input';
 import type { JobSource, SweepPlan } from '../shared/sweep-plan';
 import { describeZodIssues, InputError } from './input-error';
@@ -58,6 +59,8 @@ export async function planSweep(rawInput: unknown, runId: string, defaults: Plan
     totalJobs,
     outputDir,
     preservePaths,
+    maxRetries: input.maxRetries ?? DEFAULT_MAX_RETRIES,
+    retryBackoffSeconds: loaded.config.retry_backoff_seconds,
     // rigsweep's own records always go to a run-scoped folder, so runs never mix;
     // preservePaths only keeps the trials' own output paths as the jobs name them.
     resultsDir: join(outputDir, runId),

@@ -60,6 +60,8 @@ export const clusterConfigSchema = z
     trial_output: templateString.optional(),
     /** Seconds a `trials: N` trial may run; the SCRIPT JOB SPEC default. */
     trial_timeout: z.number().finite().positive().default(7200),
+    /** Seconds before the first retry of a failed run; doubles per attempt, at most 60. */
+    retry_backoff_seconds: nonNegative.default(5),
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

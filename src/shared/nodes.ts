@@ -5,7 +5,7 @@
 import { DEFAULT_STAGGER_SECONDS, isLocalHostname, isRocmNode, type NodeConfig } from './config';
 
 export interface SweepNode {
-  /** The node's name in results and job lines: its `hostname` as the user wrote it. */
+  /** The node's name in results and job lines: its `hostname` as the user wrote it (`:port` added when not 22). */
   name: string;
   hostname: string;
   port?: number;
@@ -26,7 +26,8 @@ export interface SweepNode {
 export function toSweepNode(node: NodeConfig): SweepNode {
   const isLocal = isLocalHostname(node.hostname);
   return {
-    name: node.hostname,
+    // Two entries for one host on different ports are two nodes, and must not share a name.
+    name: node.port && node.port !== 22 ? `${node.hostname}:${node.port}` : node.hostname,
     hostname: node.hostname,
     port: node.port,
     username: node.username,

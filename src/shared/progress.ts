@@ -6,7 +6,14 @@ import type { JobResult } from './results';
 
 export type SweepEvent =
   | { seq: number; kind: 'batch-start'; batch: number; batchCount: number; jobs: number }
-  | { seq: number; kind: 'job'; batch: number; job: Pick<JobResult, 'job_id' | 'success' | 'node' | 'gpu_id' | 'runtime' | 'failure_mode' | 'error'> }
+  | {
+      seq: number;
+      kind: 'job';
+      batch: number;
+      job: Pick<JobResult, 'job_id' | 'success' | 'node' | 'gpu_id' | 'runtime' | 'failure_mode' | 'error' | 'attempt'>;
+      /** Set when this attempt failed and the job runs again. */
+      retry?: { nextAttempt: number; maxAttempts: number; inSeconds: number };
+    }
   | { seq: number; kind: 'batch-end'; batch: number; successful: number; jobs: number }
   | { seq: number; kind: 'reset'; batch: number; node: string; ok: boolean; message: string }
   | { seq: number; kind: 'cooldown'; batch: number; seconds: number };
@@ -23,6 +30,8 @@ export interface SweepProgress {
   done: number;
   failed: number;
   running: number;
+  /** Failed attempts that were retried. */
+  retries: number;
   /** Events with seq > the query's `afterSeq`, oldest first. */
   events: SweepEvent[];
   lastSeq: number;

@@ -38,6 +38,22 @@ export interface JobResult {
   ended_at: string;
   /** Last bytes of stderr, at most 2 KB. */
   stderr_tail: string;
+  /** 1-based: the attempt this record describes (the last one). */
+  attempt: number;
+  /** Every attempt of the job, the last one included. */
+  attempts: AttemptSummary[];
+}
+
+/** What one attempt reports; the workflow adds the list of all attempts. */
+export type AttemptResult = Omit<JobResult, 'attempts'>;
+
+/** One attempt of a job, as the result lists it. */
+export type AttemptSummary = Pick<JobResult, 'attempt' | 'node' | 'gpu_id' | 'failure_mode' | 'error' | 'exit_code' | 'signal' | 'runtime' | 'started_at'>;
+
+/** The attempt's line in `attempts`. */
+export function summariseAttempt(result: AttemptResult): AttemptSummary {
+  const { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at } = result;
+  return { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at };
 }
 
 export interface NodeSummary {

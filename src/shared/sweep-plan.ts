@@ -23,6 +23,9 @@ export interface SweepPlan extends BatchPlan {
   resultsDir: string;
   outputDir: string;
   preservePaths: boolean;
+  /** Further attempts of a job whose run failed. */
+  maxRetries: number;
+  retryBackoffSeconds: number;
 }
 
 export interface LoadBatchJobsInput {

@@ -3,7 +3,7 @@
  * for the result, and which dispatched jobs have confirmed their start. Plain data, deterministic.
  */
 import { EventLog, type NewSweepEvent, type SweepProgress } from '../shared/progress';
-import type { JobResult } from '../shared/results';
+import type { AttemptResult, JobResult } from '../shared/results';
 
 export class SweepTracker {
   phase: SweepProgress['phase'] = 'planning';
@@ -13,6 +13,7 @@ export class SweepTracker {
   done = 0;
   failed = 0;
   running = 0;
+  retries = 0;
   readonly warnings: string[] = [];
   /** startKeys whose process is confirmed running (or whose activity already ended). */
   readonly startedKeys = new Set<string>();
@@ -22,16 +23,25 @@ export class SweepTracker {
     this.events.add(event);
   }
 
+  /** A job has its final result. */
   jobFinished(result: JobResult): void {
-    this.running--;
     this.done++;
     if (!result.success) this.failed++;
-    const { job_id, success, node, gpu_id, runtime, failure_mode, error } = result;
-    this.record({ kind: 'job', batch: result.batch, job: { job_id, success, node, gpu_id, runtime, failure_mode, error } });
+    this.record({ kind: 'job', batch: result.batch, job: jobLine(result) });
+  }
+
+  /** An attempt failed and the job will run again. */
+  attemptFailed(result: AttemptResult, retry: { nextAttempt: number; maxAttempts: number; inSeconds: number }): void {
+    this.retries++;
+    this.record({ kind: 'job', batch: result.batch, job: jobLine(result), retry });
   }
 
   progress(afterSeq = 0): SweepProgress {
-    const { phase, batch, batchCount, totalJobs, done, failed, running } = this;
-    return { phase, batch, batchCount, totalJobs, done, failed, running, events: this.events.since(afterSeq), lastSeq: this.events.lastSeq };
+    const { phase, batch, batchCount, totalJobs, done, failed, running, retries } = this;
+    return { phase, batch, batchCount, totalJobs, done, failed, running, retries, events: this.events.since(afterSeq), lastSeq: this.events.lastSeq };
   }
+}
+
+function jobLine({ job_id, success, node, gpu_id, runtime, failure_mode, error, attempt }: AttemptResult) {
+  return { job_id, success, node, gpu_id, runtime, failure_mode, error, attempt };
 }

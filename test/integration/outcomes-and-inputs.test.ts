@@ -66,7 +66,7 @@ describe('the success rule, through real trials', () => {
       job('oom', ['--output', 'out/oom.json', '--signal-self', 'KILL']),
       job('slow', ['--sleep', '30', '--ignore-term'], { timeout: 2 }),
     ]);
-    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'results')], env);
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'results'), '--max-retries', '0'], env);
     expect(run.exitCode, run.stderr).toBe(1);
     expect(run.results.status).toBe('partial');
     const modes = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j.failure_mode]));
@@ -82,6 +82,31 @@ describe('the success rule, through real trials', () => {
     const slow = collectRuns(nodes).find((r) => r.jobId === 'slow')!;
     expect(slow.endRecord).toBeUndefined(); // killed by SIGKILL before it could finish
     expect(() => process.kill(slow.startRecord.pid, 0)).toThrow();
+  });
+});
+
+describe('retries of failed runs', () => {
+  it('retries a run that failed on another GPU, shows every attempt, and never retries a trial that reported an error', async () => {
+    // One rig with 2 GPUs: the first attempt of every job lands on GPU 0, which is "broken".
+    const rigOnly = writeUserConfig(work, 'retry_config.json', { nodes: [{ ...configNodes[1], gpu_count: 2, max_concurrent_script_jobs: 1 }], retry_backoff_seconds: 0.2 });
+    const jobsFile = writeJobs(work, 'retry_jobs.json', [
+      job('flaky', ['--output', 'out/flaky.json', '--fail-on-gpu', '0']),
+      job('broken', ['--exit-code', '4']),
+      job('reported', ['--output', 'out/reported.json', '--status', 'error']),
+    ]);
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', rigOnly, '--output-dir', join(work, 'results'), '--max-retries', '2'], env);
+    expect(run.exitCode, run.stderr).toBe(1);
+    const byId = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j]));
+    expect(byId.flaky).toMatchObject({ success: true, attempt: 2, gpu_id: 1 });
+    expect(byId.flaky.attempts.map((a: any) => [a.attempt, a.gpu_id, a.failure_mode])).toEqual([[1, 0, 'EXIT_CODE'], [2, 1, null]]);
+    expect(byId.broken).toMatchObject({ success: false, attempt: 3, failure_mode: 'EXIT_CODE' });
+    expect(byId.broken.attempts).toHaveLength(3);
+    expect(byId.reported).toMatchObject({ success: false, attempt: 1, failure_mode: 'TRIAL_ERROR' });
+    expect(run.stdout).toMatch(/^ {2}✗ flaky → \S+:GPU0 \(\d+\.\ds\) EXIT_CODE: exit code 3 — retry 2\/3 in 0\.2s$/m);
+    expect(run.stdout).toMatch(/^ {2}✓ flaky → \S+:GPU1 \(\d+\.\ds\) on attempt 2$/m);
+    const starts = collectRuns(nodes).filter((r) => ['flaky', 'broken', 'reported'].includes(r.jobId));
+    expect(starts.filter((r) => r.jobId === 'broken')).toHaveLength(3);
+    expect(starts.filter((r) => r.jobId === 'reported')).toHaveLength(1);
   });
 });
 

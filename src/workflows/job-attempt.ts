@@ -1,0 +1,129 @@
+/**
+ * One attempt of one job on one GPU: the `runJob` activity, the wait for its confirmed start, and
+ * what happens after — a result, or (for a run that failed) a durable backoff and another place in
+ * the batch's queue, where any node may pick it up.
+ */
+import { ActivityFailure, ApplicationFailure, condition, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import type { SweepActivities } from '../activities/create-activities';
+import type { SweepJob } from '../shared/jobs';
+import { NON_RETRYABLE_ERROR_TYPES } from '../shared/names';
+import type { SweepNode } from '../shared/nodes';
+import type { BatchRange } from '../shared/planner';
+import { type AttemptResult, type AttemptSummary, type JobResult, summariseAttempt } from '../shared/results';
+import { retryBackoffSeconds, shouldRetry } from '../shared/retry-policy';
+import type { SweepPlan } from '../shared/sweep-plan';
+import type { SweepTracker } from './sweep-tracker';
+
+/**
+ * Trial runs: heartbeating; Temporal retries only infrastructure errors (with backoff, up to a
+ * per-job deadline), never a trial that ran and failed. A cancelled sweep waits until each job
+ * has killed its process group.
+ */
+const trialRuns = proxyActivities<SweepActivities>({
+  startToCloseTimeout: '2 hours', // replaced per job: its own timeout plus a margin
+  heartbeatTimeout: '30 seconds',
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+});
+
+/** Margin over a job's own timeout: the activity enforces the job timeout and still has to kill and report. */
+const JOB_TIMEOUT_MARGIN_SECONDS = 120;
+/** How long infrastructure errors of one job are retried before the job counts as failed. */
+const INFRASTRUCTURE_DEADLINE_SECONDS = 600;
+
+/** A job waiting in a batch's queue, with what its earlier attempts did. */
+export interface QueuedJob {
+  job: SweepJob;
+  /** 1-based number of the attempt this entry will be. */
+  attempt: number;
+  previous: AttemptSummary[];
+  /** Where the previous attempt failed: another GPU is preferred. */
+  avoid?: { node: string; gpu: number };
+}
+
+export interface BatchContext {
+  plan: SweepPlan;
+  batch: BatchRange;
+  tracker: SweepTracker;
+  queue: QueuedJob[];
+  /** Attempts running or waiting out a retry backoff: the batch is done when none are left. */
+  inFlight: number;
+  results: JobResult[];
+}
+
+/**
+ * Starts one attempt. `confirmed` resolves once its process runs on the node (or the attempt
+ * ended); `finished` once the activity ended (its GPU is free again); `settled` once the job has
+ * its final result or is back in the queue.
+ */
+export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, context: BatchContext) {
+  const { tracker, batch, plan } = context;
+  const { job, attempt } = entry;
+  const startKey = `${job.job_id}@${batch.index}#${attempt}`;
+  context.inFlight++;
+  tracker.running++;
+  let ended = false;
+  const finished = trialRuns.runJob
+    .executeWithOptions(
+      {
+        startToCloseTimeout: `${job.timeout + JOB_TIMEOUT_MARGIN_SECONDS} seconds`,
+        scheduleToCloseTimeout: `${job.timeout + JOB_TIMEOUT_MARGIN_SECONDS + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
+        summary: `${job.job_id} on ${node.name} GPU ${gpu}${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
+      },
+      [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt }],
+    )
+    .catch((error: unknown) => failedDispatch(error, node, gpu, entry, batch))
+    .then((result) => {
+      ended = true;
+      tracker.running--;
+      tracker.startedKeys.delete(startKey);
+      return result;
+    });
+  const confirmed = condition(() => ended || tracker.startedKeys.has(startKey));
+  const settled = finished.then((result) => settle(result, entry, context)).finally(() => context.inFlight--);
+  return { confirmed, finished, settled };
+}
+
+/** A final result for the record, or a backoff and the job back in the queue. */
+async function settle(result: AttemptResult, entry: QueuedJob, context: BatchContext): Promise<void> {
+  const { plan, tracker } = context;
+  const attempts = [...entry.previous, summariseAttempt(result)];
+  if (!shouldRetry(result, entry.attempt, plan.maxRetries)) {
+    const final: JobResult = { ...result, attempts };
+    tracker.jobFinished(final);
+    context.results.push(final);
+    return;
+  }
+  const backoff = retryBackoffSeconds(plan.retryBackoffSeconds, entry.attempt);
+  tracker.attemptFailed(result, { nextAttempt: entry.attempt + 1, maxAttempts: plan.maxRetries + 1, inSeconds: backoff });
+  if (backoff > 0) await sleep(backoff * 1000, { summary: `retry backoff ${entry.job.job_id}` });
+  context.queue.push({ job: entry.job, attempt: entry.attempt + 1, previous: attempts, avoid: { node: result.node, gpu: result.gpu_id } });
+}
+
+const SSH_ERROR_TYPES = ['SshConnectError', 'SshAuthError', 'HostKeyError'];
+
+/** An attempt whose activity failed for good (node unreachable, host key refused): a failed result. */
+function failedDispatch(error: unknown, node: SweepNode, gpu: number, entry: QueuedJob, batch: BatchRange): AttemptResult {
+  if (isCancellation(error)) throw error;
+  const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+  const now = new Date().toISOString();
+  return {
+    job_id: entry.job.job_id,
+    success: false,
+    node: node.name,
+    gpu_id: gpu,
+    batch: batch.index + 1,
+    attempt: entry.attempt,
+    runtime: 0,
+    exit_code: null,
+    signal: null,
+    failure_mode: type && SSH_ERROR_TYPES.includes(type) ? 'SSH_ERROR' : 'EXECUTION_ERROR',
+    error: message,
+    output_file: entry.job.expected_output ?? null,
+    started_at: now,
+    ended_at: now,
+    stderr_tail: '',
+  };
+}
