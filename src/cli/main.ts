@@ -6,12 +6,25 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { demoCommand, dataDir } from './demo-command';
 import { stopDevServer } from './dev-server';
 import { CliError, EXIT } from './exit-codes';
+import { DEFAULT_EXPECTED_TRIAL_SECONDS, planCommand } from './plan-command';
 import { runCommand, startCommand } from './run-command';
 import { workerCommand } from './worker-command';
 
 function positiveInt(text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('must be a whole number ≥ 1');
+  return value;
+}
+
+function nonNegativeInt(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError('must be a whole number ≥ 0');
+  return value;
+}
+
+function positiveNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError('must be a number > 0');
   return value;
 }
 
@@ -22,8 +35,11 @@ function addSweepOptions(command: Command): Command {
     .option('--config <file>', 'cluster config', 'distributed_config.json')
     .option('--output-dir <dir>', 'results go to <dir>/<run_id>/', 'full_scoring_results')
     .option('--preserve-paths', 'keep the trials\' output paths as the jobs name them')
+    .option('--max-retries <n>', 'further attempts of a job whose run failed (default 3)', nonNegativeInt)
     .option('--workflow-id <id>', 'workflow id (default: derived from the jobs and config, so a rerun attaches)')
-    .option('--verbose', 'worker logs on stderr');
+    .option('--verbose', 'worker logs on stderr')
+    .option('--dry-run', 'print the plan and its dry-run JSON; start nothing, need no Temporal server')
+    .option('--expected-trial-seconds <s>', 'trial duration the plan\'s ETA assumes', positiveNumber, DEFAULT_EXPECTED_TRIAL_SECONDS);
 }
 
 const program = new Command('rigsweep')
@@ -32,10 +48,13 @@ const program = new Command('rigsweep')
   .exitOverride();
 
 addSweepOptions(program.command('run').description('run a sweep and follow it; prints the Results JSON last')).action(async (flags) => {
-  process.exitCode = await runCommand(flags);
+  process.exitCode = flags.dryRun ? await planCommand(flags) : await runCommand(flags);
 });
 addSweepOptions(program.command('start').description('start a sweep, print its workflow id and return')).action(async (flags) => {
-  process.exitCode = await startCommand(flags);
+  process.exitCode = flags.dryRun ? await planCommand(flags) : await startCommand(flags);
+});
+addSweepOptions(program.command('plan').description('print where and when every job would run, with an ETA; starts nothing')).action(async (flags) => {
+  process.exitCode = await planCommand(flags);
 });
 program
   .command('worker')
