@@ -7,6 +7,7 @@ import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import type { LoadBatchJobsInput, SweepPlan } from '../shared/sweep-plan';
 import { loadJobRange } from '../inputs/load-jobs';
+import { redirectOutputs } from '../shared/output-redirect';
 import { planSweep } from '../inputs/plan-sweep';
 import type { NodeShell } from '../rigs/node-shell';
 import { classified } from './failures';
@@ -35,7 +36,10 @@ export function createActivities(deps: ActivityDeps) {
 
     /** One batch's jobs, read by index so the workflow never carries the whole list. */
     async loadBatchJobs(input: LoadBatchJobsInput): Promise<SweepJob[]> {
-      return classified(() => loadJobRange(input.source, input.start, input.end, input.inlineJobs));
+      return classified(async () => {
+        const jobs = await loadJobRange(input.source, input.start, input.end, input.inlineJobs);
+        return input.nodeRunDir ? jobs.map((job) => redirectOutputs(job, input.nodeRunDir!)) : jobs;
+      });
     },
 
     /** Runs one job on one GPU; a failed trial is a result, an unreachable node an error. */

@@ -9,6 +9,7 @@ import type { SweepPlan } from '../shared/sweep-plan';
 
 export const RESULTS_JSONL = 'results.jsonl';
 export const RESULTS_JSON = 'sweep_results.json';
+export const MANIFEST_JSON = 'scripts_run_manifest.json';
 
 export async function appendJobResults(resultsDir: string, results: JobResult[]): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
@@ -60,6 +61,7 @@ export async function writeResultsActivity(input: WriteResultsInput): Promise<Re
   );
   await writeAtomically(join(plan.resultsDir, RESULTS_JSONL), jobs.map((job) => JSON.stringify(job) + '\n').join(''));
   await writeAtomically(join(plan.resultsDir, RESULTS_JSON), JSON.stringify(results, null, 2) + '\n');
+  await writeAtomically(join(plan.resultsDir, MANIFEST_JSON), JSON.stringify(runManifest(input, results, jobs), null, 2) + '\n');
   return results;
 }
 
@@ -67,4 +69,30 @@ export async function writeResultsActivity(input: WriteResultsInput): Promise<Re
 export async function startResultsFile(resultsDir: string): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
   await writeFile(join(resultsDir, RESULTS_JSONL), '');
+}
+
+/**
+ * The seed's `scripts_run_manifest.json`, written for every run (also with preservePaths): what
+ * ran, from which files, and where every output is — on its node and, copied home, here.
+ */
+function runManifest(input: WriteResultsInput, results: ResultsJson, jobs: JobResult[]) {
+  const { plan } = input;
+  return {
+    run_id: plan.runId,
+    status: results.status,
+    started_at: new Date(input.startedAtMs).toISOString(),
+    finished_at: results.timestamp,
+    jobs_file: plan.jobSource.kind === 'file' ? plan.jobSource.path : null,
+    job_source: plan.jobSource.kind,
+    config_file: plan.configFile,
+    total_jobs: plan.totalJobs,
+    successful: results.successful,
+    failed: results.failed,
+    output_dir: plan.resultsDir,
+    preserve_paths: plan.preservePaths,
+    node_output_dir: plan.nodeRunDir ?? null,
+    nodes: plan.nodes.map((node) => node.name),
+    results_file: results.results_file,
+    outputs: jobs.map(({ job_id, success, node, gpu_id, output_file, local_output }) => ({ job_id, success, node, gpu_id, output_file, local_output })),
+  };
 }

@@ -3,6 +3,8 @@
  * failed is data in the result, never an exception; only a node we could not reach throws, so
  * Temporal's retry policy is the one layer that retries infrastructure.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { JobStartedSignalArgs } from '../shared/names';
@@ -11,6 +13,7 @@ import type { SweepNode } from '../shared/nodes';
 import type { AttemptResult, FailureMode, JobResult } from '../shared/results';
 import { buildJobCommand, expectedOutput, killGroupCommand, parseStartMarker } from '../rigs/command';
 import type { NodeShell, RemoteProcess } from '../rigs/node-shell';
+import { homeOutputPath, nodeOutputPath } from '../rigs/output-paths';
 import type { RemoteExit } from '../rigs/ssh-pool';
 import { judgeOutput, outputProbeCommand, type OutputVerdict, parseOutputProbe } from '../rigs/output-check';
 import { TailBuffer } from '../rigs/tail-buffer';
@@ -26,6 +29,10 @@ export interface RunJobInput {
   batch: number;
   /** 1-based attempt of this job. */
   attempt: number;
+  /** The run's folder on the worker host, where output files are copied home. */
+  resultsDir: string;
+  /** The node-side folder outputs were redirected into (none with preservePaths). */
+  nodeRunDir?: string;
 }
 
 export interface RunJobDeps {
@@ -53,9 +60,10 @@ const failed = (failure_mode: FailureMode, error: string, exit: Partial<RemoteEx
 export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Promise<AttemptResult> {
   const context = Context.current();
   const { node, gpu, job } = input;
-  const commandContext = { node, gpu, runId: input.runId };
+  const outputFile = expectedOutput(job, { node, gpu, runId: input.runId });
+  const redirected = outputFile && input.nodeRunDir && outputFile.startsWith(`${input.nodeRunDir}/`);
+  const commandContext = { node, gpu, runId: input.runId, createDirs: redirected ? [dirname(outputFile)] : [] };
   const shell = deps.shellFor(node);
-  const outputFile = expectedOutput(job, commandContext);
 
   let startedAt = new Date();
   const process = await shell.exec(buildJobCommand(job, commandContext));
@@ -76,6 +84,12 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
       ? failed('TIMEOUT', `no exit within its timeout of ${job.timeout} s; process group killed`)
       : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, marker.nodeTimeNs) : null);
   }
+  let localOutput: string | null = null;
+  if (outcome.success && outputFile) {
+    const copied = await bringOutputHome(shell, node, outputFile, input);
+    if (typeof copied === 'string') localOutput = copied;
+    else outcome = copied;
+  }
   const endedAt = new Date();
   return {
     job_id: job.job_id,
@@ -84,6 +98,7 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
     batch: input.batch,
     attempt: input.attempt,
     output_file: outputFile,
+    local_output: localOutput,
     ...outcome,
     runtime: (endedAt.getTime() - startedAt.getTime()) / 1000,
     started_at: startedAt.toISOString(),
@@ -125,6 +140,18 @@ async function judgeExit(exit: RemoteExit, check: null | (() => Promise<OutputVe
     return failed('EXIT_CODE', `exit code ${exit.exitCode}`, exit);
   }
   return verdict.ok ? succeeded : failed(verdict.mode, verdict.error, exit);
+}
+
+/** Copies a successful job's output file to the run's folder on the worker host (SFTP for rigs). */
+async function bringOutputHome(shell: NodeShell, node: SweepNode, outputFile: string, input: RunJobInput): Promise<string | Outcome> {
+  const local = homeOutputPath(input.resultsDir, outputFile, input.nodeRunDir);
+  try {
+    await mkdir(dirname(local), { recursive: true });
+    await shell.download(nodeOutputPath(node.scriptPath, outputFile), local);
+    return local;
+  } catch (error) {
+    return failed('EXECUTION_ERROR', `the trial succeeded but its output could not be copied home: ${(error as Error).message}`, { exitCode: 0 });
+  }
 }
 
 /** Reads the job's output file back on its node and judges it. */

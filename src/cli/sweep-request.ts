@@ -28,7 +28,8 @@ export function sweepInputFromFlags(flags: SweepFlags): SweepInput {
   return {
     ...(flags.jobsFile !== undefined ? { jobsFile: resolve(flags.jobsFile) } : { trials: flags.trials }),
     configFile: resolve(flags.config),
-    ...(flags.outputDir !== undefined ? { outputDir: resolve(flags.outputDir) } : {}),
+    // As typed: relative output dirs mean the same folder below each node's script_path, as in the seed.
+    ...(flags.outputDir !== undefined ? { outputDir: flags.outputDir } : {}),
     ...(flags.preservePaths ? { preservePaths: true } : {}),
     ...(flags.maxRetries !== undefined ? { maxRetries: flags.maxRetries } : {}),
   };

@@ -47,7 +47,8 @@ export async function planSweep(rawInput: unknown, runId: string, defaults: Plan
     jobSource = { kind: 'inline' };
   }
 
-  const outputDir = resolve(cwd, input.outputDir ?? DEFAULT_OUTPUT_DIR);
+  const outputDirAsGiven = input.outputDir ?? DEFAULT_OUTPUT_DIR;
+  const outputDir = resolve(cwd, outputDirAsGiven);
   const preservePaths = input.preservePaths ?? false;
   return {
     ...planBatches(totalJobs, loaded.nodes.length, batching),
@@ -59,6 +60,7 @@ export async function planSweep(rawInput: unknown, runId: string, defaults: Plan
     totalJobs,
     outputDir,
     preservePaths,
+    nodeRunDir: preservePaths ? undefined : `${outputDirAsGiven.replace(/\/+$/, '')}/${runId}`,
     maxRetries: input.maxRetries ?? DEFAULT_MAX_RETRIES,
     retryBackoffSeconds: loaded.config.retry_backoff_seconds,
     // rigsweep's own records always go to a run-scoped folder, so runs never mix;

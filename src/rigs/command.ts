@@ -46,6 +46,8 @@ export interface JobCommandContext {
   node: SweepNode;
   gpu: number;
   runId: string;
+  /** Folders (relative to script_path) to create before the job starts: its redirected output's. */
+  createDirs?: string[];
 }
 
 /** The words that run the job itself (after `env <GPU env>`). */
@@ -77,6 +79,7 @@ export function buildJobCommand(job: SweepJob, context: JobCommandContext): stri
   return [
     `echo ${START_MARKER} $$ $(date +%s%N)`,
     `cd ${shellWord(context.node.scriptPath)} || exit 97`,
+    ...(context.createDirs?.length ? [`mkdir -p -- ${context.createDirs.map((dir) => quote([dir])).join(' ')}`] : []),
     ['exec', 'env', ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
   ].join('; ');
 }

@@ -4,6 +4,9 @@
  * reported like sshd reports them.
  */
 import { spawn } from 'node:child_process';
+import { copyFile, realpath } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import type { CommandResult, RemoteExit, RemoteProcess } from './ssh-pool';
 import { TailBuffer } from './tail-buffer';
 
@@ -47,5 +50,12 @@ export class LocalShell {
       child.once('close', (code, signal) => resolve({ exitCode: code, signal: signal ?? null }));
     }).finally(() => clearTimeout(timer));
     return { ...exit, stdout: stdout.toString(), stderr: stderr.toString(), timedOut, durationMs: Date.now() - startedAt };
+  }
+
+  /** Copies a local file; a file already at its destination (same real path) is left alone. */
+  async download(sourcePath: string, localPath: string): Promise<void> {
+    const source = isAbsolute(sourcePath) ? sourcePath : join(homedir(), sourcePath);
+    const same = await Promise.all([realpath(source), realpath(localPath).catch(() => null)]).then(([a, b]) => a === b);
+    if (!same) await copyFile(source, localPath);
   }
 }

@@ -13,6 +13,8 @@ export interface NodeShell {
   exec(command: string): Promise<RemoteProcess>;
   /** Runs a command to completion with bounded output. */
   run(command: string, options?: { timeoutMs?: number; stdin?: string }): Promise<CommandResult>;
+  /** Copies a file of the node (absolute, or relative to the login's home) to a path on this host. */
+  download(remotePath: string, localPath: string): Promise<void>;
 }
 
 /** The shell for a node: local processes for localhost, the SSH pool for everyone else. */
@@ -22,5 +24,6 @@ export function shellFor(node: SweepNode, ssh: SshPool, local: LocalShell): Node
   return {
     exec: (command) => ssh.exec(address, command),
     run: (command, options) => ssh.run(address, command, options),
+    download: (remotePath, localPath) => ssh.download(address, remotePath, localPath),
   };
 }

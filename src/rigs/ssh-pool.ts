@@ -10,7 +10,7 @@ import { defaultSshEnvironment, resolveSshTarget } from './ssh-address';
 import type { SshAddress, SshEnvironment } from './ssh-address';
 import { openSshConnection, sshTargetLabel } from './ssh-connection';
 import { describeSshFailure, SshConnectError } from './ssh-errors';
-import { TailBuffer } from './tail-buffer';
+import { collect, openExecChannel, sftpDownload } from './ssh-channels';
 
 /** Pool tuning; the defaults match OpenSSH's server limits and notice a cut link in ~3 s. */
 export interface SshPoolOptions {
@@ -137,6 +137,20 @@ export class SshPool {
       return { exitCode, signal, stdout: stdout.tail.toString(), stderr: stderr.tail.toString(), timedOut: !exit, durationMs };
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Copies a file from the node to this host over SFTP on the pooled connection (it takes one
+   * channel slot while it runs). `remotePath` is absolute or relative to the login's home.
+   */
+  async download(address: SshAddress, remotePath: string, localPath: string): Promise<void> {
+    const node = this.nodeFor(address);
+    const connection = await this.acquire(node, address);
+    try {
+      await sftpDownload(connection.client, remotePath, localPath);
+    } finally {
+      this.release(node, connection);
     }
   }
 
@@ -279,21 +293,4 @@ export class SshPool {
 
 function nodeKey(address: SshAddress): string {
   return JSON.stringify([address.hostname, address.port, address.username, address.identityFile]);
-}
-
-function openExecChannel(client: Client, command: string): Promise<ClientChannel> {
-  return new Promise((resolve, reject) => {
-    try {
-      client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)));
-    } catch (error) {
-      reject(error);
-    }
-  });
-}
-
-function collect(stream: NodeJS.ReadableStream, maxBytes = 1024 * 1024): { tail: TailBuffer; ended: Promise<void> } {
-  const tail = new TailBuffer(maxBytes);
-  stream.on('data', (chunk: Buffer) => tail.push(chunk));
-  const ended = new Promise<void>((resolve) => void stream.once('end', resolve).once('close', resolve).once('error', () => resolve()));
-  return { tail, ended };
 }

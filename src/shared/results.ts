@@ -34,6 +34,8 @@ export interface JobResult {
   error: string | null;
   /** The output file as the job named it, relative to the node's script_path. */
   output_file: string | null;
+  /** The copy of the output file on the worker host, in the run's output directory. */
+  local_output: string | null;
   started_at: string;
   ended_at: string;
   /** Last bytes of stderr, at most 2 KB. */
@@ -79,7 +81,19 @@ export interface ResultsJson {
   warnings: string[];
   /** Where every job's record is, one JSON object per line. */
   results_file: string;
+  /** At most MAX_JOBS_IN_RESULT records (failures first when cut); all of them are in results_file. */
   jobs: JobResult[];
+  /** Records left out of `jobs` to keep the result small. */
+  jobs_omitted: number;
+}
+
+/** Temporal payloads warn at 512 KB: a result listing every job of a 10,000-job sweep would not fit. */
+export const MAX_JOBS_IN_RESULT = 500;
+
+/** Every job when they fit; otherwise the failures first, then successes, up to the cap. */
+function listedJobs(jobs: JobResult[]): JobResult[] {
+  if (jobs.length <= MAX_JOBS_IN_RESULT) return jobs;
+  return [...jobs.filter((job) => !job.success), ...jobs.filter((job) => job.success)].slice(0, MAX_JOBS_IN_RESULT);
 }
 
 export interface ResultsContext {
@@ -123,6 +137,7 @@ export function buildResultsJson(context: ResultsContext, jobs: JobResult[]): Re
     nodes,
     warnings: context.warnings,
     results_file: context.resultsFile,
-    jobs,
+    jobs: listedJobs(jobs),
+    jobs_omitted: Math.max(0, jobs.length - MAX_JOBS_IN_RESULT),
   };
 }

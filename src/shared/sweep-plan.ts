@@ -23,6 +23,11 @@ export interface SweepPlan extends BatchPlan {
   resultsDir: string;
   outputDir: string;
   preservePaths: boolean;
+  /**
+   * Without preservePaths: `<output dir as given>/<run_id>`, the folder on each node (relative
+   * to script_path) that `--output-file` arguments are redirected into, as the seed did.
+   */
+  nodeRunDir?: string;
   /** Further attempts of a job whose run failed. */
   maxRetries: number;
   retryBackoffSeconds: number;
@@ -34,4 +39,6 @@ export interface LoadBatchJobsInput {
   end: number;
   /** Only for inline jobs: the slice of the workflow input for this batch. */
   inlineJobs?: unknown[];
+  /** Redirect `--output-file` arguments into this node-side folder (the plan's nodeRunDir). */
+  nodeRunDir?: string;
 }

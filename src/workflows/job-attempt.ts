@@ -70,7 +70,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
         scheduleToCloseTimeout: `${job.timeout + JOB_TIMEOUT_MARGIN_SECONDS + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
         summary: `${job.job_id} on ${node.name} GPU ${gpu}${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
       },
-      [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt }],
+      [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir }],
     )
     .catch((error: unknown) => failedDispatch(error, node, gpu, entry, batch))
     .then((result) => {
@@ -122,6 +122,7 @@ function failedDispatch(error: unknown, node: SweepNode, gpu: number, entry: Que
     failure_mode: type && SSH_ERROR_TYPES.includes(type) ? 'SSH_ERROR' : 'EXECUTION_ERROR',
     error: message,
     output_file: entry.job.expected_output ?? null,
+    local_output: null,
     started_at: now,
     ended_at: now,
     stderr_tail: '',

@@ -69,7 +69,7 @@ async function resetAndCoolDown(plan: SweepPlan, batch: BatchRange, tracker: Swe
 /** Loads a batch's jobs, runs them over every node, and appends their records to results.jsonl. */
 async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, input: SweepInput, tracker: SweepTracker): Promise<void> {
   const inlineJobs = plan.jobSource.kind === 'inline' ? input.jobs?.slice(batch.start, batch.end) : undefined;
-  const jobs = await bookkeeping.loadBatchJobs({ source: plan.jobSource, start: batch.start, end: batch.end, inlineJobs });
+  const jobs = await bookkeeping.loadBatchJobs({ source: plan.jobSource, start: batch.start, end: batch.end, inlineJobs, nodeRunDir: plan.nodeRunDir });
   tracker.phase = 'running';
   tracker.batch = batch.index + 1;
   tracker.record({ kind: 'batch-start', batch: batch.index + 1, batchCount: plan.batches.length, jobs: jobs.length });

@@ -152,11 +152,15 @@ describe('a 50-job sweep through rigsweep run', () => {
     for (const node of nodes) for (const name of ['pwned1', 'pwned2', 'pwned3']) expect(existsSync(join(node.workDir, name))).toBe(false);
   });
 
-  it('leaves every result file on the node that ran the job, and the records on the worker host', () => {
+  it('leaves every result file on the node that ran the job, brings a copy home, and keeps the records on the worker host', () => {
     for (const r of runs) {
       const node = nodes.find((n) => n.name === r.node)!;
-      const result = JSON.parse(readFileSync(join(node.workDir, 'results', 'big', `${r.jobId}.json`), 'utf8'));
-      expect(result.status).toBe('success');
+      const onNode = readFileSync(join(node.workDir, 'results', 'big', `${r.jobId}.json`), 'utf8');
+      expect(JSON.parse(onNode).status).toBe('success');
+      // ...and its copy came home, over SFTP from the rigs, into the run's output directory.
+      const job = run.results.jobs.find((j: any) => j.job_id === r.jobId);
+      expect(job.local_output).toBe(join(run.results.output_dir, 'results', 'big', `${r.jobId}.json`));
+      expect(readFileSync(job.local_output, 'utf8')).toBe(onNode);
     }
     const lines = readFileSync(run.results.results_file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(50);

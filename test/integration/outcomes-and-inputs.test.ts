@@ -3,7 +3,7 @@
  * the success rule, timeouts that kill, bad input that starts nothing, the exit codes, trials from
  * a trial_command, attaching to a running sweep, and sweeps started by the official `temporal` CLI.
  */
-import { chmodSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -66,9 +66,10 @@ describe('the success rule, through real trials', () => {
       job('oom', ['--output', 'out/oom.json', '--signal-self', 'KILL']),
       job('slow', ['--sleep', '30', '--ignore-term'], { timeout: 2 }),
     ]);
-    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'results'), '--max-retries', '0'], env);
+    // --preserve-paths, as the user runs it: outputs stay where the jobs name them, next to old ones.
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'results'), '--max-retries', '0', '--preserve-paths'], env);
     expect(run.exitCode, run.stderr).toBe(1);
-    expect(run.results.status).toBe('partial');
+    expect(run.results).toMatchObject({ status: 'partial', preserve_paths: true });
     const modes = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j.failure_mode]));
     expect(modes).toEqual({ ok: null, exit3: 'EXIT_CODE', trialerror: 'TRIAL_ERROR', crashed: 'TRIAL_ERROR', stale: 'STALE_OUTPUT', missing: 'FILE_MISSING', oom: 'KILLED', slow: 'TIMEOUT' });
     const byId = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j]));
@@ -82,6 +83,33 @@ describe('the success rule, through real trials', () => {
     const slow = collectRuns(nodes).find((r) => r.jobId === 'slow')!;
     expect(slow.endRecord).toBeUndefined(); // killed by SIGKILL before it could finish
     expect(() => process.kill(slow.startRecord.pid, 0)).toThrow();
+  });
+});
+
+describe('run-scoped outputs, brought home', () => {
+  it('redirects --output-file into <output-dir>/<run_id>/ on each node, copies every result home and writes the manifest', async () => {
+    const jobsFile = writeJobs(work, 'scoped_jobs.json', [0, 1, 2, 3, 4, 5].map((i) => ({
+      job_id: `scorer_trial_${i}`,
+      script: 'fake_trial.py',
+      args: ['--job', `scorer_trial_${i}`, '--sleep', '0.1', '--output-file', `scorer_trial_results/trial_000${i}.json`],
+      expected_output: `scorer_trial_results/trial_000${i}.json`,
+    })));
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', 'scorer_trial_results', '--workflow-id', 'scoped-run'], env, { cwd: work });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const home = join(work, 'scorer_trial_results', 'scoped-run');
+    expect(run.results.output_dir).toBe(home);
+    for (const job of run.results.jobs) {
+      const name = `trial_000${job.job_id.split('_').pop()}.json`;
+      expect(job.output_file).toBe(`scorer_trial_results/scoped-run/${name}`);
+      const node = nodes.find((n) => n.name === job.node)!;
+      const onNode = readFileSync(join(node.workDir, 'scorer_trial_results', 'scoped-run', name), 'utf8');
+      expect(job.local_output).toBe(join(home, name));
+      expect(readFileSync(job.local_output, 'utf8')).toBe(onNode);
+    }
+    expect(new Set(run.results.jobs.map((j: any) => j.node)).size).toBeGreaterThan(1);
+    const manifest = JSON.parse(readFileSync(join(home, 'scripts_run_manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ run_id: 'scoped-run', jobs_file: jobsFile, total_jobs: 6, successful: 6, preserve_paths: false, node_output_dir: 'scorer_trial_results/scoped-run' });
+    expect(manifest.outputs.map((o: any) => o.local_output)).toEqual(run.results.jobs.map((j: any) => j.local_output));
   });
 });
 
