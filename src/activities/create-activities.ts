@@ -2,7 +2,7 @@
  * The activities of a sweep, built from their dependencies so the worker wires real SSH and a real
  * Temporal client while tests hand in their own. No module-level state.
  */
-import type { AttemptResult, JobResult, ResultsJson } from '../shared/results';
+import type { AttemptResult, JobResult, NodeCheck, ResultsJson } from '../shared/results';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import type { LoadBatchJobsInput, SweepPlan } from '../shared/sweep-plan';
@@ -11,6 +11,7 @@ import { redirectOutputs } from '../shared/output-redirect';
 import { planSweep } from '../inputs/plan-sweep';
 import type { NodeShell } from '../rigs/node-shell';
 import { classified } from './failures';
+import { checkNodeActivity, warmupGpuActivity, type WarmupResult } from './preflight';
 import { resetNodeActivity, type ResetNodeResult } from './reset-node';
 import { appendJobResults, startResultsFile, writeResultsActivity, type WriteResultsInput } from './results-files';
 import { runJobActivity, type RunJobDeps, type RunJobInput } from './run-job';
@@ -50,6 +51,16 @@ export function createActivities(deps: ActivityDeps) {
     /** sync + drop caches on a rig between batches; never throws. */
     async resetNode(node: SweepNode): Promise<ResetNodeResult> {
       return resetNodeActivity(deps.shellFor(node), node);
+    },
+
+    /** Pre-flight: reachability (and the HIP cache clear on ROCm nodes); never throws. */
+    async checkNode(input: { node: SweepNode; clearHipCache: boolean }): Promise<NodeCheck> {
+      return checkNodeActivity(deps.shellFor(input.node), input.node, input.clearHipCache);
+    },
+
+    /** Pre-flight: the node's warm-up on one GPU; never throws. */
+    async warmupGpu(input: { node: SweepNode; gpu: number; runId: string; timeoutSeconds: number }): Promise<WarmupResult> {
+      return warmupGpuActivity(deps.shellFor(input.node), input.node, input.gpu, input.runId, input.timeoutSeconds);
     },
 
     /** Appends a finished batch's records to the run's results.jsonl. */

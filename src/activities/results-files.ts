@@ -4,7 +4,7 @@
  */
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildResultsJson, type JobResult, type ResultsJson } from '../shared/results';
+import { buildResultsJson, type JobResult, type NodeCheck, type ResultsJson } from '../shared/results';
 import type { SweepPlan } from '../shared/sweep-plan';
 
 export const RESULTS_JSONL = 'results.jsonl';
@@ -33,6 +33,7 @@ export interface WriteResultsInput {
   plan: SweepPlan;
   startedAtMs: number;
   warnings: string[];
+  preflight: NodeCheck[];
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
@@ -56,6 +57,7 @@ export async function writeResultsActivity(input: WriteResultsInput): Promise<Re
       batches: plan.batches.length,
       nodes: plan.nodes,
       warnings: input.warnings,
+      preflight: input.preflight,
     },
     jobs,
   );

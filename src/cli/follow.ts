@@ -23,6 +23,8 @@ export function formatEvent(event: SweepEvent): string {
       return `[RESET] ${event.node}: ${event.message}`;
     case 'cooldown':
       return `[COOLDOWN] ${event.seconds}s before batch ${event.batch + 1}`;
+    case 'preflight':
+      return event.gpu === undefined ? `[PREFLIGHT] ${event.node}: ${event.message}` : `[WARMUP] ${event.node}:GPU${event.gpu} ${event.message}`;
   }
 }
 

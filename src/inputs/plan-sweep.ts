@@ -63,6 +63,8 @@ export async function planSweep(rawInput: unknown, runId: string, defaults: Plan
     nodeRunDir: preservePaths ? undefined : `${outputDirAsGiven.replace(/\/+$/, '')}/${runId}`,
     maxRetries: input.maxRetries ?? DEFAULT_MAX_RETRIES,
     retryBackoffSeconds: loaded.config.retry_backoff_seconds,
+    batching,
+    preflight: loaded.config.preflight,
     // rigsweep's own records always go to a run-scoped folder, so runs never mix;
     // preservePaths only keeps the trials' own output paths as the jobs name them.
     resultsDir: join(outputDir, runId),

@@ -6,10 +6,17 @@
  * Keys keep the user's snake_case. Pure code: imported by the CLI, the activities and tests.
  */
 import { z } from 'zod';
-import { parseTemplate, TRIAL_PLACEHOLDERS } from './templates';
+import { parseTemplate, TRIAL_PLACEHOLDERS, WARMUP_PLACEHOLDERS } from './templates';
 
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().finite().nonnegative();
+
+/** A command template whose placeholders are checked when the config loads. */
+const template = (allowed: readonly string[]) =>
+  z.string().min(1).superRefine((text, ctx) => {
+    const parsed = parseTemplate(text, allowed);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+  });
 
 export const nodeConfigSchema = z.looseObject({
   hostname: z.string().min(1),
@@ -23,6 +30,8 @@ export const nodeConfigSchema = z.looseObject({
   identity_file: z.string().min(1).optional(),
   /** Seconds between two job starts on this node; 0 allowed. */
   stagger_delay: nonNegative.optional(),
+  /** Run once per GPU, one GPU at a time, before the first batch (e.g. a tiny HIP kernel). */
+  warmup_command: template(WARMUP_PLACEHOLDERS).optional(),
 });
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
@@ -46,18 +55,25 @@ export const jobBatchingOverrideSchema = z.strictObject({
 });
 export type JobBatchingOverride = z.infer<typeof jobBatchingOverrideSchema>;
 
-const templateString = z.string().min(1).superRefine((text, ctx) => {
-  const parsed = parseTemplate(text, TRIAL_PLACEHOLDERS);
-  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+/** Once per run, before the first batch; never fatal unless `required`. */
+export const preflightSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** The seed's HIP kernel-cache clear on ROCm nodes. */
+  clear_hip_cache: z.boolean().default(true),
+  /** Fail the sweep when a node cannot be reached (default: leave that node out, with a warning). */
+  required: z.boolean().default(false),
+  warmup_timeout_seconds: z.number().finite().positive().default(300),
 });
+export type Preflight = z.infer<typeof preflightSchema>;
 
 export const clusterConfigSchema = z
   .looseObject({
     nodes: z.array(nodeConfigSchema).min(1),
     // A section the user wrote without batching keys still gets every default.
     job_batching: jobBatchingSchema.default(jobBatchingSchema.parse({})),
-    trial_command: templateString.optional(),
-    trial_output: templateString.optional(),
+    preflight: preflightSchema.default(preflightSchema.parse({})),
+    trial_command: template(TRIAL_PLACEHOLDERS).optional(),
+    trial_output: template(TRIAL_PLACEHOLDERS).optional(),
     /** Seconds a `trials: N` trial may run; the SCRIPT JOB SPEC default. */
     trial_timeout: z.number().finite().positive().default(7200),
     /** Seconds before the first retry of a failed run; doubles per attempt, at most 60. */

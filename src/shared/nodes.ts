@@ -20,6 +20,7 @@ export interface SweepNode {
   staggerSeconds: number;
   isLocal: boolean;
   isRocm: boolean;
+  warmupCommand?: string;
 }
 
 /** Applies the seed's defaults to one node entry of the config. */
@@ -40,5 +41,6 @@ export function toSweepNode(node: NodeConfig): SweepNode {
     staggerSeconds: node.stagger_delay ?? (isLocal ? DEFAULT_STAGGER_SECONDS.localhost : DEFAULT_STAGGER_SECONDS.rig),
     isLocal,
     isRocm: isRocmNode(node),
+    warmupCommand: node.warmup_command,
   };
 }

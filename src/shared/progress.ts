@@ -16,13 +16,14 @@ export type SweepEvent =
     }
   | { seq: number; kind: 'batch-end'; batch: number; successful: number; jobs: number }
   | { seq: number; kind: 'reset'; batch: number; node: string; ok: boolean; message: string }
-  | { seq: number; kind: 'cooldown'; batch: number; seconds: number };
+  | { seq: number; kind: 'cooldown'; batch: number; seconds: number }
+  | { seq: number; kind: 'preflight'; node: string; ok: boolean; message: string; gpu?: number };
 
 /** A sweep event before it is numbered. */
 export type NewSweepEvent = SweepEvent extends infer E ? (E extends SweepEvent ? Omit<E, 'seq'> : never) : never;
 
 export interface SweepProgress {
-  phase: 'planning' | 'running' | 'resetting' | 'cooling down' | 'writing results' | 'done';
+  phase: 'planning' | 'pre-flight' | 'running' | 'resetting' | 'cooling down' | 'writing results' | 'done';
   /** 1-based batch in progress, 0 before the first. */
   batch: number;
   batchCount: number;

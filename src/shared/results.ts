@@ -58,6 +58,16 @@ export function summariseAttempt(result: AttemptResult): AttemptSummary {
   return { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at };
 }
 
+/** A node's pre-flight check, as the result reports it. */
+export interface NodeCheck {
+  node: string;
+  reachable: boolean;
+  latency_ms: number | null;
+  /** null when not asked (or not a ROCm node). */
+  hip_cache_cleared: boolean | null;
+  message: string;
+}
+
 export interface NodeSummary {
   jobs: number;
   successful: number;
@@ -79,6 +89,8 @@ export interface ResultsJson {
   batches: number;
   nodes: Record<string, NodeSummary>;
   warnings: string[];
+  /** Pre-flight checks of every node, before the first batch (empty when switched off). */
+  preflight: NodeCheck[];
   /** Where every job's record is, one JSON object per line. */
   results_file: string;
   /** At most MAX_JOBS_IN_RESULT records (failures first when cut); all of them are in results_file. */
@@ -107,6 +119,7 @@ export interface ResultsContext {
   batches: number;
   nodes: { name: string; gpuCount: number; gpuType?: string }[];
   warnings: string[];
+  preflight: NodeCheck[];
 }
 
 /** Builds the Results JSON the user's scripts parse: counts per node and overall. */
@@ -136,6 +149,7 @@ export function buildResultsJson(context: ResultsContext, jobs: JobResult[]): Re
     batches: context.batches,
     nodes,
     warnings: context.warnings,
+    preflight: context.preflight,
     results_file: context.resultsFile,
     jobs: listedJobs(jobs),
     jobs_omitted: Math.max(0, jobs.length - MAX_JOBS_IN_RESULT),

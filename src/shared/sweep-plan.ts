@@ -2,6 +2,7 @@
  * What the plan activity hands the workflow: everything the dispatcher needs, small and
  * JSON-serialisable (no job list, no secrets), so it travels in history and across continue-as-new.
  */
+import type { JobBatching, Preflight } from './config';
 import type { SweepNode } from './nodes';
 import type { BatchPlan } from './planner';
 
@@ -31,6 +32,9 @@ export interface SweepPlan extends BatchPlan {
   /** Further attempts of a job whose run failed. */
   maxRetries: number;
   retryBackoffSeconds: number;
+  /** The effective batching settings, to plan again when pre-flight leaves a node out. */
+  batching: JobBatching;
+  preflight: Preflight;
 }
 
 export interface LoadBatchJobsInput {

@@ -6,6 +6,8 @@
 
 export const TRIAL_PLACEHOLDERS = ['trial', 'trial_id', 'gpu', 'node', 'run_id'] as const;
 export type TrialPlaceholder = (typeof TRIAL_PLACEHOLDERS)[number];
+/** A node's `warmup_command` runs once per GPU, outside any trial. */
+export const WARMUP_PLACEHOLDERS = ['gpu', 'node', 'run_id'] as const;
 export type TemplateValues = Record<TrialPlaceholder, string | number>;
 
 type TemplatePart = { text: string } | { name: TrialPlaceholder };

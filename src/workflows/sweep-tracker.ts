@@ -3,7 +3,7 @@
  * for the result, and which dispatched jobs have confirmed their start. Plain data, deterministic.
  */
 import { EventLog, type NewSweepEvent, type SweepProgress } from '../shared/progress';
-import type { AttemptResult, JobResult } from '../shared/results';
+import type { AttemptResult, JobResult, NodeCheck } from '../shared/results';
 
 export class SweepTracker {
   phase: SweepProgress['phase'] = 'planning';
@@ -15,6 +15,7 @@ export class SweepTracker {
   running = 0;
   retries = 0;
   readonly warnings: string[] = [];
+  readonly preflight: NodeCheck[] = [];
   /** startKeys whose process is confirmed running (or whose activity already ended). */
   readonly startedKeys = new Set<string>();
   private readonly events = new EventLog();

@@ -1,5 +1,6 @@
 /**
- * `trialSweep`: the seed's proposal as a durable workflow. Plan on the worker host; then for each
+ * `trialSweep`: the seed's proposal as a durable workflow. Plan on the worker host and check the
+ * nodes once (pre-flight); then for each
  * batch — reset the rigs and cool down (not before the first), fan out one lane per GPU with
  * staggered starts, wait, record the results — and finally write the Results JSON.
  */
@@ -11,6 +12,7 @@ import type { ResultsJson } from '../shared/results';
 import type { SweepInput } from '../shared/sweep-input';
 import type { SweepPlan } from '../shared/sweep-plan';
 import { runBatch } from './dispatch';
+import { preflight } from './preflight';
 import { SweepTracker } from './sweep-tracker';
 
 /** Planning, job loading and result files: short, local to the worker host. */
@@ -31,7 +33,7 @@ export async function trialSweep(input: SweepInput): Promise<ResultsJson> {
   setHandler(progressQuery, (afterSeq) => tracker.progress(afterSeq ?? 0));
   setHandler(jobStartedSignal, ({ startKey }) => void tracker.startedKeys.add(startKey));
 
-  const plan = await bookkeeping.planSweep(input, workflowInfo().workflowId);
+  const plan = await preflight(await bookkeeping.planSweep(input, workflowInfo().workflowId), tracker);
   tracker.totalJobs = plan.totalJobs;
   tracker.batchCount = plan.batches.length;
   for (const batch of plan.batches) {
@@ -39,7 +41,7 @@ export async function trialSweep(input: SweepInput): Promise<ResultsJson> {
     await runAndRecordBatch(plan, batch, input, tracker);
   }
   tracker.phase = 'writing results';
-  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings: tracker.warnings });
+  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings: tracker.warnings, preflight: tracker.preflight });
   tracker.phase = 'done';
   return results;
 }

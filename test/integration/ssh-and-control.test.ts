@@ -52,16 +52,66 @@ describe('reaching rigs as OpenSSH does', () => {
     const home = join(work, 'home-without-rig2');
     cpSync(rigs.home, home, { recursive: true });
     execFileSync('ssh-keygen', ['-R', rigs.rigs[1].address, '-f', join(home, '.ssh', 'known_hosts')], { stdio: 'ignore' });
-    const config = writeUserConfig(work, 'rig2-only.json', { nodes: [configNodes[2]] });
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'hostkey-jobs.json', jobs('hostkey', 2)), '--config', config, '--output-dir', join(work, 'results')], { ...env, home });
-    expect(run.exitCode, run.stderr).toBe(1);
-    for (const job of run.results.jobs) {
-      expect(job.failure_mode).toBe('SSH_ERROR');
-      expect(job.error).toContain(rigs.rigs[1].address);
-      expect(job.error).toContain('known_hosts');
-      expect(job.error).toMatch(/ssh-ed25519 AAAA/);
+    const expectHostKeyMessage = (text: string) => {
+      expect(text).toContain(rigs.rigs[1].address);
+      expect(text).toContain('known_hosts');
+      expect(text).toMatch(/ssh-ed25519 AAAA/);
+    };
+    // Pre-flight on (the default): the rig is left out, its jobs run on the trusted rig.
+    const both = writeUserConfig(work, 'both-rigs.json', { nodes: [configNodes[1], configNodes[2]] });
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'hostkey-jobs.json', jobs('hostkey', 2)), '--config', both, '--output-dir', join(work, 'results')], { ...env, home });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.results.jobs.map((j: any) => j.node)).toEqual([rigs.rigs[0].address, rigs.rigs[0].address]);
+    expect(run.results.warnings).toHaveLength(1);
+    expectHostKeyMessage(run.results.warnings[0]);
+    // Pre-flight off: every job sent there fails with SSH_ERROR and the same message, not retried.
+    const alone = writeUserConfig(work, 'rig2-only.json', { nodes: [configNodes[2]], preflight: { enabled: false } });
+    const refused = await runCli(['run', '--jobs-file', writeJobs(work, 'hostkey-jobs2.json', jobs('refused', 2)), '--config', alone, '--output-dir', join(work, 'results')], { ...env, home });
+    expect(refused.exitCode, refused.stderr).toBe(1);
+    for (const job of refused.results.jobs) {
+      expect(job).toMatchObject({ failure_mode: 'SSH_ERROR', attempt: 1 });
+      expectHostKeyMessage(job.error);
     }
-    expect(readTrialRecords(rigs.rigs[1].workDir).filter((r) => r.argv[1]?.startsWith('hostkey'))).toEqual([]);
+    expect(readTrialRecords(rigs.rigs[1].workDir).filter((r) => /^(hostkey|refused)/.test(r.argv[1] ?? ''))).toEqual([]);
+  });
+});
+
+describe('pre-flight, once per run', () => {
+  it('reports every node, clears the HIP kernel cache on ROCm rigs and warms up one GPU at a time', async () => {
+    const cache = `/home/${rigs.user}/.cache/hip`;
+    execFileSync('runuser', ['-u', rigs.user, '--', 'sh', '-c', `mkdir -p ${cache} && echo stale > ${cache}/kernel.bin`]);
+    const warmup = 'python3 fake_trial.py --job warmup-{gpu} --sleep 0.3 --gpu-id {gpu}';
+    const config = writeUserConfig(work, 'preflight.json', { nodes: [configNodes[0], { ...configNodes[1], warmup_command: warmup }] });
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'preflight-jobs.json', jobs('pre', 4)), '--config', config, '--output-dir', join(work, 'results')], env);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(existsSync(cache)).toBe(false);
+    const rig = rigs.rigs[0].address;
+    expect(run.stdout).toMatch(new RegExp(`^\\[PREFLIGHT\\] ${rig.replace(/\./g, '\\.')}: reachable \\(\\d+ ms\\), HIP kernel cache cleared$`, 'm'));
+    expect(run.stdout).toMatch(/^\[PREFLIGHT\] localhost: reachable \(\d+ ms\)$/m);
+    expect(run.stdout).toMatch(new RegExp(`^\\[WARMUP\\] ${rig.replace(/\./g, '\\.')}:GPU1 warm-up done`, 'm'));
+    expect(run.results.preflight.map((c: any) => [c.node, c.reachable, c.hip_cache_cleared])).toEqual([['localhost', true, null], [rig, true, true]]);
+    const records = readTrialRecords(rigs.rigs[0].workDir);
+    const warmups = records.filter((r) => r.argv[1]?.startsWith('warmup-'));
+    const [w0s, w0e, w1s, w1e] = ['warmup-0', 'warmup-1'].flatMap((id) => ['start', 'end'].map((event) => warmups.find((r) => r.argv[1] === id && r.event === event)!));
+    expect([w0s.env.CUDA_VISIBLE_DEVICES, w1s.env.HIP_VISIBLE_DEVICES]).toEqual(['0', '1']);
+    expect(w1s.proc_start!).toBeGreaterThanOrEqual(w0e.t); // one GPU at a time
+    const firstJob = Math.min(...records.filter((r) => r.event === 'start' && r.argv[1]?.startsWith('pre')).map((r) => r.proc_start!));
+    expect(firstJob).toBeGreaterThanOrEqual(w1e.t);
+  });
+
+  it('leaves an unreachable node out with a warning (its jobs run elsewhere), or fails when asked to', async () => {
+    const phantom = { ...configNodes[2], hostname: '10.231.0.99' };
+    const config = writeUserConfig(work, 'phantom.json', { nodes: [configNodes[1], phantom] });
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'phantom-jobs.json', jobs('ph', 3)), '--config', config, '--output-dir', join(work, 'results')], env);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.results.jobs.map((j: any) => j.node)).toEqual([rigs.rigs[0].address, rigs.rigs[0].address, rigs.rigs[0].address]);
+    expect(run.results.warnings).toEqual([expect.stringMatching(/^pre-flight: 10\.231\.0\.99 left out of this sweep: unreachable/)]);
+    expect(run.stdout).toMatch(/^\[PREFLIGHT\] 10\.231\.0\.99: unreachable/m);
+    const strict = writeUserConfig(work, 'phantom-strict.json', { nodes: [configNodes[1], phantom], preflight: { required: true } });
+    const failed = await runCli(['run', '--jobs-file', writeJobs(work, 'phantom-jobs2.json', jobs('strict', 2)), '--config', strict, '--output-dir', join(work, 'results')], env);
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stderr).toContain('pre-flight failed: 10.231.0.99');
+    expect(readTrialRecords(rigs.rigs[0].workDir).filter((r) => r.argv[1]?.startsWith('strict'))).toEqual([]);
   });
 });
 
