@@ -226,6 +226,17 @@ describe('sweeps started by the official temporal CLI', () => {
       const ok = await temporalCli(['workflow', 'execute', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', 'from-temporal-cli', '--input', '{"trials": 3}', '--output', 'json'], env);
       expect(ok.exitCode, ok.stderr + ok.stdout).toBe(0);
       expect(JSON.parse(ok.stdout).result).toMatchObject({ run_id: 'from-temporal-cli', total_jobs: 3, successful: 3, status: 'complete' });
+      // A jobs file with preservePaths; a second start of the same id attaches (UseExisting).
+      const jobsFile = writeJobs(work, 'temporal_cli_jobs.json', [1, 2].map((i) => job(`tcli${i}`, ['--output', `out/tcli${i}.json`, '--sleep', '1'])));
+      const input = JSON.stringify({ jobsFile, preservePaths: true, outputDir: join(work, 'results') });
+      const startArgs = ['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', 'jobs-from-temporal-cli', '--id-conflict-policy', 'UseExisting', '--input', input, '--output', 'json'];
+      const first = await temporalCli(startArgs, env);
+      const second = await temporalCli(startArgs, env);
+      expect([first.exitCode, second.exitCode], first.stderr + second.stderr).toEqual([0, 0]);
+      expect(JSON.parse(second.stdout).runId).toBe(JSON.parse(first.stdout).runId);
+      const result = await temporalCli(['workflow', 'result', '--workflow-id', 'jobs-from-temporal-cli', '--output', 'json'], env);
+      expect(JSON.parse(result.stdout).result).toMatchObject({ total_jobs: 2, successful: 2, preserve_paths: true });
+      expect(collectRuns(nodes).filter((r) => r.jobId.startsWith('tcli')).map((r) => r.jobId).sort()).toEqual(['tcli1', 'tcli2']);
       const bad = await temporalCli(['workflow', 'execute', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', 'bad-from-temporal-cli', '--input', '{"trials": 3, "jobsFile": "x.json"}'], env);
       expect(bad.exitCode).not.toBe(0);
       expect(bad.stderr + bad.stdout).toContain('give exactly one of "trials", "jobsFile" or "jobs"');
