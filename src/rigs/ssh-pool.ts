@@ -175,8 +175,8 @@ export class SshPool {
     for (let attempt = 1; ; attempt += 1) {
       const connection = await this.acquire(node, address);
       try {
-        const channel = await openExecChannel(connection.client, command);
-        return { channel, remote: this.track(node, connection, channel, address.hostname) };
+        const { channel, exit } = await openExecChannel(connection.client, command);
+        return { channel, remote: this.track(node, connection, channel, exit, address.hostname) };
       } catch (error) {
         this.release(node, connection);
         // The server's MaxSessions is below ours: learn its real limit and spill onto another connection.
@@ -261,10 +261,9 @@ export class SshPool {
     connection.lost.clear();
   }
 
-  private track(node: NodeConnections, connection: Connection, channel: ClientChannel, name: string): RemoteProcess {
+  private track(node: NodeConnections, connection: Connection, channel: ClientChannel, exit: RemoteExit, name: string): RemoteProcess {
     const done = new Promise<RemoteExit>((resolve, reject) => {
       let settled = false;
-      let exit: RemoteExit = { exitCode: null, signal: null };
       const settle = (finish: () => void): void => {
         if (settled) return;
         settled = true;
@@ -275,8 +274,7 @@ export class SshPool {
       const onLost = (error: SshConnectError): void => settle(() => reject(error));
       const onError = (error: Error): void => onLost(new SshConnectError(name, `SSH channel failed: ${error.message}`, { cause: error }));
       connection.lost.add(onLost);
-      channel.on('exit', (code: number | null, signal?: string) => (exit = { exitCode: code ?? null, signal: signal ?? null }));
-      channel.on('close', () => settle(() => resolve(exit)));
+      channel.on('close', () => settle(() => resolve({ ...exit })));
       channel.on('error', onError);
       channel.stderr.on('error', onError);
     });

@@ -1,8 +1,8 @@
 /**
  * `trialSweep`: the seed's proposal as a durable workflow. Plan on the worker host and check the
- * nodes once (pre-flight); then for each
- * batch — reset the rigs and cool down (not before the first), fan out one lane per GPU with
- * staggered starts, wait, record the results — and finally write the Results JSON.
+ * nodes once (pre-flight); then for each batch — reset the rigs and cool down (not before the
+ * first), fan out one lane per GPU with staggered starts, wait, record the results — and finally
+ * write the Results JSON.
  */
 import { proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { SweepActivities } from '../activities/create-activities';
@@ -27,6 +27,7 @@ const upkeep = proxyActivities<SweepActivities>({
   retry: { maximumAttempts: 2 },
 });
 
+/** Runs one sweep to its Results JSON; its workflow id is the sweep's run_id. */
 export async function trialSweep(input: SweepInput): Promise<ResultsJson> {
   const startedAtMs = Date.now();
   const tracker = new SweepTracker();

@@ -179,6 +179,15 @@ describe('SshPool against a real sshd', () => {
     expect((await pool.run(rig, 'tr a-z A-Z', { stdin: 'hello' })).stdout).toBe('HELLO');
   });
 
+  it('never loses the exit code of a command that ends at once (it arrives with the channel confirmation)', async () => {
+    const pool = poolFor(home);
+    const results = [];
+    for (let round = 0; round < 25; round++) {
+      results.push(...(await Promise.all(Array.from({ length: 8 }, (_, i) => pool.run(rig, `exit ${i % 3}`)))));
+    }
+    expect(results.map((result) => result.exitCode)).toEqual(Array.from({ length: 200 }, (_, i) => i % 8 % 3));
+  });
+
   it('reports the signal that killed a command', async () => {
     const pool = poolFor(home);
     const { exit } = await finish(await pool.exec(rig, 'kill -TERM $$'));
