@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { demoCommand, dataDir } from './demo-command';
 import { stopDevServer } from './dev-server';
+import { InputError } from '../inputs/input-error';
 import { CliError, EXIT } from './exit-codes';
 import { DEFAULT_EXPECTED_TRIAL_SECONDS, planCommand } from './plan-command';
 import { runCommand, startCommand } from './run-command';
@@ -83,9 +84,9 @@ program
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof CliError) {
+  if (error instanceof CliError || error instanceof InputError) {
     process.stderr.write(`rigsweep: ${error.message}\n`);
-    process.exitCode = error.exitCode;
+    process.exitCode = error instanceof CliError ? error.exitCode : EXIT.badInput;
   } else if (error && typeof error === 'object' && 'exitCode' in error && 'code' in error) {
     // commander: --help and --version exit 0, usage errors exit 2 (already printed)
     process.exitCode = (error as { exitCode: number }).exitCode === 0 ? EXIT.ok : EXIT.badInput;

