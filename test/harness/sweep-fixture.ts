@@ -212,3 +212,17 @@ function findTemporalCliForTests(): string {
   if (!cli) throw new Error('temporal CLI not found (scripts/setup.sh installs it)');
   return cli;
 }
+
+/**
+ * With RIGSWEEP_RECORD_HISTORIES=<dir>, saves a finished sweep's event history there: the replay
+ * tests run the current workflow code against these real histories, so a change that would break
+ * running sweeps fails a test first. Refresh them with `npm run record-histories`.
+ */
+export async function recordHistory(env: CliEnv, workflowId: string, name: string): Promise<void> {
+  const dir = process.env.RIGSWEEP_RECORD_HISTORIES;
+  if (!dir) return;
+  const shown = await temporalCli(['workflow', 'show', '--workflow-id', workflowId, '--output', 'json'], env);
+  if (shown.exitCode !== 0) throw new Error(`cannot record the history of ${workflowId}: ${shown.stderr}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.json`), shown.stdout);
+}

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readCalls, startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, maxOverlap, runCli, writeJobs, writeUserConfig, type CliEnv, type CliRun, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import { clusterNodes, collectRuns, maxOverlap, recordHistory, runCli, writeJobs, writeUserConfig, type CliEnv, type CliRun, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 
 const NASTY_ARGS = ['$(touch pwned1)', '`touch pwned2`', 'a;touch pwned3', "it's", '"quoted"', 'new\nline', '{"lr": 0.1, "layers": [1, 2]}', '$HOME', ''];
 const COOLDOWN = 2;
@@ -65,6 +65,7 @@ describe('a 50-job sweep through rigsweep run', () => {
     const jobsFile = writeJobs(work, 'scorer_jobs.json', jobsFor('big', 50));
     run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'out')], env);
     runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('big_'));
+    await recordHistory(env, run.results.run_id, 'barrier-50-jobs-3-batches');
   });
 
   it('succeeds, prints the seed lines and the Results JSON last', () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readTrialRecords, startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -70,6 +70,7 @@ describe('the success rule, through real trials', () => {
     const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'results'), '--max-retries', '0', '--preserve-paths'], env);
     expect(run.exitCode, run.stderr).toBe(1);
     expect(run.results).toMatchObject({ status: 'partial', preserve_paths: true });
+    await recordHistory(env, run.results.run_id, 'failure-modes-timeout-kill');
     const modes = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j.failure_mode]));
     expect(modes).toEqual({ ok: null, exit3: 'EXIT_CODE', trialerror: 'TRIAL_ERROR', crashed: 'TRIAL_ERROR', stale: 'STALE_OUTPUT', missing: 'FILE_MISSING', oom: 'KILLED', slow: 'TIMEOUT' });
     const byId = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j]));
@@ -124,6 +125,7 @@ describe('retries of failed runs', () => {
     ]);
     const run = await runCli(['run', '--jobs-file', jobsFile, '--config', rigOnly, '--output-dir', join(work, 'results'), '--max-retries', '2'], env);
     expect(run.exitCode, run.stderr).toBe(1);
+    await recordHistory(env, run.results.run_id, 'retries-on-another-gpu');
     const byId = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j]));
     expect(byId.flaky).toMatchObject({ success: true, attempt: 2, gpu_id: 1 });
     expect(byId.flaky.attempts.map((a: any) => [a.attempt, a.gpu_id, a.failure_mode])).toEqual([[1, 0, 'EXIT_CODE'], [2, 1, null]]);
@@ -186,6 +188,7 @@ describe('trials from the config trial_command', () => {
     const run = await runCli(['run', '--trials', '5', '--config', configFile, '--output-dir', join(work, 'results'), '--workflow-id', 'trials-five'], env);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.results).toMatchObject({ run_id: 'trials-five', total_jobs: 5, successful: 5 });
+    await recordHistory(env, 'trials-five', 'trials-from-trial-command');
     const runs = collectRuns(nodes).filter((r) => /^trial_000[0-4]$/.test(r.jobId) && r.startRecord.argv.includes('out/trials-five/' + r.jobId + '.json'));
     expect(runs.map((r) => r.jobId).sort()).toEqual(['trial_0000', 'trial_0001', 'trial_0002', 'trial_0003', 'trial_0004']);
     for (const r of runs) {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readTrialRecords, startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, runCli, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
+import { clusterNodes, recordHistory, runCli, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -90,6 +90,7 @@ describe('pre-flight, once per run', () => {
     expect(run.stdout).toMatch(/^\[PREFLIGHT\] localhost: reachable \(\d+ ms\)$/m);
     expect(run.stdout).toMatch(new RegExp(`^\\[WARMUP\\] ${rig.replace(/\./g, '\\.')}:GPU1 warm-up done`, 'm'));
     expect(run.results.preflight.map((c: any) => [c.node, c.reachable, c.hip_cache_cleared])).toEqual([['localhost', true, null], [rig, true, true]]);
+    await recordHistory(env, run.results.run_id, 'preflight-warmup');
     const records = readTrialRecords(rigs.rigs[0].workDir);
     const warmups = records.filter((r) => r.argv[1]?.startsWith('warmup-'));
     const [w0s, w0e, w1s, w1e] = ['warmup-0', 'warmup-1'].flatMap((id) => ['start', 'end'].map((event) => warmups.find((r) => r.argv[1] === id && r.event === event)!));
@@ -107,6 +108,7 @@ describe('pre-flight, once per run', () => {
     expect(run.results.jobs.map((j: any) => j.node)).toEqual([rigs.rigs[0].address, rigs.rigs[0].address, rigs.rigs[0].address]);
     expect(run.results.warnings).toEqual([expect.stringMatching(/^pre-flight: 10\.231\.0\.99 left out of this sweep: unreachable/)]);
     expect(run.stdout).toMatch(/^\[PREFLIGHT\] 10\.231\.0\.99: unreachable/m);
+    await recordHistory(env, run.results.run_id, 'preflight-node-left-out');
     const strict = writeUserConfig(work, 'phantom-strict.json', { nodes: [configNodes[1], phantom], preflight: { required: true } });
     const failed = await runCli(['run', '--jobs-file', writeJobs(work, 'phantom-jobs2.json', jobs('strict', 2)), '--config', strict, '--output-dir', join(work, 'results')], env);
     expect(failed.exitCode).toBe(1);
@@ -129,6 +131,7 @@ describe('the reset between batches', () => {
       expect(run.results).toMatchObject({ successful: 3, batches: 2 });
       expect(run.results.warnings).toEqual([`before batch 2: ${rigs.rigs[0].address}: reset failed: sudo: a password is required (see README: the sudoers line for drop_caches)`]);
       expect(run.stdout).toContain(`[RESET] ${rigs.rigs[1].address}: caches dropped`);
+      await recordHistory(env, run.results.run_id, 'two-batches-reset-warning');
     } finally {
       rmSync(refuse);
     }
@@ -153,6 +156,7 @@ describe('Ctrl-C on rigsweep run', () => {
       },
     });
     expect(run.exitCode, run.stderr).toBe(3);
+    await recordHistory(env, /started sweep (\S+)/.exec(run.stderr)![1], 'cancelled-mid-batch');
     expect(Date.now() - interruptedAt).toBeLessThan(15_000);
     const pids = started().map((r) => r.pid);
     expect(pids).toHaveLength(6);

@@ -1,0 +1,24 @@
+/**
+ * Upgrades never break a running sweep: every committed history of a real sweep (recorded by the
+ * integration tests on real rigs) replays against the current workflow code. A change that alters
+ * the command sequence of a running sweep fails here first; put it behind `patched()`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+
+const HISTORIES = resolve(__dirname, '..', 'replay', 'histories');
+const WORKFLOWS = resolve(__dirname, '..', '..', 'src', 'workflows', 'index.ts');
+const files = readdirSync(HISTORIES).filter((name) => name.endsWith('.json'));
+
+describe('replaying recorded sweeps against the current workflow code', () => {
+  it('has histories to replay', () => {
+    expect(files.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it.each(files)('%s', async (name) => {
+    const history = JSON.parse(readFileSync(join(HISTORIES, name), 'utf8'));
+    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS, replayName: name }, history, name.replace(/\.json$/, ''));
+  }, 60_000);
+});
