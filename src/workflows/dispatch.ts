@@ -45,9 +45,10 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
       const gpu = lanes.take(entry.avoid?.node === node.name ? entry.avoid.gpu : undefined);
       const { confirmed, finished, settled } = dispatchAttempt(node, gpu, entry, context);
       running.push(finished.then(() => lanes.release(gpu)), settled);
-      await confirmed;
-      if (node.staggerSeconds > 0 && !batchDone()) {
-        await sleep(node.staggerSeconds * 1000, { summary: `stagger ${node.name}` });
+      // Without a stagger there is no spacing to keep: the next start need not wait for this one.
+      if (node.staggerSeconds > 0) {
+        await confirmed;
+        if (!batchDone()) await sleep(node.staggerSeconds * 1000, { summary: `stagger ${node.name}` });
       }
     }
   } finally {

@@ -1,0 +1,116 @@
+/**
+ * `npm run perf`: how much rigsweep adds to the trials, measured on the real stack (dev server,
+ * worker, sshd rigs in network namespaces) and read back from what the rigs recorded. Prints one
+ * table from one run; ratios matter more than absolute figures on a noisy 2-core machine.
+ *   (a) orchestration overhead per job with instant trials: the idle gap of a GPU lane between
+ *       one trial's end and the next trial's process start, median and p95;
+ *   (b) 140 trials of 0.5 s on 14 GPU slots (localhost 2 + 3 rigs x 4), no batching, no stagger:
+ *       rigsweep's wall time (CLI start-up included) next to GNU parallel --sshlogin (one ssh per
+ *       job) on the same rigs and slots, and the trial span next to the ideal ceil(140/14) x 0.5 s.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, inject, it } from 'vitest';
+import { readTrialRecords, startRigs, type TestRigs } from '../harness/rigs';
+import { clusterNodes, collectRuns, copyFakeTrial, runCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+
+let rigs: TestRigs;
+let env: CliEnv;
+let work: string;
+let nodes: NodeUnderTest[];
+let config: string;
+const rows: [string, string][] = [];
+
+const quantile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+};
+
+/** Idle time of each GPU lane between a trial's end and the next trial's process start. */
+function laneGaps(runs: TrialRun[]): number[] {
+  const lanes = new Map<string, TrialRun[]>();
+  for (const run of runs) lanes.set(`${run.node}/${run.gpu}`, [...(lanes.get(`${run.node}/${run.gpu}`) ?? []), run]);
+  return [...lanes.values()].flatMap((lane) => {
+    lane.sort((a, b) => a.start - b.start);
+    return lane.slice(1).map((run, i) => run.start - lane[i].end);
+  });
+}
+
+function span(runs: TrialRun[]): number {
+  return Math.max(...runs.map((r) => r.end)) - Math.min(...runs.map((r) => r.start));
+}
+
+function jobs(prefix: string, count: number, sleep: string) {
+  return Array.from({ length: count }, (_, i) => ({ job_id: `${prefix}${i}`, script: 'fake_trial.py', args: ['--job', `${prefix}${i}`, '--sleep', sleep, '--output', `out/${prefix}${i}.json`], expected_output: `out/${prefix}${i}.json` }));
+}
+
+async function timedCli(args: string[]): Promise<number> {
+  const started = Date.now();
+  const run = await runCli(args, env, { cwd: work, timeoutMs: 1_200_000 });
+  if (run.exitCode !== 0) throw new Error(`rigsweep failed: ${run.stderr}`);
+  return (Date.now() - started) / 1000;
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'rigsweep-perf-'));
+  chmodSync(work, 0o755);
+  rigs = await startRigs({ count: 3, stateDir: join(work, 'rigs') });
+  env = { temporalAddress: inject('temporalAddress'), taskQueue: `perf-${process.pid}`, home: rigs.home };
+  const cluster = clusterNodes(rigs, { localGpus: 2, rigGpus: 4, stagger: 0 });
+  nodes = cluster.nodes;
+  config = writeUserConfig(work, 'distributed_config.json', { nodes: cluster.configNodes, job_batching: { enabled: false }, preflight: { enabled: false } });
+  // Warm up once: the first sweep pays for SSH logins and the workflow bundle's first load.
+  await timedCli(['run', '--jobs-file', writeJobs(work, 'warm.json', jobs('warm', 14, '0')), '--config', config, '--output-dir', join(work, 'out')]);
+});
+
+afterAll(async () => {
+  await rigs?.stop();
+  console.log(`\nrigsweep perf (${new Date().toISOString()}, ${process.env.RIGSWEEP_PERF_MACHINE ?? '2 cores'})`);
+  for (const [name, value] of rows) console.log(`  ${name.padEnd(58)} ${value}`);
+});
+
+describe('dispatch overhead', () => {
+  it('(a) instant trials: idle gap per GPU lane between jobs', async () => {
+    await timedCli(['run', '--jobs-file', writeJobs(work, 'instant.json', jobs('instant', 280, '0')), '--config', config, '--output-dir', join(work, 'out')]);
+    const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('instant'));
+    const gaps = laneGaps(runs).map((s) => s * 1000);
+    rows.push(['(a) lane gap per job, median / p95 (ms)', `${quantile(gaps, 0.5).toFixed(0)} / ${quantile(gaps, 0.95).toFixed(0)} (${runs.length} jobs, 14 slots)`]);
+  });
+
+  it('(b) 140 trials of 0.5 s on 14 slots: rigsweep vs GNU parallel', async () => {
+    const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'half.json', jobs('half', 140, '0.5')), '--config', config, '--output-dir', join(work, 'out')]);
+    const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('half'));
+    const parallelWall = await gnuParallel(140, 0.5);
+    const parallelRuns = collectRuns(nodes).filter((r) => r.jobId.startsWith('gnu'));
+    const ideal = Math.ceil(140 / 14) * 0.5;
+    rows.push(['(b) rigsweep wall incl. start-up (s)', wall.toFixed(1)]);
+    rows.push(['(b) GNU parallel --sshlogin wall (s)', parallelWall.toFixed(1)]);
+    rows.push(['(b) wall ratio rigsweep / GNU parallel', (wall / parallelWall).toFixed(2)]);
+    rows.push(['(b) rigsweep trial span / ideal ceil(140/14) x 0.5 s', `${span(runs).toFixed(1)} s / ${ideal} s = ${(span(runs) / ideal).toFixed(2)}`]);
+    rows.push(['(b) GNU parallel trial span / ideal', `${span(parallelRuns).toFixed(1)} s / ${ideal} s = ${(span(parallelRuns) / ideal).toFixed(2)}`]);
+  });
+});
+
+/** The same trials through GNU parallel: one ssh per job, the same slots, the same work dirs. */
+async function gnuParallel(count: number, seconds: number): Promise<number> {
+  // GNU parallel gives one --workdir to all hosts: make the rigs' path exist here too.
+  rmSync('/srv/rigsweep-rig/work', { force: true, recursive: false });
+  mkdirSync('/srv/rigsweep-rig', { recursive: true });
+  symlinkSync(rigs.localWorkDir, '/srv/rigsweep-rig/work');
+  copyFakeTrial(rigs.localWorkDir);
+  const ssh = `ssh -i ${rigs.identityFile} -o UserKnownHostsFile=${rigs.knownHostsFile} -o StrictHostKeyChecking=yes -o BatchMode=yes`;
+  const logins = ['2/:', ...rigs.rigs.map((rig) => `4/${rigs.user}@${rig.address}`)].join(',');
+  const started = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('parallel', ['--ssh', ssh, '-S', logins, '--workdir', '/srv/rigsweep-rig/work', `python3 fake_trial.py --job gnu{} --sleep ${seconds} --gpu-id '{%}'`, ':::', ...Array.from({ length: count }, (_, i) => String(i))], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`parallel exited ${code}: ${stderr}`))));
+  });
+  rmSync('/srv/rigsweep-rig/work', { force: true });
+  return (Date.now() - started) / 1000;
+}
