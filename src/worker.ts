@@ -53,6 +53,10 @@ export async function createSweepWorker(options: SweepWorkerOptions): Promise<Sw
     activities,
     ...workflowSource,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 200,
+    // A cancel reaches a running job only with its next heartbeat; the default throttle (80% of
+    // the 30 s heartbeat timeout) would leave trials burning GPUs for up to 24 s after a cancel.
+    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: '2 seconds',
   });
   return {
     worker,

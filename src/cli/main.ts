@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { demoCommand, dataDir } from './demo-command';
 import { stopDevServer } from './dev-server';
 import { InputError } from '../inputs/input-error';
+import { cancelCommand, statusCommand } from './control-commands';
 import { CliError, EXIT } from './exit-codes';
 import { DEFAULT_EXPECTED_TRIAL_SECONDS, planCommand } from './plan-command';
 import { runCommand, startCommand } from './run-command';
@@ -64,6 +65,18 @@ program
   .option('--verbose', 'debug logs')
   .action(async (flags) => {
     process.exitCode = await workerCommand(flags);
+  });
+program
+  .command('status <workflow-id>')
+  .description('where a sweep is: phase, batch, done / failed / running jobs')
+  .action(async (workflowId: string) => {
+    process.exitCode = await statusCommand(workflowId);
+  });
+program
+  .command('cancel <workflow-id>')
+  .description('cancel a sweep; waits until every trial process of it is killed')
+  .action(async (workflowId: string) => {
+    process.exitCode = await cancelCommand(workflowId);
   });
 program
   .command('demo')

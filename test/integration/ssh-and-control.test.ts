@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readTrialRecords, startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, recordHistory, runCli, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
+import { clusterNodes, recordHistory, runCli, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -162,6 +162,34 @@ describe('Ctrl-C on rigsweep run', () => {
     expect(pids).toHaveLength(6);
     const alive = pids.filter((pid) => existsSync(`/proc/${pid}`) && !readStat(pid).startsWith('Z'));
     expect(alive).toEqual([]);
+  });
+});
+
+describe('a sweep started elsewhere', () => {
+  it('rigsweep status shows where it is, rigsweep cancel stops it and kills every trial process', async () => {
+    const config = writeUserConfig(work, 'elsewhere.json', { nodes: configNodes });
+    const worker = await startWorkerProcess(config, env, work);
+    try {
+      const workDirs = [rigs.localWorkDir, ...rigs.rigs.map((rig) => rig.workDir)];
+      const started = () => workDirs.flatMap((dir) => readTrialRecords(dir)).filter((r) => r.event === 'start' && r.argv[1]?.startsWith('remote'));
+      const start = await runCli(['start', '--jobs-file', writeJobs(work, 'remote-jobs.json', jobs('remote', 6, '120')), '--config', config, '--output-dir', join(work, 'results')], env);
+      expect(start.exitCode, start.stderr).toBe(0);
+      const id = start.stdout.trim();
+      for (let i = 0; i < 100 && started().length < 6; i++) await new Promise((resolve) => setTimeout(resolve, 200));
+      const status = await runCli(['status', id], env);
+      expect(status.exitCode, status.stderr).toBe(0);
+      expect(status.stdout).toContain(`${id}: RUNNING, running, batch 1/1, 0/6 done (0 failed, 6 running, 0 retried)`);
+      const cancelledAt = Date.now();
+      const cancel = await runCli(['cancel', id], env);
+      expect([cancel.exitCode, cancel.stderr]).toEqual([0, expect.stringContaining(`${id} cancelled`)]);
+      expect(Date.now() - cancelledAt).toBeLessThan(15_000);
+      const alive = started().map((r) => r.pid).filter((pid) => existsSync(`/proc/${pid}`) && !readStat(pid).startsWith('Z'));
+      expect(alive).toEqual([]);
+      expect((await runCli(['status', id], env)).stdout).toContain(`${id}: CANCELLED`);
+      expect((await runCli(['status', 'no-such-sweep'], env)).exitCode).toBe(2);
+    } finally {
+      await worker.stop();
+    }
   });
 });
 

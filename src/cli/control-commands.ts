@@ -1,0 +1,63 @@
+/**
+ * `rigsweep status <id>` and `rigsweep cancel <id>`: look at and stop a sweep that runs elsewhere
+ * (started by `rigsweep start`, the `temporal` CLI, Temporal Web or the WATCHER).
+ */
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { progressQuery } from '../shared/names';
+import { CliError, EXIT } from './exit-codes';
+import { connectClient, temporalSettings } from './temporal';
+
+async function handleFor(workflowId: string) {
+  const { client, connection } = await connectClient(temporalSettings());
+  const handle = client.workflow.getHandle(workflowId);
+  try {
+    return { handle, connection, description: await handle.describe() };
+  } catch (error) {
+    await connection.close();
+    if (error instanceof WorkflowNotFoundError) throw new CliError(`no sweep with workflow id "${workflowId}"`, EXIT.badInput, { cause: error });
+    throw error;
+  }
+}
+
+/** One line a person reads, then the live progress as JSON (without the event log). */
+export async function statusCommand(workflowId: string): Promise<number> {
+  const { handle, connection, description } = await handleFor(workflowId);
+  try {
+    const progress = await handle.query(progressQuery, Number.MAX_SAFE_INTEGER).catch(() => undefined);
+    const status = description.status.name;
+    if (!progress) {
+      process.stdout.write(`${workflowId}: ${status} (no worker answered the progress query)\n`);
+      return EXIT.ok;
+    }
+    const { phase, batch, batchCount, totalJobs, done, failed, running, retries } = progress;
+    process.stdout.write(
+      `${workflowId}: ${status}, ${phase}, batch ${batch}/${batchCount}, ${done}/${totalJobs} done (${failed} failed, ${running} running, ${retries} retried)\n`,
+    );
+    process.stdout.write(JSON.stringify({ workflow_id: workflowId, status, phase, batch, batches: batchCount, total_jobs: totalJobs, done, failed, running, retries }, null, 2) + '\n');
+    return EXIT.ok;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Cancels the sweep and waits until it has ended (its jobs kill their process groups first). */
+export async function cancelCommand(workflowId: string): Promise<number> {
+  const { handle, connection, description } = await handleFor(workflowId);
+  try {
+    if (description.status.name !== 'RUNNING') {
+      process.stderr.write(`${workflowId} is not running (${description.status.name}); nothing to cancel\n`);
+      return EXIT.ok;
+    }
+    await handle.cancel();
+    process.stderr.write(`cancelling ${workflowId}: its trial processes are being killed...\n`);
+    const ended = await handle.result().then(
+      () => 'completed before the cancel took effect',
+      (error: unknown) => (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${(error as Error).message}`),
+    );
+    process.stderr.write(`${workflowId} ${ended}\n`);
+    return EXIT.ok;
+  } finally {
+    await connection.close();
+  }
+}
