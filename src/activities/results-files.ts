@@ -33,6 +33,7 @@ export interface WriteResultsInput {
   plan: SweepPlan;
   startedAtMs: number;
   warnings: string[];
+  stoppedReason?: string;
   preflight: NodeCheck[];
 }
 
@@ -57,6 +58,7 @@ export async function writeResultsActivity(input: WriteResultsInput): Promise<Re
       batches: plan.batches.length,
       nodes: plan.nodes,
       warnings: input.warnings,
+      stoppedReason: input.stoppedReason,
       preflight: input.preflight,
     },
     jobs,

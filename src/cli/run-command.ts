@@ -66,6 +66,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     await hosted;
     process.removeListener('SIGINT', onInterrupt);
     if ('error' in outcome) return reportFailure(outcome.error);
+    if (outcome.value.stopped_reason) err(`sweep stopped early: ${outcome.value.stopped_reason}`);
     out('Results JSON:');
     out(JSON.stringify(outcome.value, null, 2));
     return outcome.value.failed === 0 ? EXIT.ok : EXIT.someJobsFailed;

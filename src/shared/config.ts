@@ -42,6 +42,8 @@ export const jobBatchingSchema = z.strictObject({
   max_jobs_per_node_per_batch: positiveInt.default(6),
   inter_batch_cooldown_seconds: nonNegative.default(5),
   allocator_reset_between_batches: z.boolean().default(true),
+  /** Stop starting new batches once a batch failed above this share of its jobs (like Ansible's). */
+  max_fail_percentage: z.number().finite().min(0).max(100).optional(),
 });
 export type JobBatching = z.infer<typeof jobBatchingSchema>;
 /** What a sweep's `batching` input may override: the same keys, all optional. */
@@ -52,6 +54,7 @@ export const jobBatchingOverrideSchema = z.strictObject({
   max_jobs_per_node_per_batch: positiveInt.optional(),
   inter_batch_cooldown_seconds: nonNegative.optional(),
   allocator_reset_between_batches: z.boolean().optional(),
+  max_fail_percentage: z.number().finite().min(0).max(100).optional(),
 });
 export type JobBatchingOverride = z.infer<typeof jobBatchingOverrideSchema>;
 

@@ -89,6 +89,8 @@ export interface ResultsJson {
   batches: number;
   nodes: Record<string, NodeSummary>;
   warnings: string[];
+  /** Why the sweep stopped before running every job (max_fail_percentage), else null. */
+  stopped_reason: string | null;
   /** Pre-flight checks of every node, before the first batch (empty when switched off). */
   preflight: NodeCheck[];
   /** Where every job's record is, one JSON object per line. */
@@ -119,6 +121,7 @@ export interface ResultsContext {
   batches: number;
   nodes: { name: string; gpuCount: number; gpuType?: string }[];
   warnings: string[];
+  stoppedReason?: string;
   preflight: NodeCheck[];
 }
 
@@ -149,6 +152,7 @@ export function buildResultsJson(context: ResultsContext, jobs: JobResult[]): Re
     batches: context.batches,
     nodes,
     warnings: context.warnings,
+    stopped_reason: context.stoppedReason ?? null,
     preflight: context.preflight,
     results_file: context.resultsFile,
     jobs: listedJobs(jobs),

@@ -8,7 +8,7 @@ import { proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/wo
 import type { SweepActivities } from '../activities/create-activities';
 import { jobStartedSignal, NON_RETRYABLE_ERROR_TYPES, progressQuery } from '../shared/names';
 import type { BatchRange } from '../shared/planner';
-import type { ResultsJson } from '../shared/results';
+import type { JobResult, ResultsJson } from '../shared/results';
 import type { SweepInput } from '../shared/sweep-input';
 import type { SweepPlan } from '../shared/sweep-plan';
 import { runBatch } from './dispatch';
@@ -37,12 +37,15 @@ export async function trialSweep(input: SweepInput): Promise<ResultsJson> {
   const plan = await preflight(await bookkeeping.planSweep(input, workflowInfo().workflowId), tracker);
   tracker.totalJobs = plan.totalJobs;
   tracker.batchCount = plan.batches.length;
+  let stoppedReason: string | undefined;
   for (const batch of plan.batches) {
     if (batch.index > 0) await resetAndCoolDown(plan, batch, tracker);
-    await runAndRecordBatch(plan, batch, input, tracker);
+    stoppedReason = failedTooMuch(plan, batch, await runAndRecordBatch(plan, batch, input, tracker));
+    if (stoppedReason) break;
   }
   tracker.phase = 'writing results';
-  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings: tracker.warnings, preflight: tracker.preflight });
+  const { warnings, preflight: checks } = tracker;
+  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings, stoppedReason, preflight: checks });
   tracker.phase = 'done';
   return results;
 }
@@ -69,8 +72,17 @@ async function resetAndCoolDown(plan: SweepPlan, batch: BatchRange, tracker: Swe
   }
 }
 
+/** Why no further batch should start, when this one failed above `max_fail_percentage`. */
+function failedTooMuch(plan: SweepPlan, batch: BatchRange, results: JobResult[]): string | undefined {
+  const limit = plan.batching.max_fail_percentage;
+  const failed = results.filter((result) => !result.success).length;
+  const percent = (100 * failed) / Math.max(1, results.length);
+  if (limit === undefined || percent <= limit || batch.index === plan.batches.length - 1) return undefined;
+  return `batch ${batch.index + 1}: ${failed} of ${results.length} jobs failed (${Math.round(percent)}%), above max_fail_percentage ${limit}; no further batch was started`;
+}
+
 /** Loads a batch's jobs, runs them over every node, and appends their records to results.jsonl. */
-async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, input: SweepInput, tracker: SweepTracker): Promise<void> {
+async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, input: SweepInput, tracker: SweepTracker): Promise<JobResult[]> {
   const inlineJobs = plan.jobSource.kind === 'inline' ? input.jobs?.slice(batch.start, batch.end) : undefined;
   const jobs = await bookkeeping.loadBatchJobs({ source: plan.jobSource, start: batch.start, end: batch.end, inlineJobs, nodeRunDir: plan.nodeRunDir });
   tracker.phase = 'running';
@@ -79,4 +91,5 @@ async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, input: Swee
   const results = await runBatch(plan, batch, jobs, tracker);
   tracker.record({ kind: 'batch-end', batch: batch.index + 1, successful: results.filter((r) => r.success).length, jobs: results.length });
   await bookkeeping.recordJobResults({ resultsDir: plan.resultsDir, results });
+  return results;
 }

@@ -140,6 +140,23 @@ describe('retries of failed runs', () => {
   });
 });
 
+describe('max_fail_percentage', () => {
+  it('starts no further batch once a batch failed above it, and says why', async () => {
+    const stopping = writeUserConfig(work, 'stop_config.json', {
+      nodes: [{ ...configNodes[1], gpu_count: 2 }],
+      job_batching: { max_jobs_per_batch: 2, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0, max_fail_percentage: 50 },
+    });
+    const jobsFile = writeJobs(work, 'stop_jobs.json', [0, 1, 2, 3].map((i) => job(`doomed${i}`, ['--exit-code', '5'])));
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', stopping, '--output-dir', join(work, 'results'), '--max-retries', '0'], env);
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.results).toMatchObject({ total_jobs: 4, successful: 0, failed: 4, batches: 2 });
+    expect(run.results.stopped_reason).toBe('batch 1: 2 of 2 jobs failed (100%), above max_fail_percentage 50; no further batch was started');
+    expect(run.results.jobs.map((j: any) => j.job_id)).toEqual(['doomed0', 'doomed1']);
+    expect(run.stderr).toContain('sweep stopped early: batch 1');
+    expect(collectRuns(nodes).filter((r) => r.jobId.startsWith('doomed')).map((r) => r.jobId).sort()).toEqual(['doomed0', 'doomed1']);
+  });
+});
+
 describe('bad input starts nothing', () => {
   const recordsBefore = () => allRecords().length;
 
