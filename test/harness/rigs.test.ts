@@ -1,11 +1,12 @@
 // Self-test of the test-rig harness, with OpenSSH's own ssh client. Needs root.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { readCalls, readTrialRecords, startRigs, TestRigs } from './rigs';
+import { runProcess } from './run-process';
 
 const execFileP = promisify(execFile);
 
@@ -15,17 +16,9 @@ interface RunResult {
   stderr: string;
 }
 
-function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+async function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
+  const { exitCode, stdout, stderr } = await runProcess(cmd, args, { input: input ?? '' });
+  return { code: exitCode, stdout, stderr };
 }
 
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -7,14 +7,12 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findTemporalCli } from '../../src/cli/dev-server';
 import { readTrialRecords, type TestRigs, type TrialRecord } from './rigs';
+import { type ProcessRun, runProcess } from './run-process';
 
 export const CLI = resolve(__dirname, '..', '..', 'bin', 'rigsweep.js');
 export const FAKE_TRIAL = resolve(__dirname, '..', 'fixtures', 'fake_trial.py');
 
-export interface CliRun {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
+export interface CliRun extends ProcessRun {
   /** The Results JSON printed after `Results JSON:` (undefined when none was printed). */
   results?: any;
 }
@@ -26,7 +24,7 @@ export interface CliEnv {
 }
 
 /** Runs `rigsweep <args>` as a user would, with its own HOME (ssh keys, known_hosts). */
-export function runCli(
+export async function runCli(
   args: string[],
   env: CliEnv,
   options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {},
@@ -40,22 +38,9 @@ export function runCli(
   };
   delete childEnv.SSH_CONNECTION; // the fake trial reads it to tell rigs from localhost
   delete childEnv.SSH_AUTH_SOCK; // the harness key file is the only credential
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    options.onSpawn?.(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 180_000);
-    child.once('error', reject);
-    child.once('close', (exitCode) => {
-      clearTimeout(timer);
-      const marker = stdout.indexOf('Results JSON:\n');
-      const results = marker >= 0 ? JSON.parse(stdout.slice(marker + 'Results JSON:\n'.length)) : undefined;
-      resolvePromise({ exitCode, stdout, stderr, results });
-    });
-  });
+  const run = await runProcess(process.execPath, [CLI, ...args], { cwd: options.cwd, env: childEnv, timeoutMs: options.timeoutMs ?? 180_000, onSpawn: options.onSpawn });
+  const marker = run.stdout.indexOf('Results JSON:\n');
+  return { ...run, results: marker >= 0 ? JSON.parse(run.stdout.slice(marker + 'Results JSON:\n'.length)) : undefined };
 }
 
 export interface NodeUnderTest {
@@ -196,15 +181,7 @@ export async function startWorkerProcess(configFile: string, env: CliEnv, cwd: s
 
 /** Runs the official `temporal` CLI against the test server. */
 export function temporalCli(args: string[], env: CliEnv): Promise<CliRun> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(findTemporalCliForTests(), [...args, '--address', env.temporalAddress], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (exitCode) => resolvePromise({ exitCode, stdout, stderr }));
-  });
+  return runProcess(findTemporalCliForTests(), [...args, '--address', env.temporalAddress]);
 }
 
 function findTemporalCliForTests(): string {
