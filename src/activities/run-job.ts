@@ -71,9 +71,12 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
   process.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   const marker = parseStartMarker((await firstLine(process)) ?? '');
   startedAt = new Date();
-  await deps
-    .reportStarted(context.info.workflowExecution?.workflowId ?? '', { startKey: input.startKey, startedAtMs: startedAt.getTime() })
-    .catch((error) => context.log.warn('could not report job start', { job: job.job_id, error: String(error) }));
+  // Only a staggered node waits for this signal; without a stagger it would only cost a workflow task.
+  if (node.staggerSeconds > 0) {
+    await deps
+      .reportStarted(context.info.workflowExecution?.workflowId ?? '', { startKey: input.startKey, startedAtMs: startedAt.getTime() })
+      .catch((error) => context.log.warn('could not report job start', { job: job.job_id, error: String(error) }));
+  }
 
   let outcome: Outcome;
   if (!marker) {
