@@ -13,7 +13,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
-import { readTrialRecords, startRigs, type TestRigs } from '../harness/rigs';
+import { SshPool } from '../../src/rigs/ssh-pool';
+import { startRigs, type TestRigs } from '../harness/rigs';
 import { clusterNodes, collectRuns, copyFakeTrial, runCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
@@ -72,6 +73,16 @@ afterAll(async () => {
 });
 
 describe('dispatch overhead', () => {
+  it('SSH exec round trip on a warm pooled connection', async () => {
+    const pool = new SshPool({ sshEnv: { home: rigs.home, env: {} } });
+    const rig = { hostname: rigs.rigs[0].address, username: rigs.user };
+    await pool.run(rig, 'true');
+    const times: number[] = [];
+    for (let i = 0; i < 100; i++) times.push((await pool.run(rig, 'true')).durationMs);
+    await pool.close();
+    rows.push(['SSH exec round trip, warm pooled connection, median / p95 (ms)', `${quantile(times, 0.5).toFixed(1)} / ${quantile(times, 0.95).toFixed(1)}`]);
+  });
+
   it('(a) instant trials: idle gap per GPU lane between jobs', async () => {
     await timedCli(['run', '--jobs-file', writeJobs(work, 'instant.json', jobs('instant', 280, '0')), '--config', config, '--output-dir', join(work, 'out')]);
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('instant'));
