@@ -62,6 +62,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
   const startKey = `${job.job_id}@${batch.index}#${attempt}`;
   context.inFlight++;
   tracker.running++;
+  tracker.refreshDetails();
   let ended = false;
   const finished = trialRuns.runJob
     .executeWithOptions(
@@ -76,6 +77,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
     .then((result) => {
       ended = true;
       tracker.running--;
+      tracker.refreshDetails();
       tracker.startedKeys.delete(startKey);
       return result;
     });

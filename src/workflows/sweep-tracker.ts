@@ -2,6 +2,7 @@
  * What a running sweep knows about itself: counters, the event log the CLI follows, the warnings
  * for the result, and which dispatched jobs have confirmed their start. Plain data, deterministic.
  */
+import { setCurrentDetails } from '@temporalio/workflow';
 import { EventLog, type NewSweepEvent, type SweepProgress } from '../shared/progress';
 import type { AttemptResult, JobResult, NodeCheck } from '../shared/results';
 
@@ -22,6 +23,18 @@ export class SweepTracker {
 
   record(event: NewSweepEvent): void {
     this.events.add(event);
+    this.refreshDetails();
+  }
+
+  /** Temporal Web shows this as the workflow's current details: where the sweep is, at a glance. */
+  refreshDetails(): void {
+    setCurrentDetails(this.details());
+  }
+
+  /** One line a person reads in Temporal Web, e.g. `batch 2/3 running: 25/50 done, 1 failed, 6 running`. */
+  details(): string {
+    const where = this.batch ? `batch ${this.batch}/${this.batchCount} ${this.phase}` : this.phase;
+    return `${where}: ${this.done}/${this.totalJobs} done, ${this.failed} failed, ${this.running} running${this.retries ? `, ${this.retries} retried` : ''}`;
   }
 
   /** A job has its final result. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readTrialRecords, startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, recordHistory, runCli, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
+import { clusterNodes, recordHistory, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -179,6 +179,9 @@ describe('a sweep started elsewhere', () => {
       const status = await runCli(['status', id], env);
       expect(status.exitCode, status.stderr).toBe(0);
       expect(status.stdout).toContain(`${id}: RUNNING, running, batch 1/1, 0/6 done (0 failed, 6 running, 0 retried)`);
+      // Temporal Web's "current details" of the sweep say the same.
+      const metadata = await temporalCli(['workflow', 'metadata', '--workflow-id', id], env);
+      expect(metadata.stdout + metadata.stderr).toContain('batch 1/1 running: 0/6 done, 0 failed, 6 running');
       const cancelledAt = Date.now();
       const cancel = await runCli(['cancel', id], env);
       expect([cancel.exitCode, cancel.stderr]).toEqual([0, expect.stringContaining(`${id} cancelled`)]);
