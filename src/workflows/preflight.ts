@@ -4,15 +4,12 @@
  * node is left out of this sweep with a warning — its jobs go to the others — unless
  * `preflight.required` asks to fail instead.
  */
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { SweepActivities } from '../activities/create-activities';
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { SweepNode } from '../shared/nodes';
 import { planBatches } from '../shared/planner';
 import type { SweepPlan } from '../shared/sweep-plan';
+import { upkeep } from './activity-proxies';
 import type { SweepTracker } from './sweep-tracker';
-
-/** Checks are short; a check that fails twice counts as an unreachable node. */
-const checks = proxyActivities<SweepActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 2 } });
 
 /** The plan to run with: only reachable nodes, batches planned again when one was left out. */
 export async function preflight(plan: SweepPlan, tracker: SweepTracker): Promise<SweepPlan> {
@@ -20,7 +17,7 @@ export async function preflight(plan: SweepPlan, tracker: SweepTracker): Promise
   tracker.phase = 'pre-flight';
   const results = await Promise.all(
     plan.nodes.map((node) =>
-      checks.checkNode({ node, clearHipCache: plan.preflight.clear_hip_cache }).catch((error: Error) => ({
+      upkeep.checkNode({ node, clearHipCache: plan.preflight.clear_hip_cache }).catch((error: Error) => ({
         node: node.name, reachable: false, latency_ms: null, hip_cache_cleared: null, message: `unreachable: ${error.message}`,
       })),
     ),
@@ -45,7 +42,7 @@ export async function preflight(plan: SweepPlan, tracker: SweepTracker): Promise
 async function warmUp(node: SweepNode, plan: SweepPlan, tracker: SweepTracker): Promise<void> {
   const timeoutSeconds = plan.preflight.warmup_timeout_seconds;
   for (let gpu = 0; gpu < node.gpuCount; gpu++) {
-    const result = await checks.warmupGpu.executeWithOptions(
+    const result = await upkeep.warmupGpu.executeWithOptions(
       { startToCloseTimeout: `${timeoutSeconds + 60} seconds`, summary: `warm-up ${node.name} GPU ${gpu}` },
       [{ node, gpu, runId: plan.runId, timeoutSeconds }],
     );

@@ -4,28 +4,17 @@
  * first), fan out one lane per GPU with staggered starts, wait, record the results — and finally
  * write the Results JSON.
  */
-import { proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { SweepActivities } from '../activities/create-activities';
-import { jobStartedSignal, NON_RETRYABLE_ERROR_TYPES, progressQuery } from '../shared/names';
+import { setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { jobStartedSignal, progressQuery } from '../shared/names';
 import type { BatchRange } from '../shared/planner';
 import type { JobResult, ResultsJson } from '../shared/results';
 import type { SweepInput } from '../shared/sweep-input';
 import type { SweepPlan } from '../shared/sweep-plan';
+import { bookkeeping, upkeep } from './activity-proxies';
 import { runBatch } from './dispatch';
 import { preflight } from './preflight';
 import { SweepTracker } from './sweep-tracker';
 
-/** Planning, job loading and result files: short, local to the worker host. */
-const bookkeeping = proxyActivities<SweepActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
-});
-
-/** Resets of the rigs: short; a reset that fails is a warning, so one retry is enough. */
-const upkeep = proxyActivities<SweepActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 2 },
-});
 
 /** Runs one sweep to its Results JSON; its workflow id is the sweep's run_id. */
 export async function trialSweep(input: SweepInput): Promise<ResultsJson> {

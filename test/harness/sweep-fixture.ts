@@ -201,5 +201,6 @@ export async function recordHistory(env: CliEnv, workflowId: string, name: strin
   const shown = await temporalCli(['workflow', 'show', '--workflow-id', workflowId, '--output', 'json'], env);
   if (shown.exitCode !== 0) throw new Error(`cannot record the history of ${workflowId}: ${shown.stderr}`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.json`), shown.stdout);
+  // Compact: a history is data for the replay test, not something to read line by line.
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify(JSON.parse(shown.stdout)) + '\n');
 }
