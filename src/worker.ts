@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities/create-activities';
+import { registerSearchAttributes } from './register-search-attributes';
 import { jobStartedSignal } from './shared/names';
 import { LocalShell } from './rigs/local-shell';
 import { shellFor } from './rigs/node-shell';
@@ -35,6 +36,8 @@ export async function createSweepWorker(options: SweepWorkerOptions): Promise<Sw
   const nativeConnection = await NativeConnection.connect({ address: options.address });
   const clientConnection = await Connection.connect({ address: options.address });
   const client = new Client({ connection: clientConnection, namespace: options.namespace });
+  // Before the first workflow task: a sweep that sets an unknown search attribute fails for good.
+  await registerSearchAttributes(clientConnection, options.namespace);
   const ssh = new SshPool();
   const local = new LocalShell();
   const activities = createActivities({

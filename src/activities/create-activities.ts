@@ -15,6 +15,8 @@ import { checkNodeActivity, warmupGpuActivity, type WarmupResult } from './prefl
 import { resetNodeActivity, type ResetNodeResult } from './reset-node';
 import { appendJobResults, startResultsFile, writeResultsActivity, type WriteResultsInput } from './results-files';
 import { runJobActivity, type RunJobDeps, type RunJobInput } from './run-job';
+import { appendTimeline, startTimelineFile } from './timeline-file';
+import type { TimelineEntry } from '../shared/timeline';
 
 export interface ActivityDeps extends RunJobDeps {
   /** The worker's `--config`: used when a sweep's input names no `configFile`. */
@@ -31,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
       return classified(async () => {
         const plan = await planSweep(input, runId, { configFile: deps.defaultConfigFile, cwd: deps.cwd });
         await startResultsFile(plan.resultsDir);
+        await startTimelineFile(plan.resultsDir);
         return plan;
       });
     },
@@ -63,9 +66,10 @@ export function createActivities(deps: ActivityDeps) {
       return warmupGpuActivity(deps.shellFor(input.node), input.node, input.gpu, input.runId, input.timeoutSeconds);
     },
 
-    /** Appends a finished batch's records to the run's results.jsonl. */
-    async recordJobResults(input: { resultsDir: string; results: JobResult[] }): Promise<void> {
+    /** Appends a finished batch's records to results.jsonl, and what happened around it to timeline.jsonl. */
+    async recordJobResults(input: { resultsDir: string; results: JobResult[]; timeline?: TimelineEntry[] }): Promise<void> {
       await appendJobResults(input.resultsDir, input.results);
+      await appendTimeline(input.resultsDir, input.timeline ?? []);
     },
 
     /** Writes the Results JSON and returns it. */

@@ -8,11 +8,12 @@ import { progressQuery } from '../shared/names';
 import { CliError, EXIT } from './exit-codes';
 import { connectClient, temporalSettings } from './temporal';
 
-async function handleFor(workflowId: string) {
+/** Connects and finds the sweep; an unknown id is bad input (exit 2). */
+export async function handleFor(workflowId: string) {
   const { client, connection } = await connectClient(temporalSettings());
   const handle = client.workflow.getHandle(workflowId);
   try {
-    return { handle, connection, description: await handle.describe() };
+    return { client, handle, connection, description: await handle.describe() };
   } catch (error) {
     await connection.close();
     if (error instanceof WorkflowNotFoundError) throw new CliError(`no sweep with workflow id "${workflowId}"`, EXIT.badInput, { cause: error });
@@ -30,11 +31,17 @@ export async function statusCommand(workflowId: string): Promise<number> {
       process.stdout.write(`${workflowId}: ${status} (no worker answered the progress query)\n`);
       return EXIT.ok;
     }
-    const { phase, batch, batchCount, totalJobs, done, failed, running, retries } = progress;
+    const { phase, batch, batchCount, totalJobs, done, failed, running, retries, pauseRequested, settings, nodes, sweepName, resultsDir } = progress;
+    const pause = pauseRequested && phase !== 'paused' ? ', pause requested' : '';
     process.stdout.write(
-      `${workflowId}: ${status}, ${phase}, batch ${batch}/${batchCount}, ${done}/${totalJobs} done (${failed} failed, ${running} running, ${retries} retried)\n`,
+      `${workflowId}: ${status}, ${phase}${pause}, batch ${batch}/${batchCount}, ${done}/${totalJobs} done (${failed} failed, ${running} running, ${retries} retried)\n`,
     );
-    process.stdout.write(JSON.stringify({ workflow_id: workflowId, status, phase, batch, batches: batchCount, total_jobs: totalJobs, done, failed, running, retries }, null, 2) + '\n');
+    for (const node of nodes ?? []) {
+      const excluded = node.excludedGpus.length ? `, excluded GPUs ${node.excludedGpus.join(',')}` : '';
+      process.stdout.write(`  ${node.name}: ${node.state}, ${node.busyGpus.length}/${node.gpuCount} GPUs busy, ${node.done} done, ${node.failed} failed${excluded}\n`);
+    }
+    const live = { workflow_id: workflowId, sweep: sweepName, status, phase, pause_requested: pauseRequested, batch, batches: batchCount, total_jobs: totalJobs, done, failed, running, retries };
+    process.stdout.write(JSON.stringify({ ...live, settings, nodes, results_dir: resultsDir }, null, 2) + '\n');
     return EXIT.ok;
   } finally {
     await connection.close();

@@ -46,6 +46,8 @@ export async function planSweep(rawInput: unknown, runId: string, defaults: Plan
     totalJobs = parseJobList(input.jobs, `${inputName} "jobs"`).length;
     jobSource = { kind: 'inline' };
   }
+  // Only when given: a plan without them stays byte for byte what running sweeps recorded.
+  if (input.extraArgs?.length) jobSource = { ...jobSource, extraArgs: input.extraArgs };
 
   const outputDirAsGiven = input.outputDir ?? DEFAULT_OUTPUT_DIR;
   const outputDir = resolve(cwd, outputDirAsGiven);
@@ -54,6 +56,7 @@ export async function planSweep(rawInput: unknown, runId: string, defaults: Plan
     ...planBatches(totalJobs, loaded.nodes.length, batching),
     runId,
     configFile: loaded.path,
+    configDigest: loaded.digest,
     nodes: loaded.nodes,
     skippedNodes: loaded.skippedNodes,
     jobSource,

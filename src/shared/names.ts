@@ -2,8 +2,8 @@
  * Names both worlds must agree on: the task queue, the workflow type, and the messages a
  * running sweep understands. Pure code, safe inside the workflow sandbox.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { SweepProgress } from './progress';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { LiveSettings, SweepProgress } from './progress';
 
 export const DEFAULT_TASK_QUEUE = 'rigsweep';
 export const WORKFLOW_TYPE = 'trialSweep';
@@ -19,6 +19,31 @@ export const jobStartedSignal = defineSignal<[JobStartedSignalArgs]>('jobStarted
 
 /** The sweep's live state and the job lines since `afterSeq` (the CLI follows a run with it). */
 export const progressQuery = defineQuery<SweepProgress, [number?]>('progress');
+
+/** Steering. `pause`: no further batch starts (the current one finishes); `resume` lifts it. */
+export const pauseSignal = defineSignal<[]>('pause');
+export const resumeSignal = defineSignal<[]>('resume');
+
+/**
+ * `set`: new numbers for the batches still to come. Validated: a bad value is rejected with a
+ * message and the sweep goes on unchanged. `stagger_delay` applies to `node` only when given.
+ */
+export interface SettingsChange {
+  max_jobs_per_batch?: number;
+  max_jobs_per_node_per_batch?: number;
+  inter_batch_cooldown_seconds?: number;
+  stagger_delay?: number;
+  node?: string;
+}
+export const setUpdate = defineUpdate<LiveSettings, [SettingsChange]>('set');
+
+/** `exclude`: no new job starts on the node (or on one of its GPUs); `readmit` undoes it. Returns what changed. */
+export interface NodeSelector {
+  node: string;
+  gpu?: number;
+}
+export const excludeUpdate = defineUpdate<string, [NodeSelector]>('exclude');
+export const readmitUpdate = defineUpdate<string, [NodeSelector]>('readmit');
 
 /** Failure types no retry can fix: bad input, an untrusted host key, a refused login. */
 export const NON_RETRYABLE_ERROR_TYPES = ['InputError', 'HostKeyError', 'SshAuthError'];

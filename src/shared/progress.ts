@@ -22,8 +22,44 @@ export type SweepEvent =
 /** A sweep event before it is numbered. */
 export type NewSweepEvent = SweepEvent extends infer E ? (E extends SweepEvent ? Omit<E, 'seq'> : never) : never;
 
+/** What a node is doing, as `rigsweep watch` and `status` show it. */
+export type NodeState = 'ok' | 'running' | 'resetting' | 'cooling down' | 'left out' | 'excluded';
+
+export interface NodeProgress {
+  name: string;
+  gpuCount: number;
+  /** GPUs running a job of this sweep now. */
+  busyGpus: number[];
+  /** GPUs an operator excluded (`rigsweep set`/`exclude`): no new job starts there. */
+  excludedGpus: number[];
+  state: NodeState;
+  /** Final results of jobs that ran here. */
+  done: number;
+  failed: number;
+  lastFinished: { job_id: string; success: boolean; runtime: number } | null;
+}
+
+/** The numbers an operator may change while a sweep runs; they apply to the batches still to come. */
+export interface LiveSettings {
+  max_jobs_per_batch: number;
+  max_jobs_per_node_per_batch: number;
+  inter_batch_cooldown_seconds: number;
+  /** Seconds between job starts, per node name. */
+  stagger_delay: Record<string, number>;
+}
+
 export interface SweepProgress {
-  phase: 'planning' | 'pre-flight' | 'running' | 'resetting' | 'cooling down' | 'writing results' | 'done';
+  phase: 'planning' | 'pre-flight' | 'running' | 'paused' | 'resetting' | 'cooling down' | 'writing results' | 'done';
+  /** A name people filter sweeps by: the jobs file's base name, or `trials`. */
+  sweepName: string;
+  /** Epoch ms (workflow time) when the sweep started: with `done` it gives trials per minute. */
+  startedAtMs: number;
+  /** Set by the `pause` signal: no further batch starts until `resume`. */
+  pauseRequested: boolean;
+  settings: LiveSettings | null;
+  nodes: NodeProgress[];
+  /** `<outputDir>/<run_id>` on the worker host, where results and reports are written; null before planning. */
+  resultsDir: string | null;
   /** 1-based batch in progress, 0 before the first. */
   batch: number;
   batchCount: number;

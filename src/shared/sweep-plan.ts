@@ -6,15 +6,22 @@ import type { JobBatching, Preflight } from './config';
 import type { SweepNode } from './nodes';
 import type { BatchPlan } from './planner';
 
-/** Where a batch's jobs are read from; a file is checked against its digest so a change is noticed. */
-export type JobSource =
+/**
+ * Where a batch's jobs are read from; a file is checked against its digest so a change is noticed.
+ * `extraArgs` (the input's) travel here, absent when empty, so the workflow passes them along
+ * without knowing them and histories of sweeps without them stay as they were.
+ */
+export type JobSource = (
   | { kind: 'file'; path: string; digest: string }
   | { kind: 'inline' }
-  | { kind: 'trials'; command: string; output?: string; timeout: number };
+  | { kind: 'trials'; command: string; output?: string; timeout: number }
+) & { extraArgs?: string[] };
 
 export interface SweepPlan extends BatchPlan {
   runId: string;
   configFile: string;
+  /** sha256 of the config file as read when planning: the memo shows which config a sweep ran with. */
+  configDigest?: string;
   nodes: SweepNode[];
   /** Nodes of the config that take no jobs, with why (e.g. `gpu_count: 0`). */
   skippedNodes: { name: string; reason: string }[];

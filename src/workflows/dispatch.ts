@@ -13,12 +13,41 @@ import { GpuLanes } from './gpu-lanes';
 import { type BatchContext, dispatchAttempt } from './job-attempt';
 import type { SweepTracker } from './sweep-tracker';
 
-/** Runs one batch's jobs (and their retries) over all nodes; returns their results in job order. */
-export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJob[], tracker: SweepTracker): Promise<JobResult[]> {
-  const context: BatchContext = { plan, batch, tracker, queue: jobs.map((job) => ({ job, attempt: 1, previous: [] })), inFlight: 0, results: [] };
+export interface BatchOutcome {
+  /** Final results in job order. */
+  results: JobResult[];
+  /**
+   * How many of the batch's jobs were started. Fewer than all when operators excluded nodes so
+   * that the rest cannot take them within their per-batch caps: those jobs go to the next batch.
+   */
+  started: number;
+}
+
+/** Runs one batch's jobs (and their retries) over all nodes in service. */
+export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJob[], tracker: SweepTracker, perNodeCap: number): Promise<BatchOutcome> {
+  const context: BatchContext = {
+    plan, batch, tracker, perNodeCap,
+    queue: jobs.map((job) => ({ job, attempt: 1, previous: [] })),
+    firstAttempts: new Map(),
+    inFlight: 0,
+    results: [],
+  };
   await Promise.all(plan.nodes.map((node) => feedNode(node, context)));
   const order = new Map(jobs.map((job, index) => [job.job_id, index]));
-  return context.results.sort((a, b) => order.get(a.job_id)! - order.get(b.job_id)!);
+  const started = jobs.length - context.queue.filter((entry) => entry.attempt === 1).length;
+  return { results: context.results.sort((a, b) => order.get(a.job_id)! - order.get(b.job_id)!), started };
+}
+
+/** Whether `node` may start the queue's entry: in service, and a first attempt only within its cap. */
+function mayTake(node: SweepNode, attempt: number, context: BatchContext): boolean {
+  if (context.tracker.steering.isNodeExcluded(node)) return false;
+  return attempt > 1 || (context.firstAttempts.get(node.name) ?? 0) < context.perNodeCap;
+}
+
+/** Nothing runs, and nothing left in the queue can start anywhere. */
+function batchDone(context: BatchContext): boolean {
+  if (context.inFlight > 0) return false;
+  return context.queue.every((entry) => !context.plan.nodes.some((node) => mayTake(node, entry.attempt, context)));
 }
 
 /**
@@ -27,28 +56,27 @@ export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJo
  * it replaces load the batch already had.
  */
 async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
-  const lanes = new GpuLanes(node);
-  const cap = context.plan.perNodeCap ?? Infinity;
+  const { steering } = context.tracker;
+  const lanes = new GpuLanes(node, (gpu) => steering.isGpuExcluded(node, gpu));
   const running: Promise<unknown>[] = [];
-  let firstAttempts = 0;
-  const nextTakeable = () => context.queue.findIndex((entry) => entry.attempt > 1 || firstAttempts < cap);
-  const batchDone = () => context.queue.length === 0 && context.inFlight === 0;
+  const nextTakeable = () => context.queue.findIndex((entry) => mayTake(node, entry.attempt, context));
   try {
     for (;;) {
-      await condition(() => batchDone() || (lanes.canStart() && nextTakeable() >= 0));
-      if (batchDone()) break;
+      await condition(() => batchDone(context) || (lanes.canStart() && nextTakeable() >= 0));
+      if (batchDone(context)) break;
       // Woken together with other nodes: one of them may have taken the job first.
       const index = nextTakeable();
-      if (index < 0) continue;
+      if (index < 0 || !lanes.canStart()) continue;
       const [entry] = context.queue.splice(index, 1);
-      if (entry.attempt === 1) firstAttempts++;
+      if (entry.attempt === 1) context.firstAttempts.set(node.name, (context.firstAttempts.get(node.name) ?? 0) + 1);
       const gpu = lanes.take(entry.avoid?.node === node.name ? entry.avoid.gpu : undefined);
       const { confirmed, finished, settled } = dispatchAttempt(node, gpu, entry, context);
       running.push(finished.then(() => lanes.release(gpu)), settled);
       // Without a stagger there is no spacing to keep: the next start need not wait for this one.
-      if (node.staggerSeconds > 0) {
+      const stagger = steering.staggerSeconds(node);
+      if (stagger > 0) {
         await confirmed;
-        if (!batchDone()) await sleep(node.staggerSeconds * 1000, { summary: `stagger ${node.name}` });
+        if (!batchDone(context)) await sleep(stagger * 1000, { summary: `stagger ${node.name}` });
       }
     }
   } finally {

@@ -1,23 +1,31 @@
-/** A node's GPUs: which are free, preferring the one idle longest so every GPU gets work. */
+/**
+ * A node's GPUs: which are free, preferring the one idle longest so every GPU gets work, and
+ * passing over GPUs an operator excluded.
+ */
 import type { SweepNode } from '../shared/nodes';
 
 export class GpuLanes {
   private readonly free: number[];
   private busy = 0;
 
-  constructor(private readonly node: SweepNode) {
+  constructor(
+    private readonly node: SweepNode,
+    private readonly isExcluded: (gpu: number) => boolean = () => false,
+  ) {
     this.free = Array.from({ length: node.gpuCount }, (_, gpu) => gpu);
   }
 
   canStart(): boolean {
-    return this.busy < this.node.maxConcurrent && this.free.length > 0;
+    return this.busy < this.node.maxConcurrent && this.free.some((gpu) => !this.isExcluded(gpu));
   }
 
-  /** Takes the GPU idle longest, passing over `avoid` (where the job just failed) when another is free. */
+  /** Takes the usable GPU idle longest, passing over `avoid` (where the job just failed) when another is free. */
   take(avoid?: number): number {
+    const usable = this.free.filter((gpu) => !this.isExcluded(gpu));
+    const gpu = usable.length > 1 && usable[0] === avoid ? usable[1] : usable[0];
     this.busy++;
-    const index = this.free.length > 1 && this.free[0] === avoid ? 1 : 0;
-    return this.free.splice(index, 1)[0];
+    this.free.splice(this.free.indexOf(gpu), 1);
+    return gpu;
   }
 
   release(gpu: number): void {

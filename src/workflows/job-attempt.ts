@@ -45,7 +45,11 @@ export interface BatchContext {
   plan: SweepPlan;
   batch: BatchRange;
   tracker: SweepTracker;
+  /** First attempts one node may start in this batch (Infinity when the sweep is one batch). */
+  perNodeCap: number;
   queue: QueuedJob[];
+  /** First attempts each node started in this batch. */
+  firstAttempts: Map<string, number>;
   /** Attempts running or waiting out a retry backoff: the batch is done when none are left. */
   inFlight: number;
   results: JobResult[];
@@ -62,6 +66,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
   const startKey = `${job.job_id}@${batch.index}#${attempt}`;
   context.inFlight++;
   tracker.running++;
+  tracker.nodes.gpuBusy(node.name, gpu, true);
   tracker.refreshDetails();
   let ended = false;
   const finished = trialRuns.runJob
@@ -77,6 +82,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
     .then((result) => {
       ended = true;
       tracker.running--;
+      tracker.nodes.gpuBusy(node.name, gpu, false);
       tracker.refreshDetails();
       tracker.startedKeys.delete(startKey);
       return result;

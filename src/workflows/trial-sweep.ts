@@ -1,8 +1,8 @@
 /**
  * `trialSweep`: the seed's proposal as a durable workflow. Plan on the worker host and check the
- * nodes once (pre-flight); then for each batch — reset the rigs and cool down (not before the
- * first), fan out one lane per GPU with staggered starts, wait, record the results — and finally
- * write the Results JSON.
+ * nodes once (pre-flight); then for each batch — wait while an operator paused the sweep, reset
+ * the rigs and cool down (not before the first), fan out one lane per GPU with staggered starts,
+ * wait, record the results — and finally write the Results JSON.
  */
 import { setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { jobStartedSignal, progressQuery } from '../shared/names';
@@ -13,72 +13,137 @@ import type { SweepPlan } from '../shared/sweep-plan';
 import { bookkeeping, upkeep } from './activity-proxies';
 import { runBatch } from './dispatch';
 import { preflight } from './preflight';
+import { recordCooldown } from './sweep-metrics';
 import { SweepTracker } from './sweep-tracker';
-
+import { publishCounts, publishPlan, sweepNameOf } from './visibility';
 
 /** Runs one sweep to its Results JSON; its workflow id is the sweep's run_id. */
 export async function trialSweep(input: SweepInput): Promise<ResultsJson> {
-  const startedAtMs = Date.now();
   const tracker = new SweepTracker();
   setHandler(progressQuery, (afterSeq) => tracker.progress(afterSeq ?? 0));
   setHandler(jobStartedSignal, ({ startKey }) => void tracker.startedKeys.add(startKey));
 
-  const plan = await preflight(await bookkeeping.planSweep(input, workflowInfo().workflowId), tracker);
-  tracker.totalJobs = plan.totalJobs;
+  const planned = await bookkeeping.planSweep(input, workflowInfo().workflowId);
+  Object.assign(tracker, { sweepName: sweepNameOf(planned.jobSource), resultsDir: planned.resultsDir, totalJobs: planned.totalJobs });
+  const plan = await preflight(planned, tracker);
+  tracker.nodes.setNodes(planned.nodes, plan.nodes);
+  tracker.steering.begin(plan);
   tracker.batchCount = plan.batches.length;
+  publishPlan(plan, tracker);
   let stoppedReason: string | undefined;
-  for (const batch of plan.batches) {
-    if (batch.index > 0) await resetAndCoolDown(plan, batch, tracker);
-    stoppedReason = failedTooMuch(plan, batch, await runAndRecordBatch(plan, batch, input, tracker));
-    if (stoppedReason) break;
+  let index = 0;
+  for (let next = 0; next < plan.totalJobs && !stoppedReason; index++) {
+    if (index > 0) await pauseResetAndCoolDown(plan, index, tracker);
+    const { batch, perNodeCap } = await nextBatch(plan, index, next, tracker);
+    const { results, started } = await runAndRecordBatch(plan, batch, perNodeCap, input, tracker);
+    next = batch.start + started;
+    stoppedReason = failedTooMuch(plan, batch, results, next);
   }
   tracker.phase = 'writing results';
-  const { warnings, preflight: checks } = tracker;
-  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings, stoppedReason, preflight: checks });
+  const { warnings, preflight: checks, startedAtMs } = tracker;
+  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings, stoppedReason, preflight: checks, batches: index });
   tracker.phase = 'done';
+  tracker.refreshDetails();
   return results;
 }
 
-/** Between batches: every rig drops its caches (failures are warnings), then a durable cooldown. */
-async function resetAndCoolDown(plan: SweepPlan, batch: BatchRange, tracker: SweepTracker): Promise<void> {
+/**
+ * The batch starting at job `next`: as planned, unless an operator changed the numbers or the
+ * nodes in service — then as many jobs as the live numbers allow over the nodes in service.
+ */
+async function nextBatch(plan: SweepPlan, index: number, next: number, tracker: SweepTracker): Promise<{ batch: BatchRange; perNodeCap: number }> {
+  const { steering } = tracker;
+  if (plan.perNodeCap === null) return { batch: { index, start: next, end: plan.totalJobs }, perNodeCap: Infinity };
+  const planned = plan.batches[index];
+  if (!steering.replanNeeded && planned?.start === next) return { batch: planned, perNodeCap: plan.perNodeCap };
+  if (steering.activeNodes().length === 0) {
+    tracker.waitingFor = 'a node in service (every node is excluded; readmit one)';
+    tracker.refreshDetails();
+    await steering.untilSomeNodeActive();
+    tracker.waitingFor = null;
+  }
+  const { max_jobs_per_batch, max_jobs_per_node_per_batch } = steering.settings!;
+  const size = Math.min(max_jobs_per_batch, max_jobs_per_node_per_batch * steering.activeNodes().length);
+  tracker.batchCount = index + Math.ceil((plan.totalJobs - next) / size);
+  return { batch: { index, start: next, end: Math.min(plan.totalJobs, next + size) }, perNodeCap: max_jobs_per_node_per_batch };
+}
+
+/** Between batches: a pause if an operator asked for one, then every rig drops its caches and a durable cooldown. */
+async function pauseResetAndCoolDown(plan: SweepPlan, index: number, tracker: SweepTracker): Promise<void> {
+  const { steering } = tracker;
+  if (steering.pauseRequested) {
+    const pausedAt = Date.now();
+    tracker.phase = 'paused';
+    tracker.refreshDetails();
+    await steering.untilResumed();
+    tracker.addTimeline({ kind: 'pause', batch: index + 1, start_ms: pausedAt, end_ms: Date.now() });
+  }
   if (plan.resetBetweenBatches) {
     tracker.phase = 'resetting';
-    const rigs = plan.nodes.filter((node) => !node.isLocal);
+    const rigs = plan.nodes.filter((node) => !node.isLocal && !steering.isNodeExcluded(node));
+    tracker.nodes.setUpkeep(rigs.map((node) => node.name), 'resetting');
+    tracker.refreshDetails();
+    const resetStart = Date.now();
     const outcomes = await Promise.all(
       rigs.map((node) =>
-        upkeep.resetNode(node).catch((error: Error) => ({ node: node.name, ok: false, message: `reset failed: ${error.message}` })),
+        upkeep.resetNode
+          .executeWithOptions({ summary: `reset ${node.name} before batch ${index + 1}` }, [node])
+          .catch((error: Error) => ({ node: node.name, ok: false, message: `reset failed: ${error.message}` }))
+          .then((outcome) => {
+            tracker.nodes.setUpkeep([node.name], null);
+            tracker.refreshDetails();
+            tracker.addTimeline({ kind: 'reset', batch: index + 1, node: node.name, start_ms: resetStart, end_ms: Date.now(), ok: outcome.ok });
+            return outcome;
+          }),
       ),
     );
     for (const outcome of outcomes) {
-      tracker.record({ kind: 'reset', batch: batch.index, ...outcome });
-      if (!outcome.ok) tracker.warnings.push(`before batch ${batch.index + 1}: ${outcome.node}: ${outcome.message}`);
+      tracker.record({ kind: 'reset', batch: index, ...outcome });
+      if (!outcome.ok) tracker.warnings.push(`before batch ${index + 1}: ${outcome.node}: ${outcome.message}`);
     }
   }
-  if (plan.cooldownSeconds > 0) {
+  const cooldownSeconds = steering.settings!.inter_batch_cooldown_seconds;
+  if (cooldownSeconds > 0) {
     tracker.phase = 'cooling down';
-    tracker.record({ kind: 'cooldown', batch: batch.index, seconds: plan.cooldownSeconds });
-    await sleep(plan.cooldownSeconds * 1000, { summary: `cooldown after batch ${batch.index}` });
+    const names = plan.nodes.map((node) => node.name);
+    tracker.nodes.setUpkeep(names, 'cooling down');
+    recordCooldown(cooldownSeconds);
+    tracker.record({ kind: 'cooldown', batch: index, seconds: cooldownSeconds });
+    const cooldownStart = Date.now();
+    await sleep(cooldownSeconds * 1000, { summary: `cooldown after batch ${index}` });
+    tracker.nodes.setUpkeep(names, null);
+    tracker.refreshDetails();
+    tracker.addTimeline({ kind: 'cooldown', batch: index + 1, start_ms: cooldownStart, end_ms: Date.now() });
   }
 }
 
 /** Why no further batch should start, when this one failed above `max_fail_percentage`. */
-function failedTooMuch(plan: SweepPlan, batch: BatchRange, results: JobResult[]): string | undefined {
+function failedTooMuch(plan: SweepPlan, batch: BatchRange, results: JobResult[], next: number): string | undefined {
   const limit = plan.batching.max_fail_percentage;
   const failed = results.filter((result) => !result.success).length;
   const percent = (100 * failed) / Math.max(1, results.length);
-  if (limit === undefined || percent <= limit || batch.index === plan.batches.length - 1) return undefined;
+  if (limit === undefined || percent <= limit || next >= plan.totalJobs) return undefined;
   return `batch ${batch.index + 1}: ${failed} of ${results.length} jobs failed (${Math.round(percent)}%), above max_fail_percentage ${limit}; no further batch was started`;
 }
 
 /** Loads a batch's jobs, runs them over every node, and appends their records to results.jsonl. */
-async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, input: SweepInput, tracker: SweepTracker): Promise<JobResult[]> {
+async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, perNodeCap: number, input: SweepInput, tracker: SweepTracker) {
   const inlineJobs = plan.jobSource.kind === 'inline' ? input.jobs?.slice(batch.start, batch.end) : undefined;
-  const jobs = await bookkeeping.loadBatchJobs({ source: plan.jobSource, start: batch.start, end: batch.end, inlineJobs, nodeRunDir: plan.nodeRunDir });
+  const jobs = await bookkeeping.loadBatchJobs.executeWithOptions({ summary: `batch ${batch.index + 1}/${tracker.batchCount}: jobs ${batch.start + 1}-${batch.end}` }, [
+    { source: plan.jobSource, start: batch.start, end: batch.end, inlineJobs, nodeRunDir: plan.nodeRunDir },
+  ]);
   tracker.phase = 'running';
   tracker.batch = batch.index + 1;
-  tracker.record({ kind: 'batch-start', batch: batch.index + 1, batchCount: plan.batches.length, jobs: jobs.length });
-  const results = await runBatch(plan, batch, jobs, tracker);
+  publishCounts(tracker);
+  tracker.record({ kind: 'batch-start', batch: batch.index + 1, batchCount: tracker.batchCount, jobs: jobs.length });
+  const batchStart = Date.now();
+  const outcome = await runBatch(plan, batch, jobs, tracker, perNodeCap);
+  const { results } = outcome;
+  tracker.addTimeline({ kind: 'batch', batch: batch.index + 1, start_ms: batchStart, end_ms: Date.now() });
   tracker.record({ kind: 'batch-end', batch: batch.index + 1, successful: results.filter((r) => r.success).length, jobs: results.length });
-  await bookkeeping.recordJobResults({ resultsDir: plan.resultsDir, results });
-  return results;
+  await bookkeeping.recordJobResults.executeWithOptions({ summary: `batch ${batch.index + 1}: record ${results.length} results` }, [
+    { resultsDir: plan.resultsDir, results, timeline: tracker.takeTimeline() },
+  ]);
+  publishCounts(tracker);
+  return outcome;
 }

@@ -9,21 +9,24 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, startWorkerProcess, temporalCli, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import { clusterNodes, collectRuns, runCli, startWorkerProcess, temporalCli, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
 let nodes: NodeUnderTest[];
 let browser: Browser;
 let worker: Awaited<ReturnType<typeof startWorkerProcess>>;
+let work: string;
+let configNodes: Record<string, unknown>[];
 
 beforeAll(async () => {
-  const work = mkdtempSync(join(tmpdir(), 'rigsweep-ui-'));
+  work = mkdtempSync(join(tmpdir(), 'rigsweep-ui-'));
   chmodSync(work, 0o755);
   rigs = await startRigs({ count: 1, stateDir: join(work, 'rigs') });
   env = { temporalAddress: inject('temporalAddress'), taskQueue: `it-web-ui-${process.pid}`, home: rigs.home };
   const cluster = clusterNodes(rigs, { localGpus: 1, rigGpus: 2, stagger: 0.2 });
   nodes = cluster.nodes;
+  configNodes = cluster.configNodes;
   const config = writeUserConfig(work, 'distributed_config.json', {
     nodes: cluster.configNodes,
     trial_command: 'python3 fake_trial.py --job web_{trial_id} --sleep 0.1 --output out/{run_id}/{trial_id}.json --gpu-id {gpu}',
@@ -64,5 +67,42 @@ describe('Temporal Web "Start Workflow"', () => {
     const ran = collectRuns(nodes).filter((r) => r.jobId.startsWith('web_'));
     expect(ran.map((r) => r.jobId).sort()).toEqual(['web_0000', 'web_0001', 'web_0002']);
     expect(new Set(ran.map((r) => r.node))).toEqual(new Set(result.jobs.map((j: any) => j.node)));
+  });
+
+  it('tells the story of a sweep: batches, activity summaries, named timers, current details, search attributes, memo', async () => {
+    const config = writeUserConfig(work, 'two_batches.json', {
+      nodes: configNodes,
+      trial_command: 'python3 fake_trial.py --job story_{trial_id} --sleep 3 --output out/{run_id}/{trial_id}.json --gpu-id {gpu}',
+      trial_output: 'out/{run_id}/{trial_id}.json',
+      job_batching: { max_jobs_per_batch: 3, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0.5 },
+    });
+    const started = await runCli(['start', '--trials', '6', '--config', config, '--workflow-id', 'web-ui-story'], env);
+    expect(started.exitCode, started.stderr).toBe(0);
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1800 } });
+    const shown = () => page.locator('body').innerText();
+    const tab = async (name: string, expected: string | RegExp) => {
+      await page.getByText(name, { exact: true }).first().click();
+      await expect.poll(shown, { timeout: 20_000 }).toMatch(expected);
+    };
+    // While it runs, the workflow's current details say where it is (the metadata query Temporal Web asks too).
+    await expect
+      .poll(async () => (await temporalCli(['workflow', 'metadata', '--workflow-id', 'web-ui-story'], env)).stdout, { timeout: 20_000 })
+      .toMatch(/Current Details:\s+batch 1\/2 running: \d\/6 done, 0 failed, [1-3] running/);
+
+    const done = await temporalCli(['workflow', 'result', '--workflow-id', 'web-ui-story', '--output', 'json'], env);
+    expect(JSON.parse(done.stdout).result).toMatchObject({ successful: 6, batches: 2 });
+    await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows/web-ui-story`, { waitUntil: 'networkidle' });
+    await expect.poll(shown, { timeout: 15_000 }).toContain('cooldown after batch 1');
+    const timeline = await shown();
+    expect(timeline).toContain('trialSweep');
+    expect(timeline).toContain('batch 1/2: jobs 1-3');
+    expect(timeline).toContain('batch 2/2: jobs 4-6');
+    expect(timeline).toContain(`reset ${configNodes[1].hostname} before batch 2`);
+    expect(timeline).toMatch(/runJob • trial_0000 on (localhost|10\.231\.0\.11) GPU \d/);
+    expect(timeline).toMatch(/stagger (localhost|10\.231\.0\.11)/);
+    await tab('Search Attributes', '"RigsweepDone": 6');
+    expect(await shown()).toContain('"RigsweepSweep": "trials"');
+    await tab('Memo', '"config_digest"');
+    await page.screenshot({ path: join(work, 'web-ui-story.png') });
   });
 });

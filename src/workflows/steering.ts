@@ -1,0 +1,120 @@
+/**
+ * An operator's hand on a running sweep: pause after the current batch, resume, new numbers for
+ * the batches still to come, and nodes or single GPUs taken out of (or back into) service. Every
+ * change arrives as a signal or a validated update from any Temporal client; the dispatcher reads
+ * the numbers here at each decision, so nothing else has to be told.
+ */
+import { condition, setHandler } from '@temporalio/workflow';
+import { applySettingsChange, nodeSelectorProblems, settingsChangeProblems } from '../shared/live-settings';
+import { excludeUpdate, type NodeSelector, pauseSignal, readmitUpdate, resumeSignal, setUpdate } from '../shared/names';
+import type { SweepNode } from '../shared/nodes';
+import type { LiveSettings } from '../shared/progress';
+import type { SweepPlan } from '../shared/sweep-plan';
+
+export class Steering {
+  pauseRequested = false;
+  settings: LiveSettings | null = null;
+  /** True once a change means the batches still to come must be planned again. */
+  replanNeeded = false;
+  private nodes: SweepNode[] = [];
+  /** Per node: the excluded GPUs; `all` when the whole node is out. */
+  private readonly excluded = new Map<string, Set<number> | 'all'>();
+
+  /** Registers the handlers at once, so a message sent while the sweep plans is not lost. */
+  constructor(private readonly onChange: () => void) {
+    setHandler(pauseSignal, () => void this.change(() => (this.pauseRequested = true)));
+    setHandler(resumeSignal, () => void this.change(() => (this.pauseRequested = false)));
+    setHandler(setUpdate, (change) => this.change(() => this.applySettings(change)), {
+      validator: (change) => this.reject(this.settings ? settingsChangeProblems(change, this.nodes.map((node) => node.name)) : ['the sweep is still planning; try again in a moment']),
+    });
+    setHandler(excludeUpdate, (selector) => this.change(() => this.exclude(selector)), { validator: (selector) => this.validateSelector(selector) });
+    setHandler(readmitUpdate, (selector) => this.change(() => this.readmit(selector)), { validator: (selector) => this.validateSelector(selector) });
+  }
+
+  /** Starts from the plan's numbers, once planning and pre-flight are done. */
+  begin(plan: SweepPlan): void {
+    this.nodes = plan.nodes;
+    this.settings = {
+      max_jobs_per_batch: plan.batching.max_jobs_per_batch,
+      max_jobs_per_node_per_batch: plan.batching.max_jobs_per_node_per_batch,
+      inter_batch_cooldown_seconds: plan.cooldownSeconds,
+      stagger_delay: Object.fromEntries(plan.nodes.map((node) => [node.name, node.staggerSeconds])),
+    };
+  }
+
+  staggerSeconds(node: SweepNode): number {
+    return this.settings?.stagger_delay[node.name] ?? node.staggerSeconds;
+  }
+
+  isGpuExcluded(node: SweepNode, gpu: number): boolean {
+    const out = this.excluded.get(node.name);
+    return out === 'all' || (out?.has(gpu) ?? false);
+  }
+
+  /** Out of service: excluded as a whole, or every one of its GPUs is. */
+  isNodeExcluded(node: SweepNode): boolean {
+    return Array.from({ length: node.gpuCount }, (_, gpu) => gpu).every((gpu) => this.isGpuExcluded(node, gpu));
+  }
+
+  excludedGpus(node: SweepNode): number[] {
+    return Array.from({ length: node.gpuCount }, (_, gpu) => gpu).filter((gpu) => this.isGpuExcluded(node, gpu));
+  }
+
+  /** Nodes that may take jobs now. */
+  activeNodes(): SweepNode[] {
+    return this.nodes.filter((node) => !this.isNodeExcluded(node));
+  }
+
+  /** Waits while a pause is asked for. */
+  async untilResumed(): Promise<void> {
+    await condition(() => !this.pauseRequested);
+  }
+
+  async untilSomeNodeActive(): Promise<void> {
+    await condition(() => this.activeNodes().length > 0);
+  }
+
+  private change<T>(apply: () => T): T {
+    const result = apply();
+    this.onChange();
+    return result;
+  }
+
+  private applySettings(change: Parameters<typeof applySettingsChange>[1]): LiveSettings {
+    const before = this.settings!;
+    this.settings = applySettingsChange(before, change);
+    if (this.settings.max_jobs_per_batch !== before.max_jobs_per_batch || this.settings.max_jobs_per_node_per_batch !== before.max_jobs_per_node_per_batch) {
+      this.replanNeeded = true;
+    }
+    return this.settings;
+  }
+
+  private exclude({ node, gpu }: NodeSelector): string {
+    const current = this.excluded.get(node);
+    if (gpu === undefined) this.excluded.set(node, 'all');
+    else if (current !== 'all') this.excluded.set(node, new Set([...(current ?? []), gpu]));
+    this.replanNeeded = true;
+    return gpu === undefined ? `${node} excluded: no new job starts there` : `${node} GPU ${gpu} excluded: no new job starts there`;
+  }
+
+  private readmit({ node, gpu }: NodeSelector): string {
+    const current = this.excluded.get(node);
+    if (gpu === undefined) this.excluded.delete(node);
+    else if (current === 'all') this.excluded.set(node, new Set(Array.from({ length: this.gpuCount(node) }, (_, g) => g).filter((g) => g !== gpu)));
+    else current?.delete(gpu);
+    this.replanNeeded = true;
+    return gpu === undefined ? `${node} re-admitted` : `${node} GPU ${gpu} re-admitted`;
+  }
+
+  private gpuCount(name: string): number {
+    return this.nodes.find((node) => node.name === name)?.gpuCount ?? 0;
+  }
+
+  private validateSelector(selector: NodeSelector): void {
+    this.reject(this.settings ? nodeSelectorProblems(selector, this.nodes) : ['the sweep is still planning; try again in a moment']);
+  }
+
+  private reject(problems: string[]): void {
+    if (problems.length) throw new Error(problems.join('; '));
+  }
+}
