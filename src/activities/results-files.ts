@@ -4,6 +4,8 @@
  */
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { asyncLocalStorage, log } from '@temporalio/activity';
+import { writeReports } from '../reports/write-reports';
 import { buildResultsJson, type JobResult, type NodeCheck, type ResultsJson } from '../shared/results';
 import type { SweepPlan } from '../shared/sweep-plan';
 
@@ -35,6 +37,8 @@ export interface WriteResultsInput {
   warnings: string[];
   stoppedReason?: string;
   preflight: NodeCheck[];
+  /** Batches that ran, when operators changed the plan while it ran (else the planned count). */
+  batches?: number;
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
@@ -55,7 +59,7 @@ export async function writeResultsActivity(input: WriteResultsInput): Promise<Re
       outputDir: plan.resultsDir,
       resultsFile: join(plan.resultsDir, RESULTS_JSONL),
       preservePaths: plan.preservePaths,
-      batches: plan.batches.length,
+      batches: input.batches ?? plan.batches.length,
       nodes: plan.nodes,
       warnings: input.warnings,
       stoppedReason: input.stoppedReason,
@@ -66,6 +70,10 @@ export async function writeResultsActivity(input: WriteResultsInput): Promise<Re
   await writeAtomically(join(plan.resultsDir, RESULTS_JSONL), jobs.map((job) => JSON.stringify(job) + '\n').join(''));
   await writeAtomically(join(plan.resultsDir, RESULTS_JSON), JSON.stringify(results, null, 2) + '\n');
   await writeAtomically(join(plan.resultsDir, MANIFEST_JSON), JSON.stringify(runManifest(input, results, jobs), null, 2) + '\n');
+  // The reports are a picture of the sweep, not part of it: failing to draw one must not fail the sweep.
+  await writeReports(plan.resultsDir).catch((error: unknown) => {
+    if (asyncLocalStorage.getStore()) log.warn(`reports not written to ${plan.resultsDir}: ${(error as Error).message}`);
+  });
   return results;
 }
 
