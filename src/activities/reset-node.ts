@@ -4,6 +4,7 @@
  */
 import type { SweepNode } from '../shared/nodes';
 import type { NodeShell } from '../rigs/node-shell';
+import { recordNodeReset } from '../metrics/job-metrics';
 
 export const RESET_COMMAND = 'sync && echo 3 | sudo -n tee /proc/sys/vm/drop_caches > /dev/null';
 
@@ -14,6 +15,12 @@ export interface ResetNodeResult {
 }
 
 export async function resetNodeActivity(shell: NodeShell, node: SweepNode): Promise<ResetNodeResult> {
+  const result = await resetNode(shell, node);
+  recordNodeReset(result.node, result.ok);
+  return result;
+}
+
+async function resetNode(shell: NodeShell, node: SweepNode): Promise<ResetNodeResult> {
   try {
     const result = await shell.run(RESET_COMMAND, { timeoutMs: 30_000 });
     if (result.timedOut) return { node: node.name, ok: false, message: 'reset timed out after 30 s' };

@@ -17,6 +17,7 @@ import { homeOutputPath, nodeOutputPath } from '../rigs/output-paths';
 import type { RemoteExit } from '../rigs/ssh-pool';
 import { judgeOutput, outputProbeCommand, type OutputVerdict, parseOutputProbe } from '../rigs/output-check';
 import { TailBuffer } from '../rigs/tail-buffer';
+import { recordJobFinished, recordJobStarted } from '../metrics/job-metrics';
 
 export interface RunJobInput {
   runId: string;
@@ -71,6 +72,7 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
   process.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   const marker = parseStartMarker((await firstLine(process)) ?? '');
   startedAt = new Date();
+  if (marker) recordJobStarted(node.name, gpu);
   // Only a staggered node waits for this signal; without a stagger it would only cost a workflow task.
   if (node.staggerSeconds > 0) {
     await deps
@@ -94,7 +96,7 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
     else outcome = copied;
   }
   const endedAt = new Date();
-  return {
+  const result: AttemptResult = {
     job_id: job.job_id,
     node: node.name,
     gpu_id: gpu,
@@ -108,6 +110,8 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
     ended_at: endedAt.toISOString(),
     stderr_tail: stderr.toString(),
   };
+  recordJobFinished(result);
+  return result;
 }
 
 /** Waits for the job's exit while heartbeating; on timeout or cancel, kills its process group. */

@@ -1,5 +1,5 @@
 /** Worker logs go to stderr, so stdout stays the sweep's lines and the Results JSON scripts parse. */
-import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
+import { DefaultLogger, type LogLevel, Runtime, type TelemetryOptions } from '@temporalio/worker';
 
 let installed = false;
 
@@ -7,10 +7,11 @@ let installed = false;
  * `handleSignals: false` for a worker hosted by `rigsweep run`: Ctrl-C must cancel the sweep (whose
  * jobs then kill their processes) before the worker stops, not stop the worker first.
  */
-export function installWorkerLogging(level: LogLevel, options: { handleSignals: boolean }): void {
+export function installWorkerLogging(level: LogLevel, options: { handleSignals: boolean; telemetryOptions?: TelemetryOptions }): void {
   if (installed) return;
   installed = true;
   Runtime.install({
+    telemetryOptions: options.telemetryOptions,
     shutdownSignals: options.handleSignals ? ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'] : [],
     logger: new DefaultLogger(level, (entry) => {
       const meta = entry.meta && Object.keys(entry.meta).length ? ` ${JSON.stringify(entry.meta)}` : '';

@@ -150,11 +150,19 @@ export function copyFakeTrial(dir: string): void {
   copyFileSync(FAKE_TRIAL, join(dir, 'fake_trial.py'));
 }
 
-/** A long-running `rigsweep worker`, as an operator starts one; stopped with SIGINT. */
-export async function startWorkerProcess(configFile: string, env: CliEnv, cwd: string): Promise<{ stop(): Promise<number | null>; stderr(): string }> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--config', configFile], {
+/**
+ * A long-running `rigsweep worker`, as an operator starts one; stopped with SIGINT. `args` are
+ * further worker flags, `env` further environment (e.g. RIGSWEEP_METRICS_PORT).
+ */
+export async function startWorkerProcess(
+  configFile: string,
+  env: CliEnv,
+  cwd: string,
+  options: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ stop(): Promise<number | null>; stderr(): string }> {
+  const child = spawn(process.execPath, [CLI, 'worker', '--config', configFile, ...(options.args ?? [])], {
     cwd,
-    env: { ...process.env, HOME: env.home, TEMPORAL_ADDRESS: env.temporalAddress, RIGSWEEP_TASK_QUEUE: env.taskQueue, SSH_CONNECTION: '', SSH_AUTH_SOCK: '' },
+    env: { ...process.env, ...options.env, HOME: env.home, TEMPORAL_ADDRESS: env.temporalAddress, RIGSWEEP_TASK_QUEUE: env.taskQueue, SSH_CONNECTION: '', SSH_AUTH_SOCK: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
