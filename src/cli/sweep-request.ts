@@ -48,7 +48,9 @@ export async function validateSweep(input: SweepInput): Promise<SweepPlan> {
 /** `rigsweep-<jobs name>-<digest of what the sweep runs>`: the same command gives the same id. */
 export function defaultWorkflowId(input: SweepInput, plan: SweepPlan): string {
   const source = plan.jobSource.kind === 'file' ? `${plan.jobSource.path}:${plan.jobSource.digest}` : `trials:${input.trials}`;
-  const digest = createHash('sha256').update(JSON.stringify([source, plan.configFile, plan.outputDir])).digest('hex').slice(0, 10);
+  // Extra arguments make another sweep; without them the id is what it always was.
+  const what = [source, plan.configFile, plan.outputDir, ...(input.extraArgs?.length ? [input.extraArgs] : [])];
+  const digest = createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 10);
   const name = input.jobsFile ? basename(input.jobsFile).replace(/\.json$/i, '') : `trials-${input.trials}`;
   return `rigsweep-${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${digest}`;
 }

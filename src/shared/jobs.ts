@@ -4,12 +4,14 @@
  */
 import { z } from 'zod';
 
+/** One command-line argument. Python generators sometimes emit numbers; they arrive as their decimal text. */
+export const commandArgSchema = z.union([z.string(), z.number().finite(), z.boolean()]).transform(String);
+
 /** One job of a SCRIPT JOB SPEC v1.0 file; extra fields (analysis_type, chunk_file, ...) are kept. */
 export const scriptJobSchema = z.looseObject({
   job_id: z.string().min(1),
   script: z.string().min(1),
-  // Python generators sometimes emit numbers; they reach the script as their decimal text.
-  args: z.array(z.union([z.string(), z.number().finite(), z.boolean()]).transform(String)).default([]),
+  args: z.array(commandArgSchema).default([]),
   expected_output: z.string().min(1).optional(),
   timeout: z.number().finite().positive().default(7200),
 });

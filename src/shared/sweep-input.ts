@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { jobBatchingOverrideSchema } from './config';
-import { scriptJobSchema } from './jobs';
+import { commandArgSchema, scriptJobSchema } from './jobs';
 
 export const sweepInputSchema = z
   .strictObject({
@@ -17,6 +17,8 @@ export const sweepInputSchema = z
     preservePaths: z.boolean().optional(),
     maxRetries: z.number().int().nonnegative().optional(),
     batching: jobBatchingOverrideSchema.optional(),
+    // Appended to every job's command line: one sweep per value of a parameter (`rigsweep bench`).
+    extraArgs: z.array(commandArgSchema).optional(),
   })
   .superRefine((input, ctx) => {
     const given = (['trials', 'jobsFile', 'jobs'] as const).filter((key) => input[key] !== undefined);

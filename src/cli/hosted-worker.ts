@@ -1,0 +1,35 @@
+/**
+ * A worker in the CLI's own process, for commands that follow sweeps (`run`, `bench`): with
+ * nothing but a Temporal server, a sweep still runs, and an operator's long-running worker is
+ * used whenever one polls.
+ */
+import type { Client } from '@temporalio/client';
+import { createSweepWorker } from '../worker';
+import { installWithMetrics, metricsPort } from '../metrics/install-metrics';
+import { installWorkerLogging } from './logging';
+import { hasWorker, type TemporalSettings } from './temporal';
+
+export interface HostedWorkerOptions {
+  /** Config for sweeps whose input names none. */
+  configFile: string;
+  verbose?: boolean;
+  /** Where the notice about hosting a worker goes. */
+  log: (line: string) => void;
+}
+
+/**
+ * Runs `task` while a worker serves the task queue: the live one already polling, or else one
+ * hosted here until `task` settles. Its logging leaves SIGINT to the command, so Ctrl-C cancels
+ * the sweep (whose jobs then kill their processes) before the worker stops.
+ */
+export async function withWorker<T>(client: Client, settings: TemporalSettings, options: HostedWorkerOptions, task: () => Promise<T>): Promise<T> {
+  if (await hasWorker(client, settings)) return task();
+  installWithMetrics(metricsPort(undefined), (telemetryOptions) => installWorkerLogging(options.verbose ? 'INFO' : 'WARN', { handleSignals: false, telemetryOptions }));
+  options.log(`no worker polls task queue "${settings.taskQueue}": hosting one in this process`);
+  const { worker, close } = await createSweepWorker({ ...settings, configFile: options.configFile });
+  try {
+    return await worker.runUntil(task);
+  } finally {
+    await close();
+  }
+}
