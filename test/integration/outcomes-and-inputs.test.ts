@@ -149,7 +149,7 @@ describe('max_fail_percentage', () => {
     const jobsFile = writeJobs(work, 'stop_jobs.json', [0, 1, 2, 3].map((i) => job(`doomed${i}`, ['--exit-code', '5'])));
     const run = await runCli(['run', '--jobs-file', jobsFile, '--config', stopping, '--output-dir', join(work, 'results'), '--max-retries', '0'], env);
     expect(run.exitCode, run.stderr).toBe(1);
-    expect(run.results).toMatchObject({ total_jobs: 4, successful: 0, failed: 4, batches: 2 });
+    expect(run.results).toMatchObject({ total_jobs: 4, successful: 0, failed: 4, batches: 1 }); // batches that ran
     expect(run.results.stopped_reason).toBe('batch 1: 2 of 2 jobs failed (100%), above max_fail_percentage 50; no further batch was started');
     expect(run.results.jobs.map((j: any) => j.job_id)).toEqual(['doomed0', 'doomed1']);
     expect(run.stderr).toContain('sweep stopped early: batch 1');

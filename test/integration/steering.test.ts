@@ -4,13 +4,12 @@
  * what the rigs recorded afterwards obeys every change. Temporal Web's filters (search
  * attributes) and memo are read back with the `temporal` CLI.
  */
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import type { TestRigs } from '../harness/rigs';
+import { clusterNodes, collectRuns, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -36,12 +35,8 @@ const until = async (what: string, check: () => Promise<boolean> | boolean, time
 };
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'rigsweep-steer-'));
-  chmodSync(work, 0o755);
-  rigs = await startRigs({ count: 2, stateDir: join(work, 'rigs') });
-  env = { temporalAddress: inject('temporalAddress'), taskQueue: `it-steer-${process.pid}`, home: rigs.home };
-  const cluster = clusterNodes(rigs, { localGpus: 2, rigGpus: 2, stagger: 0.1 });
-  nodes = cluster.nodes;
+  const cluster = await startTestCluster('steer', inject('temporalAddress'), { rigCount: 2, localGpus: 2, rigGpus: 2, stagger: 0.1 });
+  ({ work, rigs, env, nodes } = cluster);
   config = writeUserConfig(work, 'steer_config.json', {
     nodes: cluster.configNodes,
     job_batching: { max_jobs_per_batch: 6, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0.5 },
@@ -124,9 +119,10 @@ describe('a sweep steered while it runs', () => {
   });
 
   it('moves the share of a node excluded mid-batch to the next batch, within every per-node cap', async () => {
-    const cluster = clusterNodes(rigs, { localGpus: 2, rigGpus: 2, stagger: 1.5 });
+    // Rig B spaces its starts by 5 s: its second job is still to come when the exclusion arrives.
+    const cluster = clusterNodes(rigs, { localGpus: 2, rigGpus: 2, stagger: 0.3 });
     const slowStarts = writeUserConfig(work, 'steer_mid_batch.json', {
-      nodes: cluster.configNodes,
+      nodes: cluster.configNodes.map((node) => (node.hostname === rigs.rigs[1].address ? { ...node, stagger_delay: 5 } : node)),
       job_batching: { max_jobs_per_batch: 6, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0.2 },
     });
     const midJobs = jobs.slice(0, 12).map((job) => JSON.parse(JSON.stringify(job).replaceAll('steer_', 'mid_')));
@@ -148,7 +144,7 @@ describe('a sweep steered while it runs', () => {
     expect(all).toHaveLength(12);
     expect(all.filter((run) => run.node === rigB && run.start > excludedAt)).toEqual([]);
     const onRigB = all.filter((run) => run.node === rigB).length;
-    expect(onRigB).toBe(1); // its second start was 1.5 s away when the exclusion came
+    expect(onRigB).toBe(1); // its second start was 5 s away when the exclusion came
     const perNodeAndBatch = new Map<string, number>();
     for (const job of results.jobs) perNodeAndBatch.set(`${job.node}#${job.batch}`, (perNodeAndBatch.get(`${job.node}#${job.batch}`) ?? 0) + 1);
     expect(Math.max(...perNodeAndBatch.values())).toBeLessThanOrEqual(2);

@@ -5,13 +5,12 @@
  * from the Results JSON the script prints and from the records the fake trials left on the nodes.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import type { TestRigs } from '../harness/rigs';
+import { collectRuns, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster } from '../harness/sweep-fixture';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SETUP_EXAMPLES = join(ROOT, 'scripts', 'setup-examples.sh');
@@ -68,12 +67,8 @@ const ranJobs = (prefix: string) =>
 beforeAll(async () => {
   // pip may need a minute on a fresh machine; scripts/setup.sh normally has done this already.
   if (!existsSync(VENV_PYTHON)) await promisify(execFile)('bash', [SETUP_EXAMPLES], { timeout: 280_000 });
-  work = mkdtempSync(join(tmpdir(), 'rigsweep-watcher-'));
-  chmodSync(work, 0o755); // the rig's sshd reads authorized_keys below it as the rig user
-  rigs = await startRigs({ count: 1, stateDir: join(work, 'rigs') });
-  env = { temporalAddress: inject('temporalAddress'), taskQueue: `it-watcher-${process.pid}`, home: rigs.home };
-  const cluster = clusterNodes(rigs, { localGpus: 2, rigGpus: 2, stagger: 0.2 });
-  nodes = cluster.nodes;
+  const cluster = await startTestCluster('watcher', inject('temporalAddress'), { rigCount: 1, localGpus: 2, rigGpus: 2, stagger: 0.2 });
+  ({ work, rigs, env, nodes } = cluster);
   const configFile = writeUserConfig(work, 'distributed_config.json', {
     nodes: cluster.configNodes,
     job_batching: { max_jobs_per_batch: 20, max_jobs_per_node_per_batch: 6, inter_batch_cooldown_seconds: 1 },

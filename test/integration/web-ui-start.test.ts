@@ -6,7 +6,8 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../harness/browser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startRigs, type TestRigs } from '../harness/rigs';
 import { clusterNodes, collectRuns, runCli, startWorkerProcess, temporalCli, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
@@ -33,10 +34,7 @@ beforeAll(async () => {
     trial_output: 'out/{run_id}/{trial_id}.json',
   });
   worker = await startWorkerProcess(config, env, work);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

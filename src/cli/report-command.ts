@@ -1,0 +1,50 @@
+/**
+ * `rigsweep report <workflow-id>`: (re)writes a sweep's joblog.tsv and report.html into its
+ * results folder and prints their paths — for a sweep that is still running, or one whose
+ * reports should be drawn again. Runs on the worker host, where the results folder is.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { RESULTS_JSON, RESULTS_JSONL } from '../activities/results-files';
+import { writeReports } from '../reports/write-reports';
+import { progressQuery } from '../shared/names';
+import type { ResultsJson } from '../shared/results';
+import { DEFAULT_OUTPUT_DIR } from '../shared/sweep-input';
+import { CliError, EXIT } from './exit-codes';
+import { handleFor } from './control-commands';
+
+/** A query needs a worker to answer; without one it would wait, so it gets this long. */
+const QUERY_DEADLINE_MS = 5000;
+
+/**
+ * Where the sweep says its results are: a finished sweep's Results JSON names the folder; a
+ * running one says it in its progress; else null.
+ */
+async function resultsDirFromSweep(handle: WorkflowHandle, status: string, withDeadline: <T>(fn: () => Promise<T>) => Promise<T>): Promise<string | null> {
+  if (status === 'COMPLETED') {
+    const result = (await handle.result().catch(() => undefined)) as ResultsJson | undefined;
+    if (result?.output_dir) return result.output_dir;
+  }
+  const progress = await withDeadline(() => handle.query(progressQuery, Number.MAX_SAFE_INTEGER)).catch(() => undefined);
+  return typeof progress?.resultsDir === 'string' ? progress.resultsDir : null;
+}
+
+/** Finds the sweep's results folder (else `<outputDir>/<workflow-id>`), writes both reports there and prints their paths. */
+export async function reportCommand(workflowId: string, flags: { outputDir?: string }): Promise<number> {
+  const { handle, connection, description } = await handleFor(workflowId);
+  let resultsDir: string | null;
+  try {
+    const withDeadline = <T>(fn: () => Promise<T>) => connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, fn);
+    resultsDir = await resultsDirFromSweep(handle, description.status.name, withDeadline);
+  } finally {
+    await connection.close();
+  }
+  resultsDir ??= resolve(flags.outputDir ?? DEFAULT_OUTPUT_DIR, workflowId);
+  if (!existsSync(join(resultsDir, RESULTS_JSONL)) && !existsSync(join(resultsDir, RESULTS_JSON))) {
+    throw new CliError(`no results of ${workflowId} in ${resultsDir} yet (run this on the worker host, or give --output-dir)`, EXIT.badInput);
+  }
+  const paths = await writeReports(resultsDir);
+  process.stdout.write(`${paths.joblog}\n${paths.html}\n`);
+  return EXIT.ok;
+}
