@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster } from '../harness/sweep-fixture';
+import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -93,6 +93,7 @@ describe('a sweep steered while it runs', () => {
     const results = await new Client({ connection }).workflow.getHandle(id).result();
     await connection.close();
     expect(results).toMatchObject({ status: 'complete', successful: JOBS, failed: 0 });
+    await recordHistory(env, id, 'steered-pause-set-exclude-resume');
 
     const all = runs();
     expect(new Set(all.map((run) => run.jobId)).size).toBe(JOBS);
@@ -140,6 +141,7 @@ describe('a sweep steered while it runs', () => {
     const results = await new Client({ connection }).workflow.getHandle(id).result();
     await connection.close();
     expect(results).toMatchObject({ status: 'complete', successful: 12 });
+    await recordHistory(env, id, 'node-excluded-mid-batch');
     const all = runs();
     expect(all).toHaveLength(12);
     expect(all.filter((run) => run.node === rigB && run.start > excludedAt)).toEqual([]);
