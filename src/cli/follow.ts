@@ -22,7 +22,7 @@ export function formatEvent(event: SweepEvent): string {
     case 'reset':
       return `[RESET] ${event.node}: ${event.message}`;
     case 'cooldown':
-      return `[COOLDOWN] ${event.seconds}s before batch ${event.batch + 1}`;
+      return event.node ? `[COOLDOWN] ${event.node}: ${event.seconds}s` : `[COOLDOWN] ${event.seconds}s before batch ${event.batch + 1}`;
     case 'preflight':
       return event.gpu === undefined ? `[PREFLIGHT] ${event.node}: ${event.message}` : `[WARMUP] ${event.node}:GPU${event.gpu} ${event.message}`;
   }

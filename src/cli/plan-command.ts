@@ -23,6 +23,9 @@ export async function planCommand(flags: PlanFlags): Promise<number> {
   const input = sweepInputFromFlags(flags);
   const plan = await validateSweep(input);
   for (const skipped of plan.skippedNodes) err(`notice: node ${skipped.name} skipped: ${skipped.reason}`);
+  if (plan.batching.mode === 'rolling' && plan.perNodeCap !== null) {
+    err('notice: the plan simulates barrier batches; in rolling mode each node resets on its own, so starts and the ETA differ (usually sooner)');
+  }
   const runId = flags.workflowId ?? defaultWorkflowId(input, plan);
   const trialSeconds = flags.expectedTrialSeconds ?? DEFAULT_EXPECTED_TRIAL_SECONDS;
   const jobIds = (await loadJobRange(plan.jobSource, 0, plan.totalJobs)).map((job) => job.job_id);

@@ -53,10 +53,16 @@ const BAND_LABELS: Record<TimelineEntry['kind'], (entry: TimelineEntry) => strin
   pause: () => 'paused',
 };
 
-/** A reset covers its node's lanes; everything else covers every lane. */
+/** The node a band belongs to: a reset's, or a rolling-mode cooldown's; none covers every lane. */
+function bandNode(entry: TimelineEntry): string | undefined {
+  return entry.kind === 'reset' || entry.kind === 'cooldown' ? entry.node : undefined;
+}
+
+/** A band of one node covers that node's lanes; everything else covers every lane. */
 function bandLanes(frame: Frame, entry: TimelineEntry): [number, number] {
-  if (entry.kind !== 'reset') return [0, frame.lanes.length];
-  const own = frame.lanes.flatMap((lane, i) => (lane.node === entry.node ? [i] : []));
+  const node = bandNode(entry);
+  if (node === undefined) return [0, frame.lanes.length];
+  const own = frame.lanes.flatMap((lane, i) => (lane.node === node ? [i] : []));
   return own.length ? [own[0], own.at(-1)! + 1] : [0, frame.lanes.length];
 }
 
@@ -71,7 +77,8 @@ function bandClass(entry: TimelineEntry): string {
 }
 
 function bandTooltip(frame: Frame, entry: TimelineEntry): string {
-  const where = entry.kind === 'reset' ? ` on ${entry.node}` : entry.kind === 'batch' ? '' : ` before batch ${entry.batch}`;
+  const node = bandNode(entry);
+  const where = node !== undefined ? ` on ${node}` : entry.kind === 'batch' ? '' : ` before batch ${entry.batch}`;
   const span = `${since(frame, entry.start_ms)} to ${since(frame, entry.end_ms)} (${formatDuration((entry.end_ms - entry.start_ms) / 1000)})`;
   return `${BAND_LABELS[entry.kind](entry)}${where}: ${span}`;
 }

@@ -37,7 +37,8 @@ export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
 export const jobBatchingSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  mode: z.enum(['barrier']).default('barrier'),
+  /** barrier: every node drains between batches; rolling: each node drains, resets and cools down on its own. */
+  mode: z.enum(['barrier', 'rolling']).default('barrier'),
   max_jobs_per_batch: positiveInt.default(20),
   max_jobs_per_node_per_batch: positiveInt.default(6),
   inter_batch_cooldown_seconds: nonNegative.default(5),
@@ -49,7 +50,7 @@ export type JobBatching = z.infer<typeof jobBatchingSchema>;
 /** What a sweep's `batching` input may override: the same keys, all optional. */
 export const jobBatchingOverrideSchema = z.strictObject({
   enabled: z.boolean().optional(),
-  mode: z.enum(['barrier']).optional(),
+  mode: z.enum(['barrier', 'rolling']).optional(),
   max_jobs_per_batch: positiveInt.optional(),
   max_jobs_per_node_per_batch: positiveInt.optional(),
   inter_batch_cooldown_seconds: nonNegative.optional(),

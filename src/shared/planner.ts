@@ -8,6 +8,13 @@
  */
 import type { JobBatching } from './config';
 
+/**
+ * Rolling mode feeds the jobs in segments of this many: a segment's jobs travel in one payload
+ * (about 1 KB each), and its end — when the cluster has drained — is where a long sweep can
+ * continue as new. Nodes keep their own reset rhythm across segments.
+ */
+export const ROLLING_SEGMENT_JOBS = 100;
+
 export interface BatchRange {
   /** 0-based; shown to users as `index + 1`. */
   index: number;
@@ -29,7 +36,8 @@ export interface BatchPlan {
 /**
  * Splits `jobCount` jobs over `nodeCount` usable nodes. A batch holds at most
  * `max_jobs_per_batch` jobs and never more than every node's per-batch cap added up, so each
- * batch can always be finished by the nodes it was planned for.
+ * batch can always be finished by the nodes it was planned for. In rolling mode the "batches" are
+ * segments of the job list; the caps apply to each node's own cycle instead.
  */
 export function planBatches(jobCount: number, nodeCount: number, batching: JobBatching): BatchPlan {
   const unbatched = !batching.enabled || jobCount <= batching.max_jobs_per_batch;
@@ -42,7 +50,7 @@ export function planBatches(jobCount: number, nodeCount: number, batching: JobBa
     };
   }
   const perNodeCap = batching.max_jobs_per_node_per_batch;
-  const batchSize = Math.min(batching.max_jobs_per_batch, perNodeCap * nodeCount);
+  const batchSize = batching.mode === 'rolling' ? ROLLING_SEGMENT_JOBS : Math.min(batching.max_jobs_per_batch, perNodeCap * nodeCount);
   const batches: BatchRange[] = [];
   for (let start = 0; start < jobCount; start += batchSize) {
     batches.push({ index: batches.length, start, end: Math.min(jobCount, start + batchSize) });

@@ -16,7 +16,7 @@ export type SweepEvent =
     }
   | { seq: number; kind: 'batch-end'; batch: number; successful: number; jobs: number }
   | { seq: number; kind: 'reset'; batch: number; node: string; ok: boolean; message: string }
-  | { seq: number; kind: 'cooldown'; batch: number; seconds: number }
+  | { seq: number; kind: 'cooldown'; batch: number; seconds: number; node?: string }
   | { seq: number; kind: 'preflight'; node: string; ok: boolean; message: string; gpu?: number };
 
 /** A sweep event before it is numbered. */

@@ -11,7 +11,7 @@ export type TimelineEntry =
   | { kind: 'batch'; batch: number; start_ms: number; end_ms: number }
   /** One rig's reset before `batch` (1-based: the batch that follows it). */
   | { kind: 'reset'; batch: number; node: string; start_ms: number; end_ms: number; ok: boolean }
-  /** The cooldown before `batch`. */
-  | { kind: 'cooldown'; batch: number; start_ms: number; end_ms: number }
+  /** The cooldown before `batch`; with `node`, that node's own cooldown in rolling mode. */
+  | { kind: 'cooldown'; batch: number; start_ms: number; end_ms: number; node?: string }
   /** An operator's pause before `batch`, until resume. */
   | { kind: 'pause'; batch: number; start_ms: number; end_ms: number };

@@ -11,6 +11,7 @@ import type { JobResult } from '../shared/results';
 import type { SweepPlan } from '../shared/sweep-plan';
 import { GpuLanes } from './gpu-lanes';
 import { type BatchContext, dispatchAttempt } from './job-attempt';
+import { cycleDue, cycleNode } from './node-cycle';
 import type { SweepTracker } from './sweep-tracker';
 
 export interface BatchOutcome {
@@ -27,6 +28,7 @@ export interface BatchOutcome {
 export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJob[], tracker: SweepTracker, perNodeCap: number): Promise<BatchOutcome> {
   const context: BatchContext = {
     plan, batch, tracker, perNodeCap,
+    rolling: plan.batching.mode === 'rolling' && plan.perNodeCap !== null,
     queue: jobs.map((job) => ({ job, attempt: 1, previous: [] })),
     firstAttempts: new Map(),
     inFlight: 0,
@@ -40,7 +42,10 @@ export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJo
 
 /** Whether `node` may start the queue's entry: in service, and a first attempt only within its cap. */
 function mayTake(node: SweepNode, attempt: number, context: BatchContext): boolean {
-  if (context.tracker.steering.isNodeExcluded(node)) return false;
+  const { steering, running } = context.tracker;
+  if (steering.isNodeExcluded(node)) return false;
+  // Rolling: no batch bounds the cluster's load, so at most max_jobs_per_batch run at once.
+  if (context.rolling) return running < steering.settings!.max_jobs_per_batch;
   return attempt > 1 || (context.firstAttempts.get(node.name) ?? 0) < context.perNodeCap;
 }
 
@@ -67,8 +72,13 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
       // Woken together with other nodes: one of them may have taken the job first.
       const index = nextTakeable();
       if (index < 0 || !lanes.canStart()) continue;
+      if (context.rolling && cycleDue(node, context.tracker)) {
+        await cycleNode(node, lanes, context);
+        continue;
+      }
       const [entry] = context.queue.splice(index, 1);
       if (entry.attempt === 1) context.firstAttempts.set(node.name, (context.firstAttempts.get(node.name) ?? 0) + 1);
+      if (context.rolling) context.tracker.cycleStarts.set(node.name, (context.tracker.cycleStarts.get(node.name) ?? 0) + 1);
       const gpu = lanes.take(entry.avoid?.node === node.name ? entry.avoid.gpu : undefined);
       const { confirmed, finished, settled } = dispatchAttempt(node, gpu, entry, context);
       running.push(finished.then(() => lanes.release(gpu)), settled);

@@ -28,6 +28,11 @@ export class GpuLanes {
     return gpu;
   }
 
+  /** Nothing runs on this node. */
+  idle(): boolean {
+    return this.busy === 0;
+  }
+
   release(gpu: number): void {
     this.busy--;
     this.free.push(gpu);

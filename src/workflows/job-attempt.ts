@@ -47,6 +47,8 @@ export interface BatchContext {
   tracker: SweepTracker;
   /** First attempts one node may start in this batch (Infinity when the sweep is one batch). */
   perNodeCap: number;
+  /** Rolling mode: nodes keep their own rhythm (node-cycle.ts) instead of the batch's caps. */
+  rolling: boolean;
   queue: QueuedJob[];
   /** First attempts each node started in this batch. */
   firstAttempts: Map<string, number>;

@@ -29,6 +29,8 @@ export class SweepTracker {
   readonly preflight: NodeCheck[] = [];
   /** startKeys whose process is confirmed running (or whose activity already ended). */
   readonly startedKeys = new Set<string>();
+  /** Rolling mode: jobs each node started since its last reset and cooldown (kept across segments). */
+  readonly cycleStarts = new Map<string, number>();
   readonly nodes = new NodeBoard();
   readonly steering = new Steering(() => this.refreshDetails());
   private readonly events = new EventLog();

@@ -4,17 +4,18 @@
  * the rigs and cool down (not before the first), fan out one lane per GPU with staggered starts,
  * wait, record the results — and finally write the Results JSON.
  */
-import { setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { setHandler, workflowInfo } from '@temporalio/workflow';
 import { jobStartedSignal, progressQuery } from '../shared/names';
-import type { BatchRange } from '../shared/planner';
+import type { SweepNode } from '../shared/nodes';
+import { type BatchRange, ROLLING_SEGMENT_JOBS } from '../shared/planner';
 import type { JobResult, ResultsJson } from '../shared/results';
 import type { SweepInput } from '../shared/sweep-input';
 import type { SweepPlan } from '../shared/sweep-plan';
-import { bookkeeping, upkeep } from './activity-proxies';
+import { bookkeeping } from './activity-proxies';
 import { runBatch } from './dispatch';
 import { preflight } from './preflight';
-import { recordCooldown } from './sweep-metrics';
 import { SweepTracker } from './sweep-tracker';
+import { coolDown, resetRigs } from './upkeep';
 import { publishCounts, publishPlan, sweepNameOf } from './visibility';
 
 /** Runs one sweep to its Results JSON; its workflow id is the sweep's run_id. */
@@ -54,21 +55,29 @@ export async function trialSweep(input: SweepInput): Promise<ResultsJson> {
 async function nextBatch(plan: SweepPlan, index: number, next: number, tracker: SweepTracker): Promise<{ batch: BatchRange; perNodeCap: number }> {
   const { steering } = tracker;
   if (plan.perNodeCap === null) return { batch: { index, start: next, end: plan.totalJobs }, perNodeCap: Infinity };
+  if (plan.batching.mode === 'rolling') {
+    await untilSomeNodeInService(tracker);
+    tracker.batchCount = index + Math.ceil((plan.totalJobs - next) / ROLLING_SEGMENT_JOBS);
+    return { batch: { index, start: next, end: Math.min(plan.totalJobs, next + ROLLING_SEGMENT_JOBS) }, perNodeCap: Infinity };
+  }
   const planned = plan.batches[index];
   if (!steering.replanNeeded && planned?.start === next) return { batch: planned, perNodeCap: plan.perNodeCap };
-  if (steering.activeNodes().length === 0) {
-    tracker.waitingFor = 'a node in service (every node is excluded; readmit one)';
-    tracker.refreshDetails();
-    await steering.untilSomeNodeActive();
-    tracker.waitingFor = null;
-  }
+  await untilSomeNodeInService(tracker);
   const { max_jobs_per_batch, max_jobs_per_node_per_batch } = steering.settings!;
   const size = Math.min(max_jobs_per_batch, max_jobs_per_node_per_batch * steering.activeNodes().length);
   tracker.batchCount = index + Math.ceil((plan.totalJobs - next) / size);
   return { batch: { index, start: next, end: Math.min(plan.totalJobs, next + size) }, perNodeCap: max_jobs_per_node_per_batch };
 }
 
-/** Between batches: a pause if an operator asked for one, then every rig drops its caches and a durable cooldown. */
+async function untilSomeNodeInService(tracker: SweepTracker): Promise<void> {
+  if (tracker.steering.activeNodes().length > 0) return;
+  tracker.waitingFor = 'a node in service (every node is excluded; readmit one)';
+  tracker.refreshDetails();
+  await tracker.steering.untilSomeNodeActive();
+  tracker.waitingFor = null;
+}
+
+/** Between batches: a pause if an operator asked for one; then, in barrier mode, every rig drops its caches and a durable cooldown. */
 async function pauseResetAndCoolDown(plan: SweepPlan, index: number, tracker: SweepTracker): Promise<void> {
   const { steering } = tracker;
   if (steering.pauseRequested) {
@@ -78,42 +87,18 @@ async function pauseResetAndCoolDown(plan: SweepPlan, index: number, tracker: Sw
     await steering.untilResumed();
     tracker.addTimeline({ kind: 'pause', batch: index + 1, start_ms: pausedAt, end_ms: Date.now() });
   }
+  // Rolling mode: each node resets and cools down on its own, after its cap of jobs (node-cycle.ts).
+  if (plan.batching.mode === 'rolling') return;
   if (plan.resetBetweenBatches) {
     tracker.phase = 'resetting';
     const rigs = plan.nodes.filter((node) => !node.isLocal && !steering.isNodeExcluded(node));
-    tracker.nodes.setUpkeep(rigs.map((node) => node.name), 'resetting');
-    tracker.refreshDetails();
-    const resetStart = Date.now();
-    const outcomes = await Promise.all(
-      rigs.map((node) =>
-        upkeep.resetNode
-          .executeWithOptions({ summary: `reset ${node.name} before batch ${index + 1}` }, [node])
-          .catch((error: Error) => ({ node: node.name, ok: false, message: `reset failed: ${error.message}` }))
-          .then((outcome) => {
-            tracker.nodes.setUpkeep([node.name], null);
-            tracker.refreshDetails();
-            tracker.addTimeline({ kind: 'reset', batch: index + 1, node: node.name, start_ms: resetStart, end_ms: Date.now(), ok: outcome.ok });
-            return outcome;
-          }),
-      ),
-    );
-    for (const outcome of outcomes) {
-      tracker.record({ kind: 'reset', batch: index, ...outcome });
-      if (!outcome.ok) tracker.warnings.push(`before batch ${index + 1}: ${outcome.node}: ${outcome.message}`);
-    }
+    const labels = { batch: index + 1, resetSummary: (node: SweepNode) => `reset ${node.name} before batch ${index + 1}`, warningPrefix: `before batch ${index + 1}` };
+    await resetRigs(rigs, labels, tracker);
   }
   const cooldownSeconds = steering.settings!.inter_batch_cooldown_seconds;
   if (cooldownSeconds > 0) {
     tracker.phase = 'cooling down';
-    const names = plan.nodes.map((node) => node.name);
-    tracker.nodes.setUpkeep(names, 'cooling down');
-    recordCooldown(cooldownSeconds);
-    tracker.record({ kind: 'cooldown', batch: index, seconds: cooldownSeconds });
-    const cooldownStart = Date.now();
-    await sleep(cooldownSeconds * 1000, { summary: `cooldown after batch ${index}` });
-    tracker.nodes.setUpkeep(names, null);
-    tracker.refreshDetails();
-    tracker.addTimeline({ kind: 'cooldown', batch: index + 1, start_ms: cooldownStart, end_ms: Date.now() });
+    await coolDown(plan.nodes, cooldownSeconds, { batch: index + 1, summary: `cooldown after batch ${index}` }, tracker);
   }
 }
 

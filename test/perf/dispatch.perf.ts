@@ -6,7 +6,11 @@
  *       one trial's end and the next trial's process start, median and p95;
  *   (b) 140 trials of 0.5 s on 14 GPU slots (localhost 2 + 3 rigs x 4), no batching, no stagger:
  *       rigsweep's wall time (CLI start-up included) next to GNU parallel --sshlogin (one ssh per
- *       job) on the same rigs and slots, and the trial span next to the ideal ceil(140/14) x 0.5 s.
+ *       job) on the same rigs and slots, and the trial span next to the ideal ceil(140/14) x 0.5 s;
+ *   (c) the user's cluster shape (localhost 2 GPUs + 3 rigs x 8, stagger 3 s / 2 s), 100 trials of
+ *       2.8 s in barrier mode, rolling mode and unbatched: makespan next to the seed policy's on the
+ *       same shape and to the stagger bound, with every per-rig safety rule checked from the record
+ *       (see cluster-shape.ts).
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -16,6 +20,7 @@ import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { SshPool } from '../../src/rigs/ssh-pool';
 import { startRigs, type TestRigs } from '../harness/rigs';
 import { clusterNodes, collectRuns, copyFakeTrial, runCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import { checkRules, makespan, resetCalls, rollingBuilt, shapeCluster, shapeJobs, shapeReferences, type ShapeMode } from './cluster-shape';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -103,6 +108,53 @@ describe('dispatch overhead', () => {
     rows.push(['(b) GNU parallel trial span / ideal', `${span(parallelRuns).toFixed(1)} s / ${ideal} s = ${(span(parallelRuns) / ideal).toFixed(2)}`]);
   });
 });
+
+describe("(c) the user's cluster shape", () => {
+  let refs: ReturnType<typeof shapeReferences>;
+
+  beforeAll(() => {
+    refs = shapeReferences(shapeCluster(rigs, work, 'barrier').nodes);
+    rows.push(['(c) shape: localhost 2 GPUs + 3 rigs x 8, 100 trials of 2.8 s', 'stagger 3 s / 2 s; ≤ 20 per batch, ≤ 6 per node, 5 s cooldown, reset on']);
+    rows.push(['(c) seed policy makespan (its algorithm, seed-system.md)', `${refs.seed.toFixed(1)} s (${refs.seedBatches} batches)`]);
+    rows.push(['(c) stagger bound N / Σ 1/stagger_i + trial length', `${refs.bound.toFixed(1)} s`]);
+  });
+
+  it('(c) barrier mode', () => shapeSweep('barrier', refs, { seed: 1 }));
+  it('(c) rolling mode', () => shapeSweep('rolling', refs, { seed: 0.65 }));
+  it('(c) unbatched', () => shapeSweep('unbatched', refs, { bound: 1.15 }));
+});
+
+/**
+ * One sweep of the shape in `mode`, on a task queue of its own (a sweep cut short must not be
+ * picked up by the next one's worker); its row says makespan, ratios, whether the target holds
+ * and whether every safety rule held.
+ */
+async function shapeSweep(mode: ShapeMode, refs: { seed: number; bound: number }, target: { seed?: number; bound?: number }): Promise<void> {
+  const label = `(c) ${mode}: makespan / x seed / x stagger bound`;
+  if (mode === 'rolling' && !rollingBuilt()) {
+    rows.push([label, 'not built (the config rejects job_batching.mode "rolling")']);
+    return;
+  }
+  const { nodes, config } = shapeCluster(rigs, work, mode);
+  const prefix = `shape-${mode}-`;
+  const from = Date.now() / 1000;
+  const args = ['run', '--jobs-file', writeJobs(work, `${prefix}jobs.json`, shapeJobs(prefix)), '--config', config, '--output-dir', join(work, 'out'), '--max-retries', '0'];
+  const run = await runCli(args, { ...env, taskQueue: `${env.taskQueue}-${mode}` }, { cwd: work, timeoutMs: 600_000 });
+  const to = Date.now() / 1000;
+  if (run.exitCode !== 0) {
+    const reason = run.stderr.trim().split('\n').at(-1) ?? '';
+    rows.push([label, `failed (exit ${run.exitCode}): ${reason}`]);
+    throw new Error(`rigsweep ${mode} sweep failed: ${run.stderr}`);
+  }
+  const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith(prefix));
+  const batchOf = new Map<string, number>(run.results.jobs.map((job: { job_id: string; batch: number }) => [job.job_id, job.batch]));
+  const rules = checkRules({ mode, nodes, runs, resets: resetCalls(rigs, from, to), batchOf });
+  const span = makespan(runs);
+  const [vsSeed, vsBound] = [span / refs.seed, span / refs.bound];
+  const met = (target.seed === undefined || vsSeed <= target.seed) && (target.bound === undefined || vsBound <= target.bound);
+  const targetText = target.seed !== undefined ? `x seed ≤ ${target.seed}` : `x bound ≤ ${target.bound}`;
+  rows.push([label, `${span.toFixed(1)} s / ${vsSeed.toFixed(2)} / ${vsBound.toFixed(2)} (${targetText}: ${met ? 'met' : 'MISSED'}); rules: ${rules}`]);
+}
 
 /** The same trials through GNU parallel: one ssh per job, the same slots, the same work dirs. */
 async function gnuParallel(count: number, seconds: number): Promise<number> {
