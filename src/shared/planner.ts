@@ -9,11 +9,12 @@
 import type { JobBatching } from './config';
 
 /**
- * Rolling mode feeds the jobs in segments of this many: a segment's jobs travel in one payload
- * (about 1 KB each), and its end — when the cluster has drained — is where a long sweep can
- * continue as new. Nodes keep their own reset rhythm across segments.
+ * Without barriers (rolling mode, or no batching) jobs are fed in segments of this many: a
+ * segment's jobs travel in one payload (about 1 KB each), and its end — when the cluster has
+ * drained — is where a long sweep continues as new. Nodes keep their own reset rhythm across
+ * segments.
  */
-export const ROLLING_SEGMENT_JOBS = 100;
+export const SEGMENT_JOBS = 100;
 
 export interface BatchRange {
   /** 0-based; shown to users as `index + 1`. */
@@ -43,22 +44,25 @@ export function planBatches(jobCount: number, nodeCount: number, batching: JobBa
   const unbatched = !batching.enabled || jobCount <= batching.max_jobs_per_batch;
   if (unbatched || nodeCount < 1) {
     return {
-      batches: jobCount > 0 ? [{ index: 0, start: 0, end: jobCount }] : [],
+      batches: ranges(jobCount, SEGMENT_JOBS),
       perNodeCap: null,
       resetBetweenBatches: false,
       cooldownSeconds: 0,
     };
   }
   const perNodeCap = batching.max_jobs_per_node_per_batch;
-  const batchSize = batching.mode === 'rolling' ? ROLLING_SEGMENT_JOBS : Math.min(batching.max_jobs_per_batch, perNodeCap * nodeCount);
-  const batches: BatchRange[] = [];
-  for (let start = 0; start < jobCount; start += batchSize) {
-    batches.push({ index: batches.length, start, end: Math.min(jobCount, start + batchSize) });
-  }
+  const batchSize = batching.mode === 'rolling' ? SEGMENT_JOBS : Math.min(batching.max_jobs_per_batch, perNodeCap * nodeCount);
   return {
-    batches,
+    batches: ranges(jobCount, batchSize),
     perNodeCap,
     resetBetweenBatches: batching.allocator_reset_between_batches,
     cooldownSeconds: batching.inter_batch_cooldown_seconds,
   };
+}
+
+/** Contiguous ranges of at most `size` jobs. */
+function ranges(jobCount: number, size: number): BatchRange[] {
+  const batches: BatchRange[] = [];
+  for (let start = 0; start < jobCount; start += size) batches.push({ index: batches.length, start, end: Math.min(jobCount, start + size) });
+  return batches;
 }

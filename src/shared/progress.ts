@@ -90,6 +90,17 @@ export class EventLog {
     return this.events.filter((event) => event.seq > afterSeq);
   }
 
+  /** The newest lines, to hand to the run that continues the sweep. */
+  newest(count: number): SweepEvent[] {
+    return this.events.slice(-count);
+  }
+
+  /** A run that continues a sweep goes on with the previous run's lines and numbering. */
+  continueFrom(events: SweepEvent[], seq: number): void {
+    this.events.push(...events);
+    this.seq = seq;
+  }
+
   get lastSeq(): number {
     return this.seq;
   }

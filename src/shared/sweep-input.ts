@@ -19,6 +19,8 @@ export const sweepInputSchema = z
     batching: jobBatchingOverrideSchema.optional(),
     // Appended to every job's command line: one sweep per value of a parameter (`rigsweep bench`).
     extraArgs: z.array(commandArgSchema).optional(),
+    // A run continues as new once its history passes this many events (between batches).
+    continueAsNewAfterEvents: z.number().int().min(100).max(40_000).optional(),
   })
   .superRefine((input, ctx) => {
     const given = (['trials', 'jobsFile', 'jobs'] as const).filter((key) => input[key] !== undefined);
@@ -31,6 +33,9 @@ export const sweepInputSchema = z
     }
   });
 export type SweepInput = z.input<typeof sweepInputSchema>;
+
+/** Well below Temporal's 10,240-event warning and 51,200-event limit, with room for one more batch. */
+export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 5_000;
 
 /** Where results go when neither the caller nor the CLI says: the seed's default. */
 export const DEFAULT_OUTPUT_DIR = 'full_scoring_results';

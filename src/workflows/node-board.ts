@@ -6,6 +6,7 @@
 import type { SweepNode } from '../shared/nodes';
 import type { NodeProgress, NodeState } from '../shared/progress';
 import type { JobResult } from '../shared/results';
+import type { SweepCarry } from '../shared/sweep-carry';
 
 interface NodeRecord {
   node: SweepNode;
@@ -27,6 +28,14 @@ export class NodeBoard {
     for (const node of all) {
       const leftOut = !inService.some((candidate) => candidate.name === node.name);
       this.records.set(node.name, { node, busy: new Set(), done: 0, failed: 0, lastFinished: null, upkeep: null, leftOut });
+    }
+  }
+
+  /** Takes over the counts of the previous run of the sweep. */
+  restore(carried: SweepCarry['nodes']): void {
+    for (const node of carried) {
+      const record = this.records.get(node.name);
+      if (record) Object.assign(record, { done: node.done, failed: node.failed, lastFinished: node.lastFinished, leftOut: node.state === 'left out' });
     }
   }
 

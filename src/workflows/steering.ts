@@ -9,6 +9,7 @@ import { applySettingsChange, nodeSelectorProblems, settingsChangeProblems } fro
 import { excludeUpdate, type NodeSelector, pauseSignal, readmitUpdate, resumeSignal, setUpdate } from '../shared/names';
 import type { SweepNode } from '../shared/nodes';
 import type { LiveSettings } from '../shared/progress';
+import type { SweepCarry } from '../shared/sweep-carry';
 import type { SweepPlan } from '../shared/sweep-plan';
 
 export class Steering {
@@ -40,6 +41,21 @@ export class Steering {
       inter_batch_cooldown_seconds: plan.cooldownSeconds,
       stagger_delay: Object.fromEntries(plan.nodes.map((node) => [node.name, node.staggerSeconds])),
     };
+  }
+
+  snapshot(): SweepCarry['steering'] {
+    const excluded: SweepCarry['steering']['excluded'] = {};
+    for (const [node, out] of this.excluded) excluded[node] = out === 'all' ? 'all' : [...out];
+    return { pauseRequested: this.pauseRequested, settings: this.settings, replanNeeded: this.replanNeeded, excluded };
+  }
+
+  /** Takes over what the previous run of the sweep was told. */
+  restore(plan: SweepPlan, carried: SweepCarry['steering']): void {
+    this.nodes = plan.nodes;
+    this.pauseRequested ||= carried.pauseRequested;
+    this.settings = carried.settings;
+    this.replanNeeded = carried.replanNeeded;
+    for (const [node, out] of Object.entries(carried.excluded)) this.excluded.set(node, out === 'all' ? 'all' : new Set(out));
   }
 
   staggerSeconds(node: SweepNode): number {

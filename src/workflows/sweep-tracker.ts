@@ -6,6 +6,8 @@
 import { setCurrentDetails } from '@temporalio/workflow';
 import { EventLog, type NewSweepEvent, type SweepProgress } from '../shared/progress';
 import type { AttemptResult, JobResult, NodeCheck } from '../shared/results';
+import { CARRIED_EVENTS, MAX_CARRIED_WARNINGS, type SweepCarry } from '../shared/sweep-carry';
+import type { SweepPlan } from '../shared/sweep-plan';
 import type { TimelineEntry } from '../shared/timeline';
 import { NodeBoard } from './node-board';
 import { Steering } from './steering';
@@ -14,7 +16,7 @@ import { recordNodeState } from './sweep-metrics';
 export class SweepTracker {
   phase: SweepProgress['phase'] = 'planning';
   sweepName = '';
-  readonly startedAtMs = Date.now();
+  startedAtMs = Date.now();
   resultsDir: string | null = null;
   batch = 0;
   batchCount = 0;
@@ -79,6 +81,37 @@ export class SweepTracker {
   attemptFailed(result: AttemptResult, retry: { nextAttempt: number; maxAttempts: number; inSeconds: number }): void {
     this.retries++;
     this.record({ kind: 'job', batch: result.batch, job: jobLine(result), retry });
+  }
+
+  /** What the next run needs when this one continues as new at a quiet point. */
+  toCarry(plan: SweepPlan, nextBatch: number, nextJob: number): SweepCarry {
+    const nodes = this.nodes.snapshot((node) => this.steering.excludedGpus(node));
+    return {
+      plan, nextBatch, nextJob,
+      startedAtMs: this.startedAtMs,
+      sweepName: this.sweepName,
+      counts: { done: this.done, failed: this.failed, retries: this.retries, batchCount: this.batchCount },
+      warnings: this.warnings.slice(-MAX_CARRIED_WARNINGS),
+      preflight: this.preflight,
+      events: this.events.newest(CARRIED_EVENTS),
+      nodes: nodes.map(({ name, done, failed, lastFinished, state }) => ({ name, done, failed, lastFinished, state })),
+      cycleStarts: Object.fromEntries(this.cycleStarts),
+      steering: this.steering.snapshot(),
+    };
+  }
+
+  /** Takes over where the previous run of the sweep stopped; returns its plan. */
+  resume(carry: SweepCarry): SweepPlan {
+    const { plan } = carry;
+    Object.assign(this, { startedAtMs: carry.startedAtMs, sweepName: carry.sweepName, resultsDir: plan.resultsDir, totalJobs: plan.totalJobs, ...carry.counts });
+    this.warnings.push(...carry.warnings);
+    this.preflight.push(...carry.preflight);
+    this.events.continueFrom(carry.events, carry.events.at(-1)?.seq ?? 0);
+    this.nodes.setNodes(plan.nodes, plan.nodes);
+    this.nodes.restore(carry.nodes);
+    for (const [node, starts] of Object.entries(carry.cycleStarts)) this.cycleStarts.set(node, starts);
+    this.steering.restore(plan, carry.steering);
+    return plan;
   }
 
   progress(afterSeq = 0): SweepProgress {

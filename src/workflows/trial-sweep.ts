@@ -4,12 +4,13 @@
  * the rigs and cool down (not before the first), fan out one lane per GPU with staggered starts,
  * wait, record the results — and finally write the Results JSON.
  */
-import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, makeContinueAsNewFunc, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { jobStartedSignal, progressQuery } from '../shared/names';
 import type { SweepNode } from '../shared/nodes';
-import { type BatchRange, ROLLING_SEGMENT_JOBS } from '../shared/planner';
+import { type BatchRange, SEGMENT_JOBS } from '../shared/planner';
 import type { JobResult, ResultsJson } from '../shared/results';
-import type { SweepInput } from '../shared/sweep-input';
+import type { SweepCarry } from '../shared/sweep-carry';
+import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type SweepInput } from '../shared/sweep-input';
 import type { SweepPlan } from '../shared/sweep-plan';
 import { bookkeeping } from './activity-proxies';
 import { runBatch } from './dispatch';
@@ -18,27 +19,31 @@ import { SweepTracker } from './sweep-tracker';
 import { coolDown, resetRigs } from './upkeep';
 import { publishCounts, publishPlan, sweepNameOf } from './visibility';
 
-/** Runs one sweep to its Results JSON; its workflow id is the sweep's run_id. */
-export async function trialSweep(input: SweepInput): Promise<ResultsJson> {
+/**
+ * Runs one sweep to its Results JSON; its workflow id is the sweep's run_id. A long sweep
+ * continues as new between batches (`carry` is what the previous run hands on), so no run's
+ * history grows with the sweep.
+ */
+export async function trialSweep(input: SweepInput, carry?: SweepCarry): Promise<ResultsJson> {
   const tracker = new SweepTracker();
   setHandler(progressQuery, (afterSeq) => tracker.progress(afterSeq ?? 0));
   setHandler(jobStartedSignal, ({ startKey }) => void tracker.startedKeys.add(startKey));
 
-  const planned = await bookkeeping.planSweep(input, workflowInfo().workflowId);
-  Object.assign(tracker, { sweepName: sweepNameOf(planned.jobSource), resultsDir: planned.resultsDir, totalJobs: planned.totalJobs });
-  const plan = await preflight(planned, tracker);
-  tracker.nodes.setNodes(planned.nodes, plan.nodes);
-  tracker.steering.begin(plan);
-  tracker.batchCount = plan.batches.length;
-  publishPlan(plan, tracker);
+  const plan = carry ? tracker.resume(carry) : await planAndCheck(input, tracker);
   let stoppedReason: string | undefined;
-  let index = 0;
-  for (let next = 0; next < plan.totalJobs && !stoppedReason; index++) {
+  let index = carry?.nextBatch ?? 0;
+  for (let next = carry?.nextJob ?? 0; next < plan.totalJobs && !stoppedReason; index++) {
     if (index > 0) await pauseResetAndCoolDown(plan, index, tracker);
     const { batch, perNodeCap } = await nextBatch(plan, index, next, tracker);
     const { results, started } = await runAndRecordBatch(plan, batch, perNodeCap, input, tracker);
     next = batch.start + started;
     stoppedReason = failedTooMuch(plan, batch, results, next);
+    if (!stoppedReason && next < plan.totalJobs && timeToContinueAsNew(input)) {
+      // Nothing runs here: every job of the batch has its result. Let running updates answer first.
+      await condition(allHandlersFinished);
+      const { memo, typedSearchAttributes } = workflowInfo();
+      return makeContinueAsNewFunc<typeof trialSweep>({ memo, typedSearchAttributes })(input, tracker.toCarry(plan, index + 1, next));
+    }
   }
   tracker.phase = 'writing results';
   const { warnings, preflight: checks, startedAtMs } = tracker;
@@ -48,17 +53,36 @@ export async function trialSweep(input: SweepInput): Promise<ResultsJson> {
   return results;
 }
 
+/** The first run: plan on the worker host, check the nodes, publish what Temporal Web shows. */
+async function planAndCheck(input: SweepInput, tracker: SweepTracker): Promise<SweepPlan> {
+  const planned = await bookkeeping.planSweep(input, workflowInfo().workflowId);
+  Object.assign(tracker, { sweepName: sweepNameOf(planned.jobSource), resultsDir: planned.resultsDir, totalJobs: planned.totalJobs });
+  const plan = await preflight(planned, tracker);
+  tracker.nodes.setNodes(planned.nodes, plan.nodes);
+  tracker.steering.begin(plan);
+  tracker.batchCount = plan.batches.length;
+  publishPlan(plan, tracker);
+  return plan;
+}
+
+/** Temporal suggests it, or the run's history passed the sweep's limit (default 5,000 events). */
+function timeToContinueAsNew(input: SweepInput): boolean {
+  const { continueAsNewSuggested, historyLength } = workflowInfo();
+  const due = continueAsNewSuggested || historyLength >= (input.continueAsNewAfterEvents ?? DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS);
+  // Behind a patch: a run recorded before this code must replay without the new command.
+  return due && patched('continue-as-new-between-batches');
+}
+
 /**
  * The batch starting at job `next`: as planned, unless an operator changed the numbers or the
  * nodes in service — then as many jobs as the live numbers allow over the nodes in service.
  */
 async function nextBatch(plan: SweepPlan, index: number, next: number, tracker: SweepTracker): Promise<{ batch: BatchRange; perNodeCap: number }> {
   const { steering } = tracker;
-  if (plan.perNodeCap === null) return { batch: { index, start: next, end: plan.totalJobs }, perNodeCap: Infinity };
-  if (plan.batching.mode === 'rolling') {
+  if (plan.perNodeCap === null || plan.batching.mode === 'rolling') {
     await untilSomeNodeInService(tracker);
-    tracker.batchCount = index + Math.ceil((plan.totalJobs - next) / ROLLING_SEGMENT_JOBS);
-    return { batch: { index, start: next, end: Math.min(plan.totalJobs, next + ROLLING_SEGMENT_JOBS) }, perNodeCap: Infinity };
+    tracker.batchCount = index + Math.ceil((plan.totalJobs - next) / SEGMENT_JOBS);
+    return { batch: { index, start: next, end: Math.min(plan.totalJobs, next + SEGMENT_JOBS) }, perNodeCap: Infinity };
   }
   const planned = plan.batches[index];
   if (!steering.replanNeeded && planned?.start === next) return { batch: planned, perNodeCap: plan.perNodeCap };

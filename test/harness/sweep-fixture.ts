@@ -204,10 +204,10 @@ function findTemporalCliForTests(): string {
  * tests run the current workflow code against these real histories, so a change that would break
  * running sweeps fails a test first. Refresh them with `npm run record-histories`.
  */
-export async function recordHistory(env: CliEnv, workflowId: string, name: string): Promise<void> {
+export async function recordHistory(env: CliEnv, workflowId: string, name: string, runId?: string): Promise<void> {
   const dir = process.env.RIGSWEEP_RECORD_HISTORIES;
   if (!dir) return;
-  const shown = await temporalCli(['workflow', 'show', '--workflow-id', workflowId, '--output', 'json'], env);
+  const shown = await temporalCli(['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'], env);
   if (shown.exitCode !== 0) throw new Error(`cannot record the history of ${workflowId}: ${shown.stderr}`);
   mkdirSync(dir, { recursive: true });
   // Compact: a history is data for the replay test, not something to read line by line.

@@ -31,10 +31,16 @@ describe('planBatches', () => {
     }
   });
 
-  it('runs everything as one batch when batching is disabled', () => {
+  it('runs without batches when batching is disabled: no caps, no resets, jobs read in segments of 100', () => {
     const plan = planBatches(120, 4, { ...seedBatching, enabled: false });
-    expect(plan.batches).toEqual([{ index: 0, start: 0, end: 120 }]);
-    expect(plan.perNodeCap).toBeNull();
+    expect(plan.batches).toEqual([{ index: 0, start: 0, end: 100 }, { index: 1, start: 100, end: 120 }]);
+    expect(plan).toMatchObject({ perNodeCap: null, resetBetweenBatches: false, cooldownSeconds: 0 });
+  });
+
+  it('reads a rolling sweep in segments of 100 with the per-node cap', () => {
+    const plan = planBatches(250, 4, { ...seedBatching, mode: 'rolling' });
+    expect(plan.batches.map((b) => [b.start, b.end])).toEqual([[0, 100], [100, 200], [200, 250]]);
+    expect(plan).toMatchObject({ perNodeCap: 6, resetBetweenBatches: true, cooldownSeconds: 5 });
   });
 
   it('honours a reset switched off and a zero cooldown', () => {

@@ -1,0 +1,80 @@
+/**
+ * A sweep longer than one workflow run should hold: it continues as new between batches, so every
+ * run's history stays small, while one logical sweep keeps its progress, results and steering —
+ * no job lost or run twice across the hand-overs, read back from the rigs' records.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TestRigs } from '../harness/rigs';
+import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+
+const JOBS = 40;
+const EVENTS_PER_RUN = 120;
+
+let rigs: TestRigs;
+let env: CliEnv;
+let work: string;
+let nodes: NodeUnderTest[];
+let worker: Awaited<ReturnType<typeof startWorkerProcess>>;
+let config: string;
+
+beforeAll(async () => {
+  const cluster = await startTestCluster('long', inject('temporalAddress'), { rigCount: 1, localGpus: 2, rigGpus: 2, stagger: 0 });
+  ({ work, rigs, env, nodes } = cluster);
+  config = writeUserConfig(work, 'distributed_config.json', {
+    nodes: cluster.configNodes,
+    job_batching: { max_jobs_per_batch: 4, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0.2, allocator_reset_between_batches: true },
+  });
+  worker = await startWorkerProcess(config, env, work);
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await rigs?.stop();
+});
+
+describe('a sweep that continues as new', () => {
+  it('runs every job exactly once over several small runs, followed by one watch and one result', async () => {
+    const jobs = Array.from({ length: JOBS }, (_, i) => ({
+      job_id: `long_${String(i).padStart(2, '0')}`,
+      script: 'fake_trial.py',
+      args: ['--job', `long_${String(i).padStart(2, '0')}`, '--sleep', '0.1', '--output', `out/long_${i}.json`],
+      expected_output: `out/long_${i}.json`,
+    }));
+    const input = { jobsFile: writeJobs(work, 'long_jobs.json', jobs), configFile: config, outputDir: join(work, 'out'), continueAsNewAfterEvents: EVENTS_PER_RUN };
+    const id = 'long-sweep';
+    const started = await temporalCli(['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)], env);
+    expect(started.exitCode, started.stderr).toBe(0);
+
+    const watched = await runCli(['watch', id, '--plain'], env);
+    expect(watched.exitCode, watched.stderr).toBe(0);
+    const connection = await Connection.connect({ address: env.temporalAddress });
+    const results = await new Client({ connection }).workflow.getHandle(id).result();
+    await connection.close();
+    expect(results).toMatchObject({ status: 'complete', total_jobs: JOBS, successful: JOBS, failed: 0, batches: 10, jobs_omitted: 0 });
+
+    // Every job once on the rigs, in results.jsonl, and on the follower's screen.
+    const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('long_'));
+    expect(runs.map((r) => r.jobId).sort()).toEqual(jobs.map((j) => j.job_id));
+    const records = readFileSync(join(work, 'out', id, 'results.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).job_id);
+    expect(records.sort()).toEqual(jobs.map((j) => j.job_id));
+    const shown = [...watched.stdout.matchAll(/✓ (long_\d+)/g)].map((m) => m[1]);
+    expect(new Set(shown).size).toBe(JOBS);
+    for (let batch = 1; batch <= 10; batch++) expect(watched.stdout).toContain(`[BATCH ${batch}] Complete: 4/4 successful`);
+
+    // Several runs, each with a small history; the sweep's search attributes and memo carried on.
+    const listed = await temporalCli(['workflow', 'list', '--query', `WorkflowId = "${id}"`, '--output', 'json'], env);
+    const executions = JSON.parse(listed.stdout) as { execution: { runId: string }; status: string; historyLength: string; closeTime?: string }[];
+    expect(executions.length).toBeGreaterThanOrEqual(3);
+    expect(executions.filter((e) => e.status.includes('CONTINUED_AS_NEW')).length).toBe(executions.length - 1);
+    for (const execution of executions) expect(Number(execution.historyLength)).toBeLessThan(EVENTS_PER_RUN + 150);
+    const latest = await temporalCli(['workflow', 'list', '--query', `WorkflowId = "${id}" AND RigsweepDone = ${JOBS} AND RigsweepSweep = "long_jobs"`, '--output', 'json'], env);
+    expect(JSON.parse(latest.stdout || '[]')).toHaveLength(1);
+
+    const byAge = [...executions].sort((a, b) => (a.closeTime ?? '').localeCompare(b.closeTime ?? ''));
+    await recordHistory(env, id, 'continued-as-new-first-run', byAge[0].execution.runId);
+    await recordHistory(env, id, 'continued-as-new-middle-run', byAge[1].execution.runId);
+  });
+});
