@@ -12,6 +12,7 @@ import { planSweep } from '../inputs/plan-sweep';
 import type { NodeShell } from '../rigs/node-shell';
 import { classified } from './failures';
 import { checkNodeActivity, warmupGpuActivity, type WarmupResult } from './preflight';
+import { probeNodeActivity, type NodeProbeResult } from './probe-node';
 import { resetNodeActivity, type ResetNodeResult } from './reset-node';
 import { appendJobResults, startResultsFile, writeResultsActivity, type WriteResultsInput } from './results-files';
 import { runJobActivity, type RunJobDeps, type RunJobInput } from './run-job';
@@ -59,6 +60,11 @@ export function createActivities(deps: ActivityDeps) {
     /** Pre-flight: reachability (and the HIP cache clear on ROCm nodes); never throws. */
     async checkNode(input: { node: SweepNode; clearHipCache: boolean }): Promise<NodeCheck> {
       return checkNodeActivity(deps.shellFor(input.node), input.node, input.clearHipCache);
+    },
+
+    /** Before a batch: reachable, and the node's health_command passes; never throws. */
+    async probeNode(node: SweepNode): Promise<NodeProbeResult> {
+      return probeNodeActivity(deps.shellFor(node), node);
     },
 
     /** Pre-flight: the node's warm-up on one GPU; never throws. */

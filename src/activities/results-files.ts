@@ -39,6 +39,7 @@ export interface WriteResultsInput {
   preflight: NodeCheck[];
   /** Batches that ran, when operators changed the plan while it ran (else the planned count). */
   batches?: number;
+  quarantined?: { node: string; reason: string }[];
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
@@ -64,6 +65,7 @@ export async function writeResultsActivity(input: WriteResultsInput): Promise<Re
       warnings: input.warnings,
       stoppedReason: input.stoppedReason,
       preflight: input.preflight,
+      quarantined: input.quarantined,
     },
     jobs,
   );

@@ -17,6 +17,7 @@ import { homeOutputPath, nodeOutputPath } from '../rigs/output-paths';
 import type { RemoteExit } from '../rigs/ssh-pool';
 import { judgeOutput, outputProbeCommand, type OutputVerdict, parseOutputProbe } from '../rigs/output-check';
 import { TailBuffer } from '../rigs/tail-buffer';
+import { diagnoseNode } from './probe-node';
 import { recordJobFinished, recordJobStarted } from '../metrics/job-metrics';
 
 export interface RunJobInput {
@@ -96,6 +97,7 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
     else outcome = copied;
   }
   const endedAt = new Date();
+  const diagnosis = outcome.success ? undefined : await diagnoseNode(shell, node);
   const result: AttemptResult = {
     job_id: job.job_id,
     node: node.name,
@@ -109,6 +111,7 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
     started_at: startedAt.toISOString(),
     ended_at: endedAt.toISOString(),
     stderr_tail: stderr.toString(),
+    ...(diagnosis !== undefined ? { diagnosis } : {}),
   };
   recordJobFinished(result);
   return result;

@@ -23,6 +23,8 @@ export function formatEvent(event: SweepEvent): string {
       return `[RESET] ${event.node}: ${event.message}`;
     case 'cooldown':
       return event.node ? `[COOLDOWN] ${event.node}: ${event.seconds}s` : `[COOLDOWN] ${event.seconds}s before batch ${event.batch + 1}`;
+    case 'probe':
+      return `[PROBE] ${event.node} ${event.verdict} before batch ${event.batch}: ${event.message}`;
     case 'preflight':
       return event.gpu === undefined ? `[PREFLIGHT] ${event.node}: ${event.message}` : `[WARMUP] ${event.node}:GPU${event.gpu} ${event.message}`;
   }

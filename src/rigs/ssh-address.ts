@@ -42,6 +42,11 @@ export interface ResolvedSshTarget {
   hostKeyAlias: string;
   /** ssh-agent socket path, when the user runs an agent. */
   agent?: string;
+  /**
+   * `StrictHostKeyChecking` from ~/.ssh/config: `accept-new` (or `no`) trusts a rig seen for the
+   * first time and records its key; a changed key is refused either way. Default: strict.
+   */
+  acceptNewHostKeys?: boolean;
 }
 
 const DEFAULT_IDENTITY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -80,7 +85,8 @@ export function resolveSshTarget(address: SshAddress, sshEnv: SshEnvironment): R
       ? [...new Set(configured)]
       : DEFAULT_IDENTITY_FILES.map((name) => path.join(sshEnv.home, '.ssh', name)).filter((file) => existsSync(file));
   const agent = sshEnv.env.SSH_AUTH_SOCK || undefined;
-  return { host, port, username, identityFiles, hostKeyAlias: host, ...(agent ? { agent } : {}) };
+  const acceptNew = ['accept-new', 'no', 'off'].includes((firstValue(computed.stricthostkeychecking) ?? '').toLowerCase());
+  return { host, port, username, identityFiles, hostKeyAlias: host, ...(agent ? { agent } : {}), ...(acceptNew ? { acceptNewHostKeys: true } : {}) };
 }
 
 /** The login attempts for one target, and how to describe them if the rig refuses them all. */

@@ -3,9 +3,10 @@
  * user's known_hosts, the logins OpenSSH would offer, and failures classified for the retry
  * policy. Sharing connections between commands is ssh-pool.ts's business.
  */
+import { appendFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Client, type AnyAuthMethod, type ClientErrorExtensions, type ConnectConfig } from 'ssh2';
-import { preferredHostKeyAlgorithms, verifyHostKey } from './known-hosts';
+import { knownHostsLine, preferredHostKeyAlgorithms, verifyHostKey } from './known-hosts';
 import { loadSshAuthPlan } from './ssh-address';
 import type { ResolvedSshTarget, SshAuthPlan } from './ssh-address';
 import { describeSshFailure, displayPath, HostKeyError, SshAuthError, SshConnectError } from './ssh-errors';
@@ -107,6 +108,11 @@ function connectConfig(
     hostVerifier: (key: Buffer): boolean => {
       const verdict = verifyHostKey(knownHosts, hostKeyAlias, port, key);
       if (verdict.status === 'match') return true;
+      if (verdict.status === 'unknown' && target.acceptNewHostKeys && options.knownHostsFiles.length > 0) {
+        // As OpenSSH's accept-new: trust on first use, and remember the key so a change is refused later.
+        appendFileSync(options.knownHostsFiles[0], `${knownHostsLine(hostKeyAlias, port, key)}\n`, { mode: 0o600 });
+        return true;
+      }
       const problem = verdict.status === 'mismatch' ? 'changed' : verdict.status;
       const knownHostsFiles = options.knownHostsFiles.map((file) => displayPath(file, options.home));
       // ssh2 only learns "refused"; the detailed error replaces the generic one it then emits.

@@ -32,6 +32,10 @@ export const nodeConfigSchema = z.looseObject({
   stagger_delay: nonNegative.optional(),
   /** Run once per GPU, one GPU at a time, before the first batch (e.g. a tiny HIP kernel). */
   warmup_command: template(WARMUP_PLACEHOLDERS).optional(),
+  /** Run in script_path before every batch but the first; a non-zero exit leaves the node out of that batch. */
+  health_command: z.string().min(1).optional(),
+  /** Run in script_path after a job of this node failed, before any retry; its output tail goes into the job's record. */
+  diagnose_command: z.string().min(1).optional(),
 });
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
@@ -70,12 +74,25 @@ export const preflightSchema = z.strictObject({
 });
 export type Preflight = z.infer<typeof preflightSchema>;
 
+/** Before every batch but the first, each node is probed (reachable, and its `health_command` passes). */
+export const nodeHealthSchema = z.strictObject({
+  probe_before_batch: z.boolean().default(true),
+  /** A node that fails: its jobs go to the others (redistribute), the sweep waits for it, or the sweep fails. */
+  on_failure: z.enum(['redistribute', 'wait', 'fail']).default('redistribute'),
+  /** Consecutive failed probes after which a node is quarantined: left out for the rest of the sweep. */
+  quarantine_after: positiveInt.default(3),
+  /** With on_failure "wait": seconds between probes of a failing node. */
+  wait_seconds: z.number().finite().positive().default(30),
+});
+export type NodeHealthPolicy = z.infer<typeof nodeHealthSchema>;
+
 export const clusterConfigSchema = z
   .looseObject({
     nodes: z.array(nodeConfigSchema).min(1),
     // A section the user wrote without batching keys still gets every default.
     job_batching: jobBatchingSchema.default(jobBatchingSchema.parse({})),
     preflight: preflightSchema.default(preflightSchema.parse({})),
+    node_health: nodeHealthSchema.default(nodeHealthSchema.parse({})),
     trial_command: template(TRIAL_PLACEHOLDERS).optional(),
     trial_output: template(TRIAL_PLACEHOLDERS).optional(),
     /** Seconds a `trials: N` trial may run; the SCRIPT JOB SPEC default. */

@@ -21,6 +21,8 @@ export interface SweepNode {
   isLocal: boolean;
   isRocm: boolean;
   warmupCommand?: string;
+  healthCommand?: string;
+  diagnoseCommand?: string;
 }
 
 /** Applies the seed's defaults to one node entry of the config. */
@@ -42,5 +44,7 @@ export function toSweepNode(node: NodeConfig): SweepNode {
     isLocal,
     isRocm: isRocmNode(node),
     warmupCommand: node.warmup_command,
+    healthCommand: node.health_command,
+    diagnoseCommand: node.diagnose_command,
   };
 }

@@ -17,13 +17,14 @@ export type SweepEvent =
   | { seq: number; kind: 'batch-end'; batch: number; successful: number; jobs: number }
   | { seq: number; kind: 'reset'; batch: number; node: string; ok: boolean; message: string }
   | { seq: number; kind: 'cooldown'; batch: number; seconds: number; node?: string }
-  | { seq: number; kind: 'preflight'; node: string; ok: boolean; message: string; gpu?: number };
+  | { seq: number; kind: 'preflight'; node: string; ok: boolean; message: string; gpu?: number }
+  | { seq: number; kind: 'probe'; batch: number; node: string; verdict: 'readmitted' | 'left out' | 'quarantined'; message: string };
 
 /** A sweep event before it is numbered. */
 export type NewSweepEvent = SweepEvent extends infer E ? (E extends SweepEvent ? Omit<E, 'seq'> : never) : never;
 
 /** What a node is doing, as `rigsweep watch` and `status` show it. */
-export type NodeState = 'ok' | 'running' | 'resetting' | 'cooling down' | 'left out' | 'excluded';
+export type NodeState = 'ok' | 'running' | 'resetting' | 'cooling down' | 'left out' | 'excluded' | 'quarantined';
 
 export interface NodeProgress {
   name: string;

@@ -44,18 +44,20 @@ export interface JobResult {
   attempt: number;
   /** Every attempt of the job, the last one included. */
   attempts: AttemptSummary[];
+  /** After a failed attempt on a node with `diagnose_command`: the last 2 KB of its output. */
+  diagnosis?: string;
 }
 
 /** What one attempt reports; the workflow adds the list of all attempts. */
 export type AttemptResult = Omit<JobResult, 'attempts'>;
 
 /** One attempt of a job, as the result lists it. */
-export type AttemptSummary = Pick<JobResult, 'attempt' | 'node' | 'gpu_id' | 'failure_mode' | 'error' | 'exit_code' | 'signal' | 'runtime' | 'started_at'>;
+export type AttemptSummary = Pick<JobResult, 'attempt' | 'node' | 'gpu_id' | 'failure_mode' | 'error' | 'exit_code' | 'signal' | 'runtime' | 'started_at' | 'diagnosis'>;
 
 /** The attempt's line in `attempts`. */
 export function summariseAttempt(result: AttemptResult): AttemptSummary {
-  const { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at } = result;
-  return { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at };
+  const { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at, diagnosis } = result;
+  return { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at, ...(diagnosis !== undefined ? { diagnosis } : {}) };
 }
 
 /** A node's pre-flight check, as the result reports it. */
@@ -93,6 +95,8 @@ export interface ResultsJson {
   stopped_reason: string | null;
   /** Pre-flight checks of every node, before the first batch (empty when switched off). */
   preflight: NodeCheck[];
+  /** Nodes left out for the rest of the sweep after failing their probes `quarantine_after` times in a row. */
+  quarantined: { node: string; reason: string }[];
   /** Where every job's record is, one JSON object per line. */
   results_file: string;
   /** At most MAX_JOBS_IN_RESULT records (failures first when cut); all of them are in results_file. */
@@ -123,6 +127,7 @@ export interface ResultsContext {
   warnings: string[];
   stoppedReason?: string;
   preflight: NodeCheck[];
+  quarantined?: { node: string; reason: string }[];
 }
 
 /** Builds the Results JSON the user's scripts parse: counts per node and overall. */
@@ -154,6 +159,7 @@ export function buildResultsJson(context: ResultsContext, jobs: JobResult[]): Re
     warnings: context.warnings,
     stopped_reason: context.stoppedReason ?? null,
     preflight: context.preflight,
+    quarantined: context.quarantined ?? [],
     results_file: context.resultsFile,
     jobs: listedJobs(jobs),
     jobs_omitted: Math.max(0, jobs.length - MAX_JOBS_IN_RESULT),

@@ -31,6 +31,8 @@ export interface SweepCarry {
     replanNeeded: boolean;
     /** Excluded GPUs per node, `all` for a whole node. */
     excluded: Record<string, number[] | 'all'>;
+    /** Probe outcomes: nodes left out until they pass, failures in a row, quarantined nodes (with why). */
+    probes?: { leftOut: Record<string, string>; failures: Record<string, number>; quarantined: Record<string, string> };
   };
 }
 

@@ -2,7 +2,7 @@
  * What the plan activity hands the workflow: everything the dispatcher needs, small and
  * JSON-serialisable (no job list, no secrets), so it travels in history and across continue-as-new.
  */
-import type { JobBatching, Preflight } from './config';
+import type { JobBatching, NodeHealthPolicy, Preflight } from './config';
 import type { SweepNode } from './nodes';
 import type { BatchPlan } from './planner';
 
@@ -42,6 +42,8 @@ export interface SweepPlan extends BatchPlan {
   /** The effective batching settings, to plan again when pre-flight leaves a node out. */
   batching: JobBatching;
   preflight: Preflight;
+  /** Probes before batches; absent in plans made before it existed. */
+  nodeHealth?: NodeHealthPolicy;
 }
 
 export interface LoadBatchJobsInput {

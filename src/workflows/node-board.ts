@@ -8,6 +8,9 @@ import type { NodeProgress, NodeState } from '../shared/progress';
 import type { JobResult } from '../shared/results';
 import type { SweepCarry } from '../shared/sweep-carry';
 
+/** A state that wins over what the board sees, e.g. a node its probe left out. */
+type StateOverride = (node: string) => NodeState | undefined;
+
 interface NodeRecord {
   node: SweepNode;
   busy: Set<number>;
@@ -61,23 +64,24 @@ export class NodeBoard {
   }
 
   /** Hands every node whose state changed since the last call to `publish` (the metrics gauge). */
-  publishChanges(excludedGpus: (node: SweepNode) => number[], publish: (node: string, state: NodeState) => void): void {
-    for (const { name, state } of this.snapshot(excludedGpus)) {
+  publishChanges(excludedGpus: (node: SweepNode) => number[], publish: (node: string, state: NodeState) => void, override?: StateOverride): void {
+    for (const { name, state } of this.snapshot(excludedGpus, override)) {
       if (this.published.get(name) === state) continue;
       this.published.set(name, state);
       publish(name, state);
     }
   }
 
-  snapshot(excludedGpus: (node: SweepNode) => number[]): NodeProgress[] {
+  snapshot(excludedGpus: (node: SweepNode) => number[], override?: StateOverride): NodeProgress[] {
     return [...this.records.values()].map((record) => {
       const excluded = excludedGpus(record.node);
+      const state = override?.(record.node.name) ?? stateOf(record, excluded.length === record.node.gpuCount);
       return {
         name: record.node.name,
         gpuCount: record.node.gpuCount,
         busyGpus: [...record.busy].sort((a, b) => a - b),
         excludedGpus: excluded,
-        state: stateOf(record, excluded.length === record.node.gpuCount),
+        state,
         done: record.done,
         failed: record.failed,
         lastFinished: record.lastFinished,

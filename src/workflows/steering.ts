@@ -20,6 +20,11 @@ export class Steering {
   private nodes: SweepNode[] = [];
   /** Per node: the excluded GPUs; `all` when the whole node is out. */
   private readonly excluded = new Map<string, Set<number> | 'all'>();
+  /** Nodes whose last probe failed, with why: left out until a probe passes. */
+  private readonly leftOutByProbe = new Map<string, string>();
+  private readonly probeFailures = new Map<string, number>();
+  /** Nodes that failed `quarantine_after` probes in a row: out for the rest of the sweep. */
+  readonly quarantined = new Map<string, string>();
 
   /** Registers the handlers at once, so a message sent while the sweep plans is not lost. */
   constructor(private readonly onChange: () => void) {
@@ -46,7 +51,8 @@ export class Steering {
   snapshot(): SweepCarry['steering'] {
     const excluded: SweepCarry['steering']['excluded'] = {};
     for (const [node, out] of this.excluded) excluded[node] = out === 'all' ? 'all' : [...out];
-    return { pauseRequested: this.pauseRequested, settings: this.settings, replanNeeded: this.replanNeeded, excluded };
+    const probes = { leftOut: Object.fromEntries(this.leftOutByProbe), failures: Object.fromEntries(this.probeFailures), quarantined: Object.fromEntries(this.quarantined) };
+    return { pauseRequested: this.pauseRequested, settings: this.settings, replanNeeded: this.replanNeeded, excluded, probes };
   }
 
   /** Takes over what the previous run of the sweep was told. */
@@ -56,6 +62,9 @@ export class Steering {
     this.settings = carried.settings;
     this.replanNeeded = carried.replanNeeded;
     for (const [node, out] of Object.entries(carried.excluded)) this.excluded.set(node, out === 'all' ? 'all' : new Set(out));
+    for (const [node, why] of Object.entries(carried.probes?.leftOut ?? {})) this.leftOutByProbe.set(node, why);
+    for (const [node, count] of Object.entries(carried.probes?.failures ?? {})) this.probeFailures.set(node, count);
+    for (const [node, why] of Object.entries(carried.probes?.quarantined ?? {})) this.quarantined.set(node, why);
   }
 
   staggerSeconds(node: SweepNode): number {
@@ -63,6 +72,7 @@ export class Steering {
   }
 
   isGpuExcluded(node: SweepNode, gpu: number): boolean {
+    if (this.leftOutByProbe.has(node.name) || this.quarantined.has(node.name)) return true;
     const out = this.excluded.get(node.name);
     return out === 'all' || (out?.has(gpu) ?? false);
   }
@@ -74,6 +84,36 @@ export class Steering {
 
   excludedGpus(node: SweepNode): number[] {
     return Array.from({ length: node.gpuCount }, (_, gpu) => gpu).filter((gpu) => this.isGpuExcluded(node, gpu));
+  }
+
+  /** An operator took the whole node out of service. */
+  isExcludedByOperator(node: SweepNode): boolean {
+    return this.excluded.get(node.name) === 'all';
+  }
+
+  /** Why the node takes no job for now when its probe failed or it is quarantined; else undefined. */
+  probeVerdict(node: string): 'left out' | 'quarantined' | undefined {
+    return this.quarantined.has(node) ? 'quarantined' : this.leftOutByProbe.has(node) ? 'left out' : undefined;
+  }
+
+  /** Records a node's probe before a batch and says what it means for the node. */
+  probed(node: string, ok: boolean, message: string, quarantineAfter: number): 'healthy' | 'readmitted' | 'left out' | 'quarantined' {
+    if (ok) {
+      const wasOut = this.leftOutByProbe.delete(node);
+      this.probeFailures.delete(node);
+      if (wasOut) this.replanNeeded = true;
+      return wasOut ? 'readmitted' : 'healthy';
+    }
+    const failures = (this.probeFailures.get(node) ?? 0) + 1;
+    this.probeFailures.set(node, failures);
+    this.replanNeeded = true;
+    if (failures >= quarantineAfter) {
+      this.leftOutByProbe.delete(node);
+      this.quarantined.set(node, `failed ${failures} probes in a row; last: ${message}`);
+      return 'quarantined';
+    }
+    this.leftOutByProbe.set(node, message);
+    return 'left out';
   }
 
   /** Nodes that may take jobs now. */

@@ -20,6 +20,7 @@ const NODE_STATES: Record<NodeState, true> = {
   'cooling down': true,
   'left out': true,
   excluded: true,
+  quarantined: true,
 };
 
 /**

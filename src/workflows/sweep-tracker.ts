@@ -58,7 +58,7 @@ export class SweepTracker {
   /** Temporal Web shows this as the workflow's current details: where the sweep is, at a glance. */
   refreshDetails(): void {
     setCurrentDetails(this.details());
-    this.nodes.publishChanges((node) => this.steering.excludedGpus(node), recordNodeState);
+    this.nodes.publishChanges((node) => this.steering.excludedGpus(node), recordNodeState, (node) => this.steering.probeVerdict(node));
   }
 
   /** One line a person reads in Temporal Web, e.g. `batch 2/3 running: 25/50 done, 1 failed, 6 running`. */
@@ -123,7 +123,7 @@ export class SweepTracker {
       resultsDir,
       pauseRequested: steering.pauseRequested,
       settings: steering.settings,
-      nodes: this.nodes.snapshot((node) => steering.excludedGpus(node)),
+      nodes: this.nodes.snapshot((node) => steering.excludedGpus(node), (node) => steering.probeVerdict(node)),
       batch,
       batchCount,
       totalJobs,

@@ -14,6 +14,7 @@ import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type SweepInput } from '../shared
 import type { SweepPlan } from '../shared/sweep-plan';
 import { bookkeeping } from './activity-proxies';
 import { runBatch } from './dispatch';
+import { probeNodes } from './node-probes';
 import { preflight } from './preflight';
 import { SweepTracker } from './sweep-tracker';
 import { coolDown, resetRigs } from './upkeep';
@@ -34,6 +35,7 @@ export async function trialSweep(input: SweepInput, carry?: SweepCarry): Promise
   let index = carry?.nextBatch ?? 0;
   for (let next = carry?.nextJob ?? 0; next < plan.totalJobs && !stoppedReason; index++) {
     if (index > 0) await pauseResetAndCoolDown(plan, index, tracker);
+    if (index > 0) await probeNodes(plan, index + 1, tracker);
     const { batch, perNodeCap } = await nextBatch(plan, index, next, tracker);
     const { results, started } = await runAndRecordBatch(plan, batch, perNodeCap, input, tracker);
     next = batch.start + started;
@@ -47,7 +49,8 @@ export async function trialSweep(input: SweepInput, carry?: SweepCarry): Promise
   }
   tracker.phase = 'writing results';
   const { warnings, preflight: checks, startedAtMs } = tracker;
-  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings, stoppedReason, preflight: checks, batches: index });
+  const quarantined = [...tracker.steering.quarantined].map(([node, reason]) => ({ node, reason }));
+  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings, stoppedReason, preflight: checks, batches: index, quarantined });
   tracker.phase = 'done';
   tracker.refreshDetails();
   return results;

@@ -153,14 +153,15 @@ export function copyFakeTrial(dir: string): void {
 
 /**
  * A long-running `rigsweep worker`, as an operator starts one; stopped with SIGINT. `args` are
- * further worker flags, `env` further environment (e.g. RIGSWEEP_METRICS_PORT).
+ * further worker flags, `env` further environment (e.g. RIGSWEEP_METRICS_PORT); `pid` lets perf
+ * runs read the worker's memory from /proc.
  */
 export async function startWorkerProcess(
   configFile: string,
   env: CliEnv,
   cwd: string,
   options: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
-): Promise<{ stop(): Promise<number | null>; stderr(): string }> {
+): Promise<{ stop(): Promise<number | null>; stderr(): string; pid: number }> {
   const child = spawn(process.execPath, [CLI, 'worker', '--config', configFile, ...(options.args ?? [])], {
     cwd,
     env: { ...process.env, ...options.env, HOME: env.home, TEMPORAL_ADDRESS: env.temporalAddress, RIGSWEEP_TASK_QUEUE: env.taskQueue, SSH_CONNECTION: '', SSH_AUTH_SOCK: '' },
@@ -179,6 +180,7 @@ export async function startWorkerProcess(
     child.once('exit', () => reject(new Error(`worker exited:\n${stderr}`)));
   });
   return {
+    pid: child.pid!,
     stderr: () => stderr,
     stop: () =>
       new Promise((resolvePromise) => {

@@ -10,7 +10,13 @@
  *   (c) the user's cluster shape (localhost 2 GPUs + 3 rigs x 8, stagger 3 s / 2 s), 100 trials of
  *       2.8 s in barrier mode, rolling mode and unbatched: makespan next to the seed policy's on the
  *       same shape and to the stagger bound, with every per-rig safety rule checked from the record
- *       (see cluster-shape.ts).
+ *       (see cluster-shape.ts);
+ *   SSH: the established TCP connections to each rig during (b) and (d), counted on the rig, next to
+ *       ceil(jobs at once / MaxSessions) + 1 (see ssh-connections.ts);
+ *   fast start: a worker's launch to polling, and `rigsweep run --trials 20` outside its trials,
+ *       with a polling worker and with a hosted one (see fast-start.ts);
+ *   (d) one sweep of 10,000 instant trials through a worker process: wall time, runs, history events
+ *       per run, largest payload, worker RSS by jobs done, every trial once (see long-sweep.ts).
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -21,18 +27,18 @@ import { SshPool } from '../../src/rigs/ssh-pool';
 import { startRigs, type TestRigs } from '../harness/rigs';
 import { clusterNodes, collectRuns, copyFakeTrial, runCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 import { checkRules, makespan, resetCalls, rollingBuilt, shapeCluster, shapeJobs, shapeReferences, type ShapeMode } from './cluster-shape';
+import { runOverhead, workerLaunches } from './fast-start';
+import { quantile } from './figures';
+import { LONG_TRIALS, longSweep } from './long-sweep';
+import { connectionsCell, sampleSshConnections } from './ssh-connections';
 
 let rigs: TestRigs;
 let env: CliEnv;
 let work: string;
 let nodes: NodeUnderTest[];
+let configNodes: Record<string, unknown>[];
 let config: string;
 const rows: [string, string][] = [];
-
-const quantile = (values: number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-};
 
 /** Idle time of each GPU lane between a trial's end and the next trial's process start. */
 function laneGaps(runs: TrialRun[]): number[] {
@@ -65,7 +71,7 @@ beforeAll(async () => {
   rigs = await startRigs({ count: 3, stateDir: join(work, 'rigs') });
   env = { temporalAddress: inject('temporalAddress'), taskQueue: `perf-${process.pid}`, home: rigs.home };
   const cluster = clusterNodes(rigs, { localGpus: 2, rigGpus: 4, stagger: 0 });
-  nodes = cluster.nodes;
+  ({ nodes, configNodes } = cluster);
   config = writeUserConfig(work, 'distributed_config.json', { nodes: cluster.configNodes, job_batching: { enabled: false }, preflight: { enabled: false } });
   // Warm up once: the first sweep pays for SSH logins and the workflow bundle's first load.
   await timedCli(['run', '--jobs-file', writeJobs(work, 'warm.json', jobs('warm', 14, '0')), '--config', config, '--output-dir', join(work, 'out')]);
@@ -74,7 +80,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await rigs?.stop();
   console.log(`\nrigsweep perf (${new Date().toISOString()}, ${process.env.RIGSWEEP_PERF_MACHINE ?? '2 cores'})`);
-  for (const [name, value] of rows) console.log(`  ${name.padEnd(58)} ${value}`);
+  const width = Math.max(...rows.map(([name]) => name.length));
+  for (const [name, value] of rows) console.log(`  ${name.padEnd(width)} ${value}`);
 });
 
 describe('dispatch overhead', () => {
@@ -96,8 +103,10 @@ describe('dispatch overhead', () => {
   });
 
   it('(b) 140 trials of 0.5 s on 14 slots: rigsweep vs GNU parallel', async () => {
-    const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'half.json', jobs('half', 140, '0.5')), '--config', config, '--output-dir', join(work, 'out')]);
+    const connections = sampleSshConnections(rigs);
+    const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'half.json', jobs('half', 140, '0.5')), '--config', config, '--output-dir', join(work, 'out')]).finally(() => connections.stop());
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('half'));
+    const sshCell = connectionsCell(rigs, connections.stop(), runs);
     const parallelWall = await gnuParallel(140, 0.5);
     const parallelRuns = collectRuns(nodes).filter((r) => r.jobId.startsWith('gnu'));
     const ideal = Math.ceil(140 / 14) * 0.5;
@@ -106,6 +115,7 @@ describe('dispatch overhead', () => {
     rows.push(['(b) wall ratio rigsweep / GNU parallel', (wall / parallelWall).toFixed(2)]);
     rows.push(['(b) rigsweep trial span / ideal ceil(140/14) x 0.5 s', `${span(runs).toFixed(1)} s / ${ideal} s = ${(span(runs) / ideal).toFixed(2)}`]);
     rows.push(['(b) GNU parallel trial span / ideal', `${span(parallelRuns).toFixed(1)} s / ${ideal} s = ${(span(parallelRuns) / ideal).toFixed(2)}`]);
+    rows.push(['(b) SSH connections per rig: max seen ≤ ceil(jobs at once / MaxSessions) + 1', sshCell]);
   });
 });
 
@@ -122,6 +132,15 @@ describe("(c) the user's cluster shape", () => {
   it('(c) barrier mode', () => shapeSweep('barrier', refs, { seed: 1 }));
   it('(c) rolling mode', () => shapeSweep('rolling', refs, { seed: 0.65 }));
   it('(c) unbatched', () => shapeSweep('unbatched', refs, { bound: 1.15 }));
+});
+
+describe('fast start', () => {
+  it('(i) a worker polls soon after launch', async () => rows.push(...(await workerLaunches(config, env, work))));
+  it('(ii) rigsweep run --trials 20 outside the trials', async () => rows.push(...(await runOverhead({ env, work, localConfigNode: configNodes[0], localNode: nodes[0] }))));
+});
+
+describe('(d) a sweep of any length', () => {
+  it(`(d) ${LONG_TRIALS} instant trials through a worker process`, async () => rows.push(...(await longSweep({ rigs, env, work, nodes, configNodes }))), 3_600_000);
 });
 
 /**

@@ -3,7 +3,7 @@
  * and logins, ssh-agent coming and going, and a rig that dies or freezes mid-command.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SshAddress } from '../../src/rigs/ssh-address';
@@ -36,6 +36,22 @@ describe('SshPool against a real sshd, when things go wrong', () => {
     expect(error).toBeInstanceOf(HostKeyError);
     expect((error as HostKeyError).problem).toBe('changed');
     expect((error as Error).message).toContain('CHANGED');
+  });
+
+  it('trusts a new host only with StrictHostKeyChecking accept-new in ~/.ssh/config, records its key, and still refuses a changed one', async () => {
+    const acceptNew = 'Host 127.0.0.1\n  StrictHostKeyChecking accept-new\n';
+    const trusting = clientHome('trusting', '', path.join(home, '.ssh/id_ed25519'));
+    writeFileSync(path.join(trusting, '.ssh', 'config'), acceptNew);
+    expect((await poolFor(trusting).run(rig, 'echo hi')).stdout).toBe('hi\n');
+    const line = `[127.0.0.1]:${port} ${hostPublicKey.split(' ').slice(0, 2).join(' ')}`;
+    expect(readFileSync(path.join(trusting, '.ssh', 'known_hosts'), 'utf8')).toBe(`${line}\n`);
+
+    const impostor = keygen(path.join(root, 'impostor_host_2'));
+    const wary = clientHome('wary-accept-new', `[127.0.0.1]:${port} ${impostor}\n`, path.join(home, '.ssh/id_ed25519'));
+    writeFileSync(path.join(wary, '.ssh', 'config'), acceptNew);
+    const error = await poolFor(wary).run(rig, 'true').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HostKeyError);
+    expect((error as HostKeyError).problem).toBe('changed');
   });
 
   it('reports a refused port as a connect error', async () => {

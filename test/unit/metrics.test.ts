@@ -37,7 +37,7 @@ describe('the metrics port', () => {
 describe('the node-state gauge', () => {
   it('is 1 for the node\'s state and 0 for each other state', () => {
     const values = nodeStateValues('cooling down');
-    expect(values.map((v) => v.state).sort()).toEqual(['cooling down', 'excluded', 'left out', 'ok', 'resetting', 'running']);
+    expect(values.map((v) => v.state).sort()).toEqual(['cooling down', 'excluded', 'left out', 'ok', 'quarantined', 'resetting', 'running']);
     expect(values.filter((v) => v.value === 1)).toEqual([{ state: 'cooling down', value: 1 }]);
   });
 });
