@@ -11,7 +11,7 @@ import type { JobStartedSignalArgs } from '../shared/names';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import type { AttemptResult, FailureMode, JobResult } from '../shared/results';
-import { buildJobCommand, expectedOutput, killGroupCommand, parseStartMarker } from '../rigs/command';
+import { buildJobCommand, expectedOutput, jobToken, killGroupCommand, killLeftoverCommand, parseStartMarker } from '../rigs/command';
 import type { NodeShell, RemoteProcess } from '../rigs/node-shell';
 import { homeOutputPath, nodeOutputPath } from '../rigs/output-paths';
 import type { RemoteExit } from '../rigs/ssh-pool';
@@ -67,13 +67,18 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
   const commandContext = { node, gpu, runId: input.runId, createDirs: redirected ? [dirname(outputFile)] : [] };
   const shell = deps.shellFor(node);
 
+  await killLeftover(shell, deps, input);
   let startedAt = new Date();
   const process = await shell.exec(buildJobCommand(job, commandContext));
   const stderr = new TailBuffer(STDERR_TAIL_BYTES);
   process.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   const marker = parseStartMarker((await firstLine(process)) ?? '');
   startedAt = new Date();
-  if (marker) recordJobStarted(node.name, gpu);
+  if (marker) {
+    // At once, not after the first interval: a worker lost from here on leaves the pgid to kill.
+    context.heartbeat({ pgid: marker.pgid, node: node.name, gpu });
+    recordJobStarted(node.name, gpu);
+  }
   // Only a staggered node waits for this signal; without a stagger it would only cost a workflow task.
   if (node.staggerSeconds > 0) {
     await deps
@@ -115,6 +120,20 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
   };
   recordJobFinished(result);
   return result;
+}
+
+/**
+ * A retry after the worker running this job was lost (killed, crashed, cut off): its process may
+ * still run on the node, found by the pgid the lost attempt heartbeated. It is killed — if it is
+ * still this job — before the job starts again, so two copies never run at once.
+ */
+async function killLeftover(shell: NodeShell, deps: RunJobDeps, input: RunJobInput): Promise<void> {
+  const context = Context.current();
+  const previous = context.info.heartbeatDetails as { pgid?: number; node?: string } | undefined;
+  if (!previous?.pgid || previous.node !== input.node.name) return;
+  const command = killLeftoverCommand(previous.pgid, jobToken(input.runId, input.job.job_id), deps.killGraceSeconds ?? 5);
+  const said = await shell.run(command, { timeoutMs: 60_000 });
+  if (said.stdout.includes('LEFTOVER')) context.log.warn('killed the process group a lost attempt left running', { job: input.job.job_id, node: input.node.name, pgid: previous.pgid });
 }
 
 /** Waits for the job's exit while heartbeating; on timeout or cancel, kills its process group. */

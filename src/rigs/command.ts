@@ -80,8 +80,27 @@ export function buildJobCommand(job: SweepJob, context: JobCommandContext): stri
     `echo ${START_MARKER} $$ $(date +%s%N)`,
     `cd ${shellWord(context.node.scriptPath)} || exit 97`,
     ...(context.createDirs?.length ? [`mkdir -p -- ${context.createDirs.map((dir) => quote([dir])).join(' ')}`] : []),
-    ['exec', 'env', ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
+    ['exec', 'env', `${JOB_TOKEN_VAR}=${quote([jobToken(context.runId, job.job_id)])}`, ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
   ].join('; ');
+}
+
+/**
+ * Every job's process carries `RIGSWEEP_JOB=<run_id>/<job_id>` in its environment, so a later
+ * attempt can tell a leftover of this job from an unrelated process that reused its pid.
+ */
+export const JOB_TOKEN_VAR = 'RIGSWEEP_JOB';
+
+export function jobToken(runId: string, jobId: string): string {
+  return `${runId}/${jobId}`;
+}
+
+/**
+ * Kills the process group `pgid` only if its leader is still this job (its environment holds the
+ * job's token): what a retry runs first when the attempt before it lost its worker mid-run.
+ */
+export function killLeftoverCommand(pgid: number, token: string, graceSeconds: number): string {
+  const marker = quote([`${JOB_TOKEN_VAR}=${token}`]);
+  return `if tr '\\0' '\\n' < /proc/${pgid}/environ 2>/dev/null | grep -qxF -- ${marker}; then echo LEFTOVER; ${killGroupCommand(pgid, graceSeconds)}; fi; exit 0`;
 }
 
 /** Parses the start marker; null when the line is something else. */

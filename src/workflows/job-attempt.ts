@@ -21,7 +21,8 @@ import type { SweepTracker } from './sweep-tracker';
  */
 const trialRuns = proxyActivities<SweepActivities>({
   startToCloseTimeout: '2 hours', // replaced per job: its own timeout plus a margin
-  heartbeatTimeout: '30 seconds',
+  // Heartbeats come every 2 s: a lost worker is noticed, and its job retried, within 10 s.
+  heartbeatTimeout: '10 seconds',
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildJobCommand, gpuEnvWords, killGroupCommand, parseStartMarker, shellWord } from '../../src/rigs/command';
+import { buildJobCommand, gpuEnvWords, killGroupCommand, killLeftoverCommand, parseStartMarker, shellWord } from '../../src/rigs/command';
 import type { SweepJob } from '../../src/shared/jobs';
 import type { SweepNode } from '../../src/shared/nodes';
 
@@ -63,5 +63,27 @@ describe('buildJobCommand', () => {
         resolve();
       });
     });
+  });
+
+  it('kills a leftover only while its pgid is still this job, so a reused pid is never hit', async () => {
+    const { spawn } = require('node:child_process');
+    const start = (token: string) => {
+      const child = spawn('/bin/sh', ['-c', `exec env RIGSWEEP_JOB=${token} sleep 30`], { detached: true, stdio: 'ignore' });
+      return { pgid: child.pid as number, alive: () => child.exitCode === null && child.signalCode === null, exited: new Promise((resolve) => child.once('exit', resolve)) };
+    };
+    const other = start('run-1/job_8');
+    const mine = start('run-1/job_7');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(run(killLeftoverCommand(other.pgid, 'run-1/job_7', 1))).toBe(''); // another job's group: left alone
+    expect(run(killLeftoverCommand(mine.pgid, 'run-1/job_7', 1))).toBe('LEFTOVER\n');
+    await mine.exited;
+    expect(other.alive()).toBe(true);
+    process.kill(-other.pgid, 'SIGKILL');
+    expect(run(killLeftoverCommand(mine.pgid, 'run-1/job_7', 1))).toBe(''); // gone: nothing to do
+  });
+
+  it('marks every job with its run and job id in the environment', () => {
+    const job: SweepJob = { kind: 'script', job_id: 'j 1', script: 's.py', args: [], timeout: 5 };
+    expect(buildJobCommand(job, { node: node(false), gpu: 0, runId: 'r-1' })).toContain("exec env RIGSWEEP_JOB='r-1/j 1' CUDA_VISIBLE_DEVICES=0");
   });
 });

@@ -1,0 +1,78 @@
+/**
+ * A worker killed -9 in the middle of a batch, as an operator's bad day would have it: a new
+ * worker finishes the sweep, no job that had finished runs again, and a job whose process was
+ * still running when its worker died is killed before it starts again — never two copies at once,
+ * no process left behind. Read back from what the rigs recorded.
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TestRigs } from '../harness/rigs';
+import { collectRuns, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+
+let rigs: TestRigs;
+let env: CliEnv;
+let work: string;
+let nodes: NodeUnderTest[];
+let config: string;
+
+beforeAll(async () => {
+  const cluster = await startTestCluster('crash', inject('temporalAddress'), { rigCount: 1, localGpus: 2, rigGpus: 2, stagger: 0.1 });
+  ({ work, rigs, env, nodes } = cluster);
+  config = writeUserConfig(work, 'distributed_config.json', { nodes: cluster.configNodes });
+});
+
+afterAll(async () => {
+  await rigs?.stop();
+});
+
+describe('a worker killed -9 mid-batch', () => {
+  it('is replaced by another that finishes the sweep: nothing finished runs again, nothing runs twice at once', async () => {
+    // Jobs 0-1 are short and finish before the crash; the rest are running when it comes, and
+    // long enough (15 s) to outlive the 10 s it takes Temporal to notice the lost worker.
+    const jobs = Array.from({ length: 6 }, (_, i) => ({
+      job_id: `crash_${i}`,
+      script: 'fake_trial.py',
+      args: ['--job', `crash_${i}`, '--sleep', i < 2 ? '0.3' : '15', '--output', `out/crash_${i}.json`],
+      expected_output: `out/crash_${i}.json`,
+    }));
+    const first = await startWorkerProcess(config, env, work);
+    const started = await runCli(['start', '--jobs-file', writeJobs(work, 'crash_jobs.json', jobs), '--config', config, '--output-dir', join(work, 'out')], env);
+    expect(started.exitCode, started.stderr).toBe(0);
+    const id = started.stdout.trim();
+    const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('crash_'));
+    const deadline = Date.now() + 30_000;
+    while (!(runs().filter((r) => r.endRecord).length >= 2 && runs().filter((r) => !r.endRecord).length >= 4)) {
+      if (Date.now() > deadline) throw new Error('the jobs did not get going');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    process.kill(first.pid, 'SIGKILL');
+    const crashedAt = Date.now() / 1000;
+    const runningAtCrash = runs().filter((r) => !r.endRecord).map((r) => r.jobId);
+
+    const second = await startWorkerProcess(config, env, work);
+    try {
+      const connection = await Connection.connect({ address: env.temporalAddress });
+      const results = await new Client({ connection }).workflow.getHandle(id).result();
+      await connection.close();
+      const recoveredIn = Date.now() / 1000 - crashedAt;
+      expect(results).toMatchObject({ status: 'complete', successful: 6, failed: 0 });
+
+      const all = runs();
+      // Finished before the crash: never ran again.
+      for (const jobId of ['crash_0', 'crash_1']) expect(all.filter((r) => r.jobId === jobId)).toHaveLength(1);
+      // Running at the crash: the lost copy was killed (TERM) before the job started again.
+      for (const jobId of runningAtCrash) {
+        const copies = all.filter((r) => r.jobId === jobId).sort((a, b) => a.start - b.start);
+        expect(copies.length, jobId).toBeGreaterThanOrEqual(2);
+        expect(copies[0].endRecord?.signal, `${jobId}'s lost copy`).toBe('SIGTERM');
+        for (let k = 1; k < copies.length; k++) expect(copies[k].start, `${jobId} copy ${k + 1}`).toBeGreaterThanOrEqual(copies[k - 1].end);
+      }
+      // No copy of anything left running: every start has its end.
+      expect(all.filter((r) => !r.endRecord)).toEqual([]);
+      expect(recoveredIn).toBeLessThan(60);
+    } finally {
+      await second.stop();
+    }
+  });
+});
