@@ -4,9 +4,7 @@
  * used whenever one polls.
  */
 import type { Client } from '@temporalio/client';
-import { createSweepWorker } from '../worker';
 import { installWithMetrics, metricsPort } from '../metrics/install-metrics';
-import { installWorkerLogging } from './logging';
 import { hasWorker, type TemporalSettings } from './temporal';
 
 export interface HostedWorkerOptions {
@@ -24,6 +22,8 @@ export interface HostedWorkerOptions {
  */
 export async function withWorker<T>(client: Client, settings: TemporalSettings, options: HostedWorkerOptions, task: () => Promise<T>): Promise<T> {
   if (await hasWorker(client, settings)) return task();
+  // Loaded only here: the worker SDK takes ~0.6 s to load, which a CLI attaching to a live worker never needs.
+  const [{ createSweepWorker }, { installWorkerLogging }] = await Promise.all([import('../worker.js'), import('./logging.js')]);
   installWithMetrics(metricsPort(undefined), (telemetryOptions) => installWorkerLogging(options.verbose ? 'INFO' : 'WARN', { handleSignals: false, telemetryOptions }));
   options.log(`no worker polls task queue "${settings.taskQueue}": hosting one in this process`);
   const { worker, close } = await createSweepWorker({ ...settings, configFile: options.configFile });

@@ -13,7 +13,6 @@ import { CliError, EXIT } from './exit-codes';
 import { DEFAULT_EXPECTED_TRIAL_SECONDS, planCommand } from './plan-command';
 import { runCommand, startCommand } from './run-command';
 import { excludeCommand, pauseCommand, readmitCommand, resumeCommand, setCommand } from './steer-commands';
-import { workerCommand } from './worker-command';
 
 function positiveInt(text: string): number {
   const value = Number(text);
@@ -74,7 +73,7 @@ program
   .option('--metrics-port <port>', 'serve Prometheus metrics on this port (default: $RIGSWEEP_METRICS_PORT, else off)')
   .option('--verbose', 'debug logs')
   .action(async (flags) => {
-    process.exitCode = await workerCommand(flags);
+    process.exitCode = await (await import('./worker-command.js')).workerCommand(flags);
   });
 program
   .command('status <workflow-id>')

@@ -99,7 +99,7 @@ export interface ResultsJson {
   quarantined: { node: string; reason: string }[];
   /** Where every job's record is, one JSON object per line. */
   results_file: string;
-  /** At most MAX_JOBS_IN_RESULT records (failures first when cut); all of them are in results_file. */
+  /** At most MAX_JOBS_IN_RESULT records and MAX_JOB_BYTES_IN_RESULT of them (failures first when cut); all are in results_file. */
   jobs: JobResult[];
   /** Records left out of `jobs` to keep the result small. */
   jobs_omitted: number;
@@ -107,11 +107,23 @@ export interface ResultsJson {
 
 /** Temporal payloads warn at 512 KB: a result listing every job of a 10,000-job sweep would not fit. */
 export const MAX_JOBS_IN_RESULT = 500;
+/**
+ * And by size: failed records carry stderr tails and diagnoses (up to 4 KB each), so 500 of them
+ * could pass the warning on their own. The rest of the Results JSON stays small.
+ */
+export const MAX_JOB_BYTES_IN_RESULT = 300 * 1024;
 
-/** Every job when they fit; otherwise the failures first, then successes, up to the cap. */
+/** Every job when they fit; otherwise the failures first, then successes, up to the count and size caps. */
 function listedJobs(jobs: JobResult[]): JobResult[] {
-  if (jobs.length <= MAX_JOBS_IN_RESULT) return jobs;
-  return [...jobs.filter((job) => !job.success), ...jobs.filter((job) => job.success)].slice(0, MAX_JOBS_IN_RESULT);
+  const ordered = jobs.length <= MAX_JOBS_IN_RESULT ? jobs : [...jobs.filter((job) => !job.success), ...jobs.filter((job) => job.success)];
+  const listed: JobResult[] = [];
+  let bytes = 0;
+  for (const job of ordered) {
+    bytes += JSON.stringify(job).length;
+    if (listed.length === MAX_JOBS_IN_RESULT || bytes > MAX_JOB_BYTES_IN_RESULT) break;
+    listed.push(job);
+  }
+  return listed;
 }
 
 export interface ResultsContext {
@@ -144,6 +156,7 @@ export function buildResultsJson(context: ResultsContext, jobs: JobResult[]): Re
   }
   const successful = jobs.filter((job) => job.success).length;
   const failed = context.totalJobs - successful;
+  const listed = listedJobs(jobs);
   return {
     status: failed === 0 ? 'complete' : 'partial',
     run_id: context.runId,
@@ -161,7 +174,7 @@ export function buildResultsJson(context: ResultsContext, jobs: JobResult[]): Re
     preflight: context.preflight,
     quarantined: context.quarantined ?? [],
     results_file: context.resultsFile,
-    jobs: listedJobs(jobs),
-    jobs_omitted: Math.max(0, jobs.length - MAX_JOBS_IN_RESULT),
+    jobs: listed,
+    jobs_omitted: jobs.length - listed.length,
   };
 }

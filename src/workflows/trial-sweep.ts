@@ -20,6 +20,9 @@ import { SweepTracker } from './sweep-tracker';
 import { coolDown, resetRigs } from './upkeep';
 import { publishCounts, publishPlan, sweepNameOf } from './visibility';
 
+/** Job records per `recordJobResults` call: at most ~4 KB each, so a call stays far below 512 KB. */
+const RECORDS_PER_CALL = 50;
+
 /**
  * Runs one sweep to its Results JSON; its workflow id is the sweep's run_id. A long sweep
  * continues as new between batches (`carry` is what the previous run hands on), so no run's
@@ -153,9 +156,14 @@ async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, perNodeCap:
   const { results } = outcome;
   tracker.addTimeline({ kind: 'batch', batch: batch.index + 1, start_ms: batchStart, end_ms: Date.now() });
   tracker.record({ kind: 'batch-end', batch: batch.index + 1, successful: results.filter((r) => r.success).length, jobs: results.length });
-  await bookkeeping.recordJobResults.executeWithOptions({ summary: `batch ${batch.index + 1}: record ${results.length} results` }, [
-    { resultsDir: plan.resultsDir, results, timeline: tracker.takeTimeline() },
-  ]);
+  // In chunks: a segment's 100 records with stderr tails and diagnoses could pass the payload warning.
+  const timeline = tracker.takeTimeline();
+  for (let first = 0; first === 0 || first < results.length; first += RECORDS_PER_CALL) {
+    const chunk = results.slice(first, first + RECORDS_PER_CALL);
+    await bookkeeping.recordJobResults.executeWithOptions({ summary: `batch ${batch.index + 1}: record ${chunk.length} results` }, [
+      { resultsDir: plan.resultsDir, results: chunk, timeline: first === 0 ? timeline : [] },
+    ]);
+  }
   publishCounts(tracker);
   return outcome;
 }

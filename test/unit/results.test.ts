@@ -33,4 +33,13 @@ describe('the Results JSON', () => {
     expect(results.failed).toBe(20);
     expect(JSON.stringify(results).length).toBeLessThan(512 * 1024);
   });
+
+  it('cuts by size too: 500 failures with full stderr tails and diagnoses stay under the payload warning', () => {
+    const heavy = Array.from({ length: 600 }, (_, i) => ({ ...job(i, false), stderr_tail: 'e'.repeat(2048), diagnosis: 'd'.repeat(2048) }));
+    const results = buildResultsJson(context(600), heavy);
+    expect(results.jobs.length).toBeGreaterThan(50);
+    expect(results.jobs.length + results.jobs_omitted).toBe(600);
+    expect(JSON.stringify(results).length).toBeLessThan(512 * 1024);
+    expect(results.failed).toBe(600); // the counts never depend on the cut
+  });
 });
