@@ -11,7 +11,7 @@ import type { JobStartedSignalArgs } from '../shared/names';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import type { AttemptResult, FailureMode, JobResult } from '../shared/results';
-import { buildJobCommand, expectedOutput, jobToken, killGroupCommand, killLeftoverCommand, parseStartMarker } from '../rigs/command';
+import { buildJobCommand, expectedOutput, jobToken, killGroupCommand, killLeftoverCommand, parseStartMarker, renewLeaseCommand } from '../rigs/command';
 import type { NodeShell, RemoteProcess } from '../rigs/node-shell';
 import { homeOutputPath, nodeOutputPath } from '../rigs/output-paths';
 import type { RemoteExit } from '../rigs/ssh-pool';
@@ -19,6 +19,9 @@ import { judgeOutput, outputProbeCommand, type OutputVerdict, parseOutputProbe }
 import { TailBuffer } from '../rigs/tail-buffer';
 import { diagnoseNode } from './probe-node';
 import { recordJobFinished, recordJobStarted } from '../metrics/job-metrics';
+
+/** A rig kills a job whose lease was not renewed for this long (rigsweep renews it every 2 s). */
+export const DEFAULT_LEASE_SECONDS = 20;
 
 export interface RunJobInput {
   runId: string;
@@ -35,6 +38,8 @@ export interface RunJobInput {
   resultsDir: string;
   /** The node-side folder outputs were redirected into (none with preservePaths). */
   nodeRunDir?: string;
+  /** Rigs: seconds the job's lease lasts without renewal before the rig kills it (default 20). */
+  leaseSeconds?: number;
 }
 
 export interface RunJobDeps {
@@ -64,7 +69,8 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
   const { node, gpu, job } = input;
   const outputFile = expectedOutput(job, { node, gpu, runId: input.runId });
   const redirected = outputFile && input.nodeRunDir && outputFile.startsWith(`${input.nodeRunDir}/`);
-  const commandContext = { node, gpu, runId: input.runId, createDirs: redirected ? [dirname(outputFile)] : [] };
+  const leaseSeconds = node.isLocal ? undefined : (input.leaseSeconds ?? DEFAULT_LEASE_SECONDS);
+  const commandContext = { node, gpu, runId: input.runId, createDirs: redirected ? [dirname(outputFile)] : [], leaseSeconds };
   const shell = deps.shellFor(node);
 
   await killLeftover(shell, deps, input);
@@ -139,7 +145,11 @@ async function killLeftover(shell: NodeShell, deps: RunJobDeps, input: RunJobInp
 /** Waits for the job's exit while heartbeating; on timeout or cancel, kills its process group. */
 async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode, gpu: number): Promise<RemoteExit | 'timeout'> {
   const context = Context.current();
-  const heartbeat = setInterval(() => context.heartbeat({ pgid, node: node.name, gpu }), deps.heartbeatIntervalMs ?? 2000);
+  const heartbeat = setInterval(() => {
+    context.heartbeat({ pgid, node: node.name, gpu });
+    // The lease: while the rig can be reached, its watchdog leaves the job alone.
+    if (!node.isLocal) void shell.run(renewLeaseCommand(pgid), { timeoutMs: 5000 }).catch(() => undefined);
+  }, deps.heartbeatIntervalMs ?? 2000);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), job.timeout * 1000)));
   const cancelled = context.cancelled.then(

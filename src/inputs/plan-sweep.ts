@@ -69,6 +69,7 @@ export async function planSweep(rawInput: unknown, runId: string, defaults: Plan
     batching,
     preflight: loaded.config.preflight,
     nodeHealth: loaded.config.node_health,
+    leaseSeconds: loaded.config.lease_seconds,
     // rigsweep's own records always go to a run-scoped folder, so runs never mix;
     // preservePaths only keeps the trials' own output paths as the jobs name them.
     resultsDir: join(outputDir, runId),

@@ -48,6 +48,34 @@ export interface JobCommandContext {
   runId: string;
   /** Folders (relative to script_path) to create before the job starts: its redirected output's. */
   createDirs?: string[];
+  /**
+   * Rigs only: the job holds a lease that rigsweep renews (`renewLeaseCommand`) while it can reach
+   * the rig; a watchdog on the rig kills the job's process group once the lease is this many
+   * seconds old — the one fence that still works when the rig is cut off.
+   */
+  leaseSeconds?: number;
+}
+
+/** The lease file of the job whose process group is `pgid`, on its rig. */
+export function leaseFile(pgid: number | string): string {
+  return `/tmp/rigsweep-lease-${pgid}`;
+}
+
+/** Renews a job's lease; never creates one that its watchdog already gave up. */
+export function renewLeaseCommand(pgid: number): string {
+  return `touch -c ${leaseFile(pgid)}`;
+}
+
+/**
+ * The watchdog, in a session of its own so the kill it sends does not hit itself: $1 the pgid,
+ * $2 the lease file, $3 the lease in seconds. It ends with the job's group.
+ */
+const LEASE_WATCHDOG =
+  'while kill -0 -$1 2>/dev/null; do sleep 1; age=$(( $(date +%s) - $(stat -c %Y "$2" 2>/dev/null || date +%s) )); ' +
+  'if [ "$age" -gt "$3" ]; then kill -TERM -$1 2>/dev/null; sleep 5; kill -KILL -$1 2>/dev/null; break; fi; done; rm -f "$2"';
+
+function leaseWords(leaseSeconds: number): string {
+  return `touch ${leaseFile('$$')}; { setsid sh -c ${quote([LEASE_WATCHDOG])} rigsweep-lease $$ ${leaseFile('$$')} ${Math.ceil(leaseSeconds)} </dev/null >/dev/null 2>&1 & }`;
 }
 
 /** The words that run the job itself (after `env <GPU env>`). */
@@ -78,6 +106,7 @@ export function expectedOutput(job: SweepJob, context: JobCommandContext): strin
 export function buildJobCommand(job: SweepJob, context: JobCommandContext): string {
   return [
     `echo ${START_MARKER} $$ $(date +%s%N)`,
+    ...(context.leaseSeconds ? [leaseWords(context.leaseSeconds)] : []),
     `cd ${shellWord(context.node.scriptPath)} || exit 97`,
     ...(context.createDirs?.length ? [`mkdir -p -- ${context.createDirs.map((dir) => quote([dir])).join(' ')}`] : []),
     ['exec', 'env', `${JOB_TOKEN_VAR}=${quote([jobToken(context.runId, job.job_id)])}`, ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),

@@ -97,6 +97,8 @@ export const clusterConfigSchema = z
     trial_output: template(TRIAL_PLACEHOLDERS).optional(),
     /** Seconds a `trials: N` trial may run; the SCRIPT JOB SPEC default. */
     trial_timeout: z.number().finite().positive().default(7200),
+    /** Seconds a job on a rig outlives the loss of contact: the rig kills it once its lease is this old. */
+    lease_seconds: z.number().finite().min(2).max(3600).default(20),
     /** Seconds before the first retry of a failed run; doubles per attempt, at most 60. */
     retry_backoff_seconds: nonNegative.default(5),
   })

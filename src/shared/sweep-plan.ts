@@ -42,6 +42,8 @@ export interface SweepPlan extends BatchPlan {
   /** The effective batching settings, to plan again when pre-flight leaves a node out. */
   batching: JobBatching;
   preflight: Preflight;
+  /** `lease_seconds`: how long a job on a rig outlives the loss of contact. */
+  leaseSeconds?: number;
   /** Probes before batches; absent in plans made before it existed. */
   nodeHealth?: NodeHealthPolicy;
 }

@@ -79,7 +79,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
         scheduleToCloseTimeout: `${job.timeout + JOB_TIMEOUT_MARGIN_SECONDS + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
         summary: `${job.job_id} on ${node.name} GPU ${gpu}${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
       },
-      [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir }],
+      [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds }],
     )
     .catch((error: unknown) => failedDispatch(error, node, gpu, entry, batch))
     .then((result) => {

@@ -216,6 +216,7 @@ describe('workflow-side metrics, through the SDK', () => {
         'cooling down': 1,
         'left out': 0,
         excluded: 0,
+        quarantined: 0,
       });
     } finally {
       await connection.close();

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildJobCommand, gpuEnvWords, killGroupCommand, killLeftoverCommand, parseStartMarker, shellWord } from '../../src/rigs/command';
+import { buildJobCommand, gpuEnvWords, killGroupCommand, killLeftoverCommand, parseStartMarker, renewLeaseCommand, shellWord } from '../../src/rigs/command';
 import type { SweepJob } from '../../src/shared/jobs';
 import type { SweepNode } from '../../src/shared/nodes';
 
@@ -86,4 +86,25 @@ describe('buildJobCommand', () => {
     const job: SweepJob = { kind: 'script', job_id: 'j 1', script: 's.py', args: [], timeout: 5 };
     expect(buildJobCommand(job, { node: node(false), gpu: 0, runId: 'r-1' })).toContain("exec env RIGSWEEP_JOB='r-1/j 1' CUDA_VISIBLE_DEVICES=0");
   });
+
+  it('gives a rig job a lease: the rig kills it when nobody renews it, and leaves it alone while renewed', async () => {
+    const { spawn } = require('node:child_process');
+    const script: SweepJob = { kind: 'trial', job_id: 'lease', trial: 0, command: 'sleep 30', timeout: 60 };
+    const start = () => {
+      const child = spawn('/bin/sh', ['-c', buildJobCommand(script, { node: node(false), gpu: 0, runId: 'r', leaseSeconds: 2 })], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+      const pgid = new Promise<number>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(parseStartMarker(chunk.toString().split('\n')[0])!.pgid)));
+      return { child, pgid, exited: new Promise<string | null>((resolve) => child.once('exit', (_code: number, signal: string | null) => resolve(signal))) };
+    };
+    const abandoned = start();
+    const renewed = start();
+    const renewedPgid = await renewed.pgid;
+    const renewing = setInterval(() => run(renewLeaseCommand(renewedPgid)), 500);
+    try {
+      expect(await abandoned.exited).toBe('SIGTERM'); // its lease ran out on the "rig"
+      expect(renewed.child.exitCode === null && renewed.child.signalCode === null).toBe(true); // renewed: still running
+    } finally {
+      clearInterval(renewing);
+      process.kill(-renewedPgid, 'SIGKILL');
+    }
+  }, 30_000);
 });

@@ -1,0 +1,82 @@
+/**
+ * A rig's link cut mid-trial, as when a rig freezes or its switch port dies: the trials there
+ * cannot be killed from outside, so they fence themselves — their lease is no longer renewed and
+ * the rig kills them on its own. When the link is back, the jobs run again there, never while a
+ * lost copy still runs. Read back from what the rig recorded on its own disk.
+ */
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TestRigs } from '../harness/rigs';
+import { collectRuns, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+
+const LEASE = 4;
+const CUT_SECONDS = 14;
+
+let rigs: TestRigs;
+let env: CliEnv;
+let work: string;
+let nodes: NodeUnderTest[];
+let config: string;
+
+beforeAll(async () => {
+  const cluster = await startTestCluster('cut', inject('temporalAddress'), { rigCount: 1, rigGpus: 2, stagger: 0.1 });
+  ({ work, rigs, env, nodes } = cluster);
+  config = writeUserConfig(work, 'distributed_config.json', { nodes: [cluster.configNodes[1]], lease_seconds: LEASE });
+});
+
+afterAll(async () => {
+  await rigs?.restore(1).catch(() => undefined);
+  await rigs?.stop();
+});
+
+describe('a rig cut off mid-trial', () => {
+  it('kills its own trials when their lease runs out, and runs them again once the link is back', async () => {
+    const jobs = [0, 1].map((i) => ({
+      job_id: `cut_${i}`,
+      script: 'fake_trial.py',
+      args: ['--job', `cut_${i}`, '--sleep', '12', '--output', `out/cut_${i}.json`],
+      expected_output: `out/cut_${i}.json`,
+    }));
+    const worker = await startWorkerProcess(config, env, work);
+    try {
+      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'cut_jobs.json', jobs), '--config', config, '--output-dir', join(work, 'out')], env);
+      expect(started.exitCode, started.stderr).toBe(0);
+      const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('cut_'));
+      const until = async (what: string, check: () => boolean, timeoutMs: number) => {
+        const deadline = Date.now() + timeoutMs;
+        while (!check()) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      };
+      await until('both trials to start', () => runs().length === 2, 30_000);
+      await rigs.cut(1);
+      const cutAt = Date.now() / 1000;
+      // Nobody can reach the rig now: only its own watchdogs can stop the trials.
+      await until('the rig to fence both trials', () => runs().filter((r) => r.endRecord).length === 2, CUT_SECONDS * 1000);
+      const fencedAt = Math.max(...runs().map((r) => r.end));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, (cutAt + CUT_SECONDS - Date.now() / 1000) * 1000)));
+      await rigs.restore(1);
+      const restoredAt = Date.now() / 1000;
+
+      const connection = await Connection.connect({ address: env.temporalAddress });
+      const results = await new Client({ connection }).workflow.getHandle(started.stdout.trim()).result();
+      await connection.close();
+      expect(results).toMatchObject({ status: 'complete', successful: 2, failed: 0 });
+
+      expect(fencedAt).toBeLessThan(restoredAt); // killed on the rig while it was cut off
+      for (const job of jobs) {
+        const copies = runs().filter((r) => r.jobId === job.job_id).sort((a, b) => a.start - b.start);
+        expect(copies.length, job.job_id).toBeGreaterThanOrEqual(2);
+        expect(copies[0].endRecord?.signal, `${job.job_id}'s cut-off copy`).toBe('SIGTERM');
+        expect(copies[0].end).toBeGreaterThan(cutAt);
+        for (let k = 1; k < copies.length; k++) expect(copies[k].start).toBeGreaterThanOrEqual(copies[k - 1].end); // never two at once
+      }
+      expect(runs().filter((r) => !r.endRecord)).toEqual([]); // nothing left running
+      console.log(`fenced ${(fencedAt - cutAt).toFixed(1)} s after the cut (lease ${LEASE} s); link back after ${CUT_SECONDS} s`);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
