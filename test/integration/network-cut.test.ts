@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
 import { collectRuns, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
 
@@ -63,6 +64,14 @@ describe('a rig cut off mid-trial', () => {
       const connection = await Connection.connect({ address: env.temporalAddress });
       const results = await new Client({ connection }).workflow.getHandle(started.stdout.trim()).result();
       await connection.close();
+      reportChaos({
+        fault: `rig link cut for ${CUT_SECONDS} s (lease ${LEASE} s)`,
+        jobs: jobs.length,
+        lost: jobs.length - results.successful,
+        twiceAtOnce: jobsRunTwiceAtOnce(runs()),
+        orphans: runs().filter((r) => !r.endRecord).length,
+        recoverSeconds: Date.now() / 1000 - cutAt,
+      });
       expect(results).toMatchObject({ status: 'complete', successful: 2, failed: 0 });
 
       expect(fencedAt).toBeLessThan(restoredAt); // killed on the rig while it was cut off

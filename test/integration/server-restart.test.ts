@@ -8,9 +8,10 @@ import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import { findTemporalCli, portAnswers } from '../../src/cli/dev-server';
 import { readTrialRecords } from '../harness/rigs';
-import { copyFakeTrial, runCli, writeJobs, writeUserConfig } from '../harness/sweep-fixture';
+import { copyFakeTrial, runCli, writeJobs, writeUserConfig, collectRuns } from '../harness/sweep-fixture';
 
 const work = mkdtempSync(join(tmpdir(), 'rigsweep-restart-'));
 chmodSync(work, 0o755);
@@ -42,9 +43,19 @@ describe('a Temporal server restart mid-sweep', () => {
     const run = runCli(['run', '--jobs-file', writeJobs(work, 'jobs.json', jobs), '--config', config, '--output-dir', join(work, 'out')], env, { timeoutMs: 240_000 });
     for (let i = 0; i < 150 && started().length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 200));
     server!.kill('SIGKILL');
+    const killedAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 3000));
     await startServer();
     const result = await run;
+    const runs = collectRuns([{ name: 'localhost', workDir: local, gpuCount: 2, maxConcurrent: 2, stagger: 0.2, rocm: false }]);
+    reportChaos({
+      fault: 'Temporal server killed -9, back after 3 s',
+      jobs: jobs.length,
+      lost: jobs.length - (result.results?.successful ?? 0),
+      twiceAtOnce: jobsRunTwiceAtOnce(runs),
+      orphans: runs.filter((r) => !r.endRecord).length,
+      recoverSeconds: (Date.now() - killedAt) / 1000,
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.results).toMatchObject({ total_jobs: 12, successful: 12 });
     expect(started().map((r) => r.argv[1]).sort()).toEqual(jobs.map((j) => j.job_id).sort());

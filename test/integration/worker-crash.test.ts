@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
 import { collectRuns, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
 
@@ -59,6 +60,14 @@ describe('a worker killed -9 mid-batch', () => {
       expect(results).toMatchObject({ status: 'complete', successful: 6, failed: 0 });
 
       const all = runs();
+      reportChaos({
+        fault: 'worker killed -9 mid-batch',
+        jobs: jobs.length,
+        lost: jobs.length - results.successful,
+        twiceAtOnce: jobsRunTwiceAtOnce(all),
+        orphans: all.filter((r) => !r.endRecord).length,
+        recoverSeconds: recoveredIn,
+      });
       // Finished before the crash: never ran again.
       for (const jobId of ['crash_0', 'crash_1']) expect(all.filter((r) => r.jobId === jobId)).toHaveLength(1);
       // Running at the crash: the lost copy was killed (TERM) before the job started again.
