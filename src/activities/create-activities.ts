@@ -12,7 +12,7 @@ import { planSweep } from '../inputs/plan-sweep';
 import type { NodeShell } from '../rigs/node-shell';
 import { classified } from './failures';
 import { checkNodeActivity, warmupGpuActivity, type WarmupResult } from './preflight';
-import { probeNodeActivity, type NodeProbeResult } from './probe-node';
+import { probeNodeActivity, type NodeProbeResult } from './health-check';
 import { resetNodeActivity, type ResetNodeResult } from './reset-node';
 import { appendJobResults, startResultsFile, writeResultsActivity, type WriteResultsInput } from './results-files';
 import { runJobActivity, type RunJobDeps, type RunJobInput } from './run-job';

@@ -17,7 +17,7 @@ import { homeOutputPath, nodeOutputPath } from '../rigs/output-paths';
 import type { RemoteExit } from '../rigs/ssh-pool';
 import { judgeOutput, outputProbeCommand, type OutputVerdict, parseOutputProbe } from '../rigs/output-check';
 import { TailBuffer } from '../rigs/tail-buffer';
-import { diagnoseNode } from './probe-node';
+import { diagnoseNode } from './health-check';
 import { recordJobFinished, recordJobStarted } from '../metrics/job-metrics';
 
 /** A rig kills a job whose lease was not renewed for this long (rigsweep renews it every 2 s). */

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { findTemporalCli } from '../../src/cli/dev-server';
 import { readTrialRecords, startRigs, type TestRigs, type TrialRecord } from './rigs';
 import { type ProcessRun, runProcess } from './run-process';
@@ -240,4 +241,23 @@ export async function startTestCluster(
   const env = { temporalAddress, taskQueue: `it-${name}-${process.pid}`, home: rigs.home };
   const { nodes, configNodes } = clusterNodes(rigs, options);
   return { work, rigs, env, nodes, configNodes };
+}
+
+/** Polls `check` every 100 ms until it holds; fails naming what it waited for. */
+export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The sweep's Results JSON through a Temporal client, following a continue-as-new chain. */
+export async function sweepResult(env: CliEnv, workflowId: string): Promise<any> {
+  const connection = await Connection.connect({ address: env.temporalAddress });
+  try {
+    return await new Client({ connection }).workflow.getHandle(workflowId).result();
+  } finally {
+    await connection.close();
+  }
 }

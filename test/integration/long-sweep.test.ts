@@ -5,10 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult } from '../harness/sweep-fixture';
 
 const JOBS = 40;
 const EVENTS_PER_RUN = 120;
@@ -50,9 +49,7 @@ describe('a sweep that continues as new', () => {
 
     const watched = await runCli(['watch', id, '--plain'], env);
     expect(watched.exitCode, watched.stderr).toBe(0);
-    const connection = await Connection.connect({ address: env.temporalAddress });
-    const results = await new Client({ connection }).workflow.getHandle(id).result();
-    await connection.close();
+    const results = await sweepResult(env, id);
     expect(results).toMatchObject({ status: 'complete', total_jobs: JOBS, successful: JOBS, failed: 0, batches: 10, jobs_omitted: 0 });
 
     // Every job once on the rigs, in results.jsonl, and on the follower's screen.

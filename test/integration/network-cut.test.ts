@@ -5,11 +5,10 @@
  * lost copy still runs. Read back from what the rig recorded on its own disk.
  */
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import { collectRuns, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, waitUntil } from '../harness/sweep-fixture';
 
 const LEASE = 4;
 const CUT_SECONDS = 14;
@@ -44,26 +43,17 @@ describe('a rig cut off mid-trial', () => {
       const started = await runCli(['start', '--jobs-file', writeJobs(work, 'cut_jobs.json', jobs), '--config', config, '--output-dir', join(work, 'out')], env);
       expect(started.exitCode, started.stderr).toBe(0);
       const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('cut_'));
-      const until = async (what: string, check: () => boolean, timeoutMs: number) => {
-        const deadline = Date.now() + timeoutMs;
-        while (!check()) {
-          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      };
-      await until('both trials to start', () => runs().length === 2, 30_000);
+      await waitUntil('both trials to start', () => runs().length === 2, 30_000);
       await rigs.cut(1);
       const cutAt = Date.now() / 1000;
       // Nobody can reach the rig now: only its own watchdogs can stop the trials.
-      await until('the rig to fence both trials', () => runs().filter((r) => r.endRecord).length === 2, CUT_SECONDS * 1000);
+      await waitUntil('the rig to fence both trials', () => runs().filter((r) => r.endRecord).length === 2, CUT_SECONDS * 1000);
       const fencedAt = Math.max(...runs().map((r) => r.end));
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, (cutAt + CUT_SECONDS - Date.now() / 1000) * 1000)));
       await rigs.restore(1);
       const restoredAt = Date.now() / 1000;
 
-      const connection = await Connection.connect({ address: env.temporalAddress });
-      const results = await new Client({ connection }).workflow.getHandle(started.stdout.trim()).result();
-      await connection.close();
+      const results = await sweepResult(env, started.stdout.trim());
       reportChaos({
         fault: `rig link cut for ${CUT_SECONDS} s (lease ${LEASE} s)`,
         jobs: jobs.length,

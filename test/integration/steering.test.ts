@@ -6,10 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster } from '../harness/sweep-fixture';
+import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster, sweepResult, waitUntil } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -26,13 +25,6 @@ const jobs = Array.from({ length: JOBS }, (_, i) => ({
   expected_output: `out/steer_${i}.json`,
 }));
 
-const until = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-};
 
 beforeAll(async () => {
   const cluster = await startTestCluster('steer', inject('temporalAddress'), { rigCount: 2, localGpus: 2, rigGpus: 2, stagger: 0.1 });
@@ -55,12 +47,12 @@ describe('a sweep steered while it runs', () => {
     expect(started.exitCode, started.stderr).toBe(0);
     const id = started.stdout.trim();
     const runs = () => collectRuns(nodes).filter((run) => run.jobId.startsWith('steer_'));
-    await until('the first job to start', () => runs().length > 0);
+    await waitUntil('the first job to start', () => runs().length > 0);
 
     const paused = await temporalCli(['workflow', 'signal', '--workflow-id', id, '--name', 'pause'], env);
     expect(paused.exitCode, paused.stderr).toBe(0);
     let status = '';
-    await until('the sweep to pause after its batch', async () => {
+    await waitUntil('the sweep to pause after its batch', async () => {
       status = (await runCli(['status', id], env)).stdout;
       return status.includes(', paused,');
     });
@@ -89,9 +81,7 @@ describe('a sweep steered while it runs', () => {
     const resumed = await temporalCli(['workflow', 'signal', '--workflow-id', id, '--name', 'resume'], env);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
 
-    const connection = await Connection.connect({ address: env.temporalAddress });
-    const results = await new Client({ connection }).workflow.getHandle(id).result();
-    await connection.close();
+    const results = await sweepResult(env, id);
     expect(results).toMatchObject({ status: 'complete', successful: JOBS, failed: 0 });
     await recordHistory(env, id, 'steered-pause-set-exclude-resume');
 
@@ -132,14 +122,12 @@ describe('a sweep steered while it runs', () => {
     const id = started.stdout.trim();
     const rigB = rigs.rigs[1].address;
     const runs = () => collectRuns(nodes).filter((run) => run.jobId.startsWith('mid_'));
-    await until('a first job on the rig', () => runs().some((run) => run.node === rigB));
+    await waitUntil('a first job on the rig', () => runs().some((run) => run.node === rigB));
     const excluded = await runCli(['exclude', id, rigB], env);
     expect(excluded.exitCode, excluded.stderr).toBe(0);
     const excludedAt = Date.now() / 1000;
 
-    const connection = await Connection.connect({ address: env.temporalAddress });
-    const results = await new Client({ connection }).workflow.getHandle(id).result();
-    await connection.close();
+    const results = await sweepResult(env, id);
     expect(results).toMatchObject({ status: 'complete', successful: 12 });
     await recordHistory(env, id, 'node-excluded-mid-batch');
     const all = runs();

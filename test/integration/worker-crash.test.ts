@@ -5,11 +5,10 @@
  * no process left behind. Read back from what the rigs recorded.
  */
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import { collectRuns, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, waitUntil } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -42,20 +41,14 @@ describe('a worker killed -9 mid-batch', () => {
     expect(started.exitCode, started.stderr).toBe(0);
     const id = started.stdout.trim();
     const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('crash_'));
-    const deadline = Date.now() + 30_000;
-    while (!(runs().filter((r) => r.endRecord).length >= 2 && runs().filter((r) => !r.endRecord).length >= 4)) {
-      if (Date.now() > deadline) throw new Error('the jobs did not get going');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitUntil('the short jobs to end and four long ones to run', () => runs().filter((r) => r.endRecord).length >= 2 && runs().filter((r) => !r.endRecord).length >= 4, 30_000);
     process.kill(first.pid, 'SIGKILL');
     const crashedAt = Date.now() / 1000;
     const runningAtCrash = runs().filter((r) => !r.endRecord).map((r) => r.jobId);
 
     const second = await startWorkerProcess(config, env, work);
     try {
-      const connection = await Connection.connect({ address: env.temporalAddress });
-      const results = await new Client({ connection }).workflow.getHandle(id).result();
-      await connection.close();
+      const results = await sweepResult(env, id);
       const recoveredIn = Date.now() / 1000 - crashedAt;
       expect(results).toMatchObject({ status: 'complete', successful: 6, failed: 0 });
 

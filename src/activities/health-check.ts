@@ -3,8 +3,8 @@
  * script_path) exit 0 — e.g. a check that rocm-smi shows no GPU in an "unknown" state, the rigs'
  * freeze signature. Never throws: the workflow's node-health policy decides what a failure means.
  */
-import { quote } from 'shell-quote';
 import type { SweepNode } from '../shared/nodes';
+import { shellWord } from '../rigs/command';
 import type { NodeShell } from '../rigs/node-shell';
 
 export interface NodeProbeResult {
@@ -18,7 +18,7 @@ const OUTPUT_TAIL_CHARS = 300;
 
 export async function probeNodeActivity(shell: NodeShell, node: SweepNode): Promise<NodeProbeResult> {
   const started = Date.now();
-  const command = node.healthCommand ? `cd ${quote([node.scriptPath])} && { ${node.healthCommand}\n}` : 'true';
+  const command = node.healthCommand ? `cd ${shellWord(node.scriptPath)} && { ${node.healthCommand}\n}` : 'true';
   try {
     const result = await shell.run(command, { timeoutMs: PROBE_TIMEOUT_MS });
     const ms = Date.now() - started;
@@ -43,7 +43,7 @@ const DIAGNOSIS_TAIL_CHARS = 2048;
 export async function diagnoseNode(shell: NodeShell, node: SweepNode): Promise<string | undefined> {
   if (!node.diagnoseCommand) return undefined;
   try {
-    const result = await shell.run(`cd ${quote([node.scriptPath])} && { ${node.diagnoseCommand}\n} 2>&1`, { timeoutMs: DIAGNOSIS_TIMEOUT_MS });
+    const result = await shell.run(`cd ${shellWord(node.scriptPath)} && { ${node.diagnoseCommand}\n} 2>&1`, { timeoutMs: DIAGNOSIS_TIMEOUT_MS });
     const text = (result.stdout + result.stderr).slice(-DIAGNOSIS_TAIL_CHARS);
     return result.timedOut ? `${text}\n[diagnose_command timed out after ${DIAGNOSIS_TIMEOUT_MS / 1000} s]` : text;
   } catch (error) {
