@@ -53,8 +53,8 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** sync + drop caches on a rig between batches; never throws. */
-    async resetNode(node: SweepNode): Promise<ResetNodeResult> {
-      return resetNodeActivity(deps.shellFor(node), node);
+    async resetNode(node: SweepNode, cooldownSeconds = 0): Promise<ResetNodeResult> {
+      return resetNodeActivity(deps.shellFor(node), node, cooldownSeconds);
     },
 
     /** Pre-flight: reachability (and the HIP cache clear on ROCm nodes); never throws. */

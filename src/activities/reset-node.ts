@@ -1,10 +1,12 @@
 /**
  * The seed's allocator reset between batches: `sync`, then drop the page cache with `sudo -n`, so
  * a password prompt can never hang a sweep. A failure is a warning for the user, never fatal.
+ * While it runs, and for its cooldown after, the node starts no job of any sweep (node-permits.ts).
  */
 import type { SweepNode } from '../shared/nodes';
 import type { NodeShell } from '../rigs/node-shell';
 import { recordNodeReset } from '../metrics/job-metrics';
+import { quietResetCommand } from '../rigs/node-permits';
 
 export const RESET_COMMAND = 'sync && echo 3 | sudo -n tee /proc/sys/vm/drop_caches > /dev/null';
 
@@ -14,15 +16,15 @@ export interface ResetNodeResult {
   message: string;
 }
 
-export async function resetNodeActivity(shell: NodeShell, node: SweepNode): Promise<ResetNodeResult> {
-  const result = await resetNode(shell, node);
+export async function resetNodeActivity(shell: NodeShell, node: SweepNode, cooldownSeconds: number): Promise<ResetNodeResult> {
+  const result = await resetNode(shell, node, cooldownSeconds);
   recordNodeReset(result.node, result.ok);
   return result;
 }
 
-async function resetNode(shell: NodeShell, node: SweepNode): Promise<ResetNodeResult> {
+async function resetNode(shell: NodeShell, node: SweepNode, cooldownSeconds: number): Promise<ResetNodeResult> {
   try {
-    const result = await shell.run(RESET_COMMAND, { timeoutMs: 30_000 });
+    const result = await shell.run(quietResetCommand(RESET_COMMAND, cooldownSeconds), { timeoutMs: 30_000 });
     if (result.timedOut) return { node: node.name, ok: false, message: 'reset timed out after 30 s' };
     if (result.exitCode !== 0) {
       const reason = result.stderr.trim().split('\n').pop() || `exit code ${result.exitCode}`;

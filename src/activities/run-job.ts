@@ -12,10 +12,14 @@ import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import type { AttemptResult, FailureMode, JobResult } from '../shared/results';
 import { buildJobCommand, expectedOutput, jobToken, killGroupCommand, killLeftoverCommand, parseStartMarker, renewLeaseCommand } from '../rigs/command';
+import { parseGoMarker } from '../rigs/node-permits';
+import { SshConnectError } from '../rigs/ssh-errors';
+import { lostContactResult, NodeContact, waitOutLostContact } from './lost-contact';
 import type { NodeShell, RemoteProcess } from '../rigs/node-shell';
 import { homeOutputPath, nodeOutputPath } from '../rigs/output-paths';
 import type { RemoteExit } from '../rigs/ssh-pool';
 import { judgeOutput, outputProbeCommand, type OutputVerdict, parseOutputProbe } from '../rigs/output-check';
+import { headerLines } from '../rigs/header-lines';
 import { TailBuffer } from '../rigs/tail-buffer';
 import { diagnoseNode } from './health-check';
 import { recordJobFinished, recordJobStarted } from '../metrics/job-metrics';
@@ -40,6 +44,8 @@ export interface RunJobInput {
   nodeRunDir?: string;
   /** Rigs: seconds the job's lease lasts without renewal before the rig kills it (default 20). */
   leaseSeconds?: number;
+  /** The node's stagger in force (steering may change it); default the config's. */
+  spacingSeconds?: number;
 }
 
 export interface RunJobDeps {
@@ -65,6 +71,24 @@ const failed = (failure_mode: FailureMode, error: string, exit: Partial<RemoteEx
 });
 
 export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Promise<AttemptResult> {
+  const contact = new NodeContact(Context.current().info.heartbeatDetails);
+  const attemptStart = new Date();
+  try {
+    return await runAttempt(deps, input, contact);
+  } catch (error) {
+    if (!(error instanceof SshConnectError) || input.node.isLocal) throw error;
+    const verdict = await waitOutLostContact(deps.shellFor(input.node), contact, input.leaseSeconds ?? DEFAULT_LEASE_SECONDS);
+    // Back in time: Temporal retries the attempt there, and the retry first kills what is left of this one.
+    if (verdict === 'back') throw error;
+    const { job, node, gpu } = input;
+    const base = { job_id: job.job_id, node: node.name, gpu_id: gpu, batch: input.batch, attempt: input.attempt, output_file: expectedOutput(job, { node, gpu, runId: input.runId }) };
+    const result = lostContactResult(base, node, contact, attemptStart, error);
+    recordJobFinished(result);
+    return result;
+  }
+}
+
+async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeContact): Promise<AttemptResult> {
   const context = Context.current();
   const { node, gpu, job } = input;
   const outputFile = expectedOutput(job, { node, gpu, runId: input.runId });
@@ -74,32 +98,39 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
   const shell = deps.shellFor(node);
 
   await killLeftover(shell, deps, input);
-  let startedAt = new Date();
-  const process = await shell.exec(buildJobCommand(job, commandContext));
+  contact.heard();
+  const permit = { gpu, slots: node.maxConcurrent, spacingSeconds: input.spacingSeconds ?? node.staggerSeconds };
+  const process = await shell.exec(buildJobCommand(job, { ...commandContext, permit }));
   const stderr = new TailBuffer(STDERR_TAIL_BYTES);
   process.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  const marker = parseStartMarker((await firstLine(process)) ?? '');
-  startedAt = new Date();
-  if (marker) {
-    // At once, not after the first interval: a worker lost from here on leaves the pgid to kill.
-    context.heartbeat({ pgid: marker.pgid, node: node.name, gpu });
-    recordJobStarted(node.name, gpu);
-  }
-  // Only a staggered node waits for this signal; without a stagger it would only cost a workflow task.
-  if (node.staggerSeconds > 0) {
-    await deps
-      .reportStarted(context.info.workflowExecution?.workflowId ?? '', { startKey: input.startKey, startedAtMs: startedAt.getTime() })
-      .catch((error) => context.log.warn('could not report job start', { job: job.job_id, error: String(error) }));
-  }
-
+  const [markerLine, goLine] = headerLines(process, 2);
+  const marker = parseStartMarker((await markerLine) ?? '');
+  let startedAt = new Date();
   let outcome: Outcome;
   if (!marker) {
     outcome = failed('EXECUTION_ERROR', 'the job did not start (no start marker)', await process.done);
   } else {
-    const ended = await awaitExit(process, shell, deps, marker.pgid, job, node, gpu);
-    outcome = ended === 'timeout'
-      ? failed('TIMEOUT', `no exit within its timeout of ${job.timeout} s; process group killed`)
-      : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, marker.nodeTimeNs) : null);
+    // At once, not after the first interval: a worker lost from here on leaves the pgid to kill.
+    contact.heard();
+    contact.details = { pgid: marker.pgid, node: node.name, gpu };
+    const alive = keepAlive(shell, deps, node, contact);
+    try {
+      // The node's own rules across sweeps: its GPU, a slot, the start spacing, a cooldown.
+      const go = await untilStartOrCancel(goLine, shell, deps, marker.pgid, job, node);
+      startedAt = new Date();
+      if (!go) {
+        outcome = failed('EXECUTION_ERROR', 'the job ended before it got its start permit on the node', await process.done);
+      } else {
+        recordJobStarted(node.name, gpu);
+        await confirmStart(deps, input, startedAt);
+        const ended = await awaitExit(process, shell, deps, marker.pgid, job, node);
+        outcome = ended === 'timeout'
+          ? failed('TIMEOUT', `no exit within its timeout of ${job.timeout} s; process group killed`)
+          : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, marker.nodeTimeNs) : null);
+      }
+    } finally {
+      alive.stop();
+    }
   }
   let localOutput: string | null = null;
   if (outcome.success && outputFile) {
@@ -142,29 +173,66 @@ async function killLeftover(shell: NodeShell, deps: RunJobDeps, input: RunJobInp
   if (said.stdout.includes('LEFTOVER')) context.log.warn('killed the process group a lost attempt left running', { job: input.job.job_id, node: input.node.name, pgid: previous.pgid });
 }
 
-/** Waits for the job's exit while heartbeating; on timeout or cancel, kills its process group. */
-async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode, gpu: number): Promise<RemoteExit | 'timeout'> {
+/**
+ * Heartbeats the job's pgid (at once, then every interval) and, on a rig, renews its lease: while
+ * the rig can be reached, its watchdog leaves the job alone.
+ */
+function keepAlive(shell: NodeShell, deps: RunJobDeps, node: SweepNode, contact: NodeContact): { stop(): void } {
   const context = Context.current();
-  const heartbeat = setInterval(() => {
-    context.heartbeat({ pgid, node: node.name, gpu });
-    // The lease: while the rig can be reached, its watchdog leaves the job alone.
-    if (!node.isLocal) void shell.run(renewLeaseCommand(pgid), { timeoutMs: 5000 }).catch(() => undefined);
+  const details = contact.details as { pgid: number };
+  context.heartbeat(details);
+  const timer = setInterval(() => {
+    context.heartbeat(details);
+    if (node.isLocal) return;
+    void shell.run(renewLeaseCommand(details.pgid), { timeoutMs: 5000 }).then((renewed) => renewed.exitCode === 0 && contact.heard(), () => undefined);
   }, deps.heartbeatIntervalMs ?? 2000);
+  return { stop: () => clearInterval(timer) };
+}
+
+/** Tells a staggered sweep its job runs: the node's next start is timed from here. */
+async function confirmStart(deps: RunJobDeps, input: RunJobInput, startedAt: Date): Promise<void> {
+  // Without a stagger nothing waits for this signal; it would only cost a workflow task.
+  if ((input.spacingSeconds ?? input.node.staggerSeconds) <= 0) return;
+  const context = Context.current();
+  await deps
+    .reportStarted(context.info.workflowExecution?.workflowId ?? '', { startKey: input.startKey, startedAtMs: startedAt.getTime() })
+    .catch((error) => context.log.warn('could not report job start', { job: input.job.job_id, error: String(error) }));
+}
+
+/**
+ * Waits for the GO line (true), the job's end before it (false), or a cancel — on which the
+ * waiting job's group is killed, so a cancelled sweep leaves no job queued on a node.
+ */
+async function untilStartOrCancel(goLine: Promise<string | null>, shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode): Promise<boolean> {
+  const context = Context.current();
+  const cancelled = context.cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const);
+  const line = await Promise.race([goLine, cancelled]);
+  if (line === 'cancelled') await killAndThrowCancelled(shell, deps, pgid, job, node);
+  return parseGoMarker((line as string | null) ?? '') !== null;
+}
+
+async function killAndThrowCancelled(shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode): Promise<never> {
+  await shell.run(killGroupCommand(pgid, deps.killGraceSeconds ?? 5), { timeoutMs: 30_000 }).catch(() => undefined);
+  throw new CancelledFailure(`${job.job_id} cancelled; its process group on ${node.name} was killed`);
+}
+
+/** Waits for the job's exit; on timeout or cancel, kills its process group. */
+async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode): Promise<RemoteExit | 'timeout'> {
+  const context = Context.current();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), job.timeout * 1000)));
-  const cancelled = context.cancelled.then(
-    () => 'cancelled' as const,
-    () => 'cancelled' as const,
-  );
+  const cancelled = context.cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const);
   try {
     const ended = await Promise.race([process.done, timedOut, cancelled]);
     if (ended !== 'timeout' && ended !== 'cancelled') return ended;
+    if (ended === 'cancelled') {
+      process.close();
+      return await killAndThrowCancelled(shell, deps, pgid, job, node);
+    }
     await shell.run(killGroupCommand(pgid, deps.killGraceSeconds ?? 5), { timeoutMs: 30_000 }).catch(() => undefined);
     process.close();
-    if (ended === 'cancelled') throw new CancelledFailure(`${job.job_id} cancelled; its process group on ${node.name} was killed`);
     return 'timeout';
   } finally {
-    clearInterval(heartbeat);
     clearTimeout(timer);
   }
 }
@@ -198,24 +266,6 @@ async function checkOutput(shell: NodeShell, node: SweepNode, outputFile: string
   const probe = await shell.run(outputProbeCommand(node.scriptPath, outputFile), { timeoutMs: 60_000 });
   if (probe.exitCode !== 0) return { ok: false, mode: 'EXECUTION_ERROR', error: `could not read ${outputFile}: ${probe.stderr.trim()}` };
   return judgeOutput(parseOutputProbe(probe.stdout), outputFile, attemptStartNs);
-}
-
-/** Resolves with the first stdout line (the start marker), or null if the process ends first. */
-function firstLine(process: RemoteProcess): Promise<string | null> {
-  return new Promise((resolve) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      const end = text.indexOf('\n');
-      if (end >= 0) {
-        process.stdout.removeListener('data', onData);
-        process.stdout.resume(); // keep draining: a full channel window would stall the trial
-        resolve(text.slice(0, end));
-      }
-    };
-    process.stdout.on('data', onData);
-    process.stdout.once('end', () => resolve(null));
-  });
 }
 
 /** sshd says `KILL`, Node says `SIGKILL`: results always say `SIGKILL`. */

@@ -9,6 +9,7 @@ import { quote } from 'shell-quote';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import { paddedTrial, renderTemplate } from '../shared/templates';
+import { type StartPermit, startPermitCommand } from './node-permits';
 
 /** The seed's ROCm settings for RX 6600 rigs (gfx1032 runs as gfx1030; SDMA off avoids hangs). */
 const ROCM_ENV: [string, string][] = [
@@ -54,6 +55,8 @@ export interface JobCommandContext {
    * seconds old — the one fence that still works when the rig is cut off.
    */
   leaseSeconds?: number;
+  /** The node's rules across sweeps (node-permits.ts): waited for after the marker, before the trial starts. */
+  permit?: StartPermit;
 }
 
 /** The lease file of the job whose process group is `pgid`, on its rig. */
@@ -107,9 +110,10 @@ export function buildJobCommand(job: SweepJob, context: JobCommandContext): stri
   return [
     `echo ${START_MARKER} $$ $(date +%s%N)`,
     ...(context.leaseSeconds ? [leaseWords(context.leaseSeconds)] : []),
+    ...(context.permit ? [startPermitCommand(context.permit)] : []),
     `cd ${shellWord(context.node.scriptPath)} || exit 97`,
     ...(context.createDirs?.length ? [`mkdir -p -- ${context.createDirs.map((dir) => quote([dir])).join(' ')}`] : []),
-    ['exec', 'env', `${JOB_TOKEN_VAR}=${quote([jobToken(context.runId, job.job_id)])}`, ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
+    ['exec', 'env', tokenWord(jobToken(context.runId, job.job_id)), ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
   ].join('; ');
 }
 
@@ -123,13 +127,18 @@ export function jobToken(runId: string, jobId: string): string {
   return `${runId}/${jobId}`;
 }
 
+/** `RIGSWEEP_JOB=<token>`, quoted, as the job's command line carries it. */
+const tokenWord = (token: string) => `${JOB_TOKEN_VAR}=${quote([token])}`;
+
 /**
- * Kills the process group `pgid` only if its leader is still this job (its environment holds the
- * job's token): what a retry runs first when the attempt before it lost its worker mid-run.
+ * Kills the process group `pgid` only if its leader is still this job — its environment holds the
+ * job's token once the trial runs, its command line while it waits for its start permit: what a
+ * retry runs first when the attempt before it lost its worker mid-run.
  */
 export function killLeftoverCommand(pgid: number, token: string, graceSeconds: number): string {
-  const marker = quote([`${JOB_TOKEN_VAR}=${token}`]);
-  return `if tr '\\0' '\\n' < /proc/${pgid}/environ 2>/dev/null | grep -qxF -- ${marker}; then echo LEFTOVER; ${killGroupCommand(pgid, graceSeconds)}; fi; exit 0`;
+  const inEnvironment = `tr '\\0' '\\n' 2>/dev/null < /proc/${pgid}/environ | grep -qxF -- ${quote([`${JOB_TOKEN_VAR}=${token}`])}`;
+  const inCommandLine = `tr '\\0' ' ' 2>/dev/null < /proc/${pgid}/cmdline | grep -qF -- ${quote([tokenWord(token)])}`;
+  return `if { ${inEnvironment}; } || { ${inCommandLine}; }; then echo LEFTOVER; ${killGroupCommand(pgid, graceSeconds)}; fi; exit 0`;
 }
 
 /** Parses the start marker; null when the line is something else. */

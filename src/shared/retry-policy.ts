@@ -6,8 +6,11 @@
  */
 import type { FailureMode, JobResult } from './results';
 
-/** Failures of the run itself, which another attempt (on any healthy GPU) may not repeat. */
-export const RETRYABLE_FAILURE_MODES: readonly FailureMode[] = ['EXIT_CODE', 'KILLED', 'TIMEOUT', 'FILE_MISSING', 'STALE_OUTPUT', 'FILE_EMPTY', 'INVALID_JSON'];
+/**
+ * Failures of the run itself, which another attempt (on any healthy GPU) may not repeat — and
+ * SSH_ERROR, a node lost for longer than the job's lease, whose job another node can run.
+ */
+export const RETRYABLE_FAILURE_MODES: readonly FailureMode[] = ['EXIT_CODE', 'KILLED', 'TIMEOUT', 'FILE_MISSING', 'STALE_OUTPUT', 'FILE_EMPTY', 'INVALID_JSON', 'SSH_ERROR'];
 
 export const DEFAULT_MAX_RETRIES = 3;
 

@@ -33,8 +33,12 @@ export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJo
     firstAttempts: new Map(),
     inFlight: 0,
     results: [],
+    background: [],
+    over: false,
   };
   await Promise.all(plan.nodes.map((node) => feedNode(node, context)));
+  context.over = true;
+  await Promise.all(context.background);
   const order = new Map(jobs.map((job, index) => [job.job_id, index]));
   const started = jobs.length - context.queue.filter((entry) => entry.attempt === 1).length;
   return { results: context.results.sort((a, b) => order.get(a.job_id)! - order.get(b.job_id)!), started };
@@ -49,10 +53,13 @@ function mayTake(node: SweepNode, attempt: number, context: BatchContext): boole
   return attempt > 1 || (context.firstAttempts.get(node.name) ?? 0) < context.perNodeCap;
 }
 
-/** Nothing runs, and nothing left in the queue can start anywhere. */
+/**
+ * Nothing runs, and nothing left in the queue can start anywhere. First attempts nobody may take
+ * go to the next batch; a retry has no later batch, so it waits for a node back in service.
+ */
 function batchDone(context: BatchContext): boolean {
   if (context.inFlight > 0) return false;
-  return context.queue.every((entry) => !context.plan.nodes.some((node) => mayTake(node, entry.attempt, context)));
+  return context.queue.every((entry) => entry.attempt === 1 && !context.plan.nodes.some((node) => mayTake(node, entry.attempt, context)));
 }
 
 /**

@@ -12,6 +12,7 @@ import type { BatchRange } from '../shared/planner';
 import { type AttemptResult, type AttemptSummary, type JobResult, summariseAttempt } from '../shared/results';
 import { retryBackoffSeconds, shouldRetry } from '../shared/retry-policy';
 import type { SweepPlan } from '../shared/sweep-plan';
+import { leaveOutLostNode } from './lost-nodes';
 import type { SweepTracker } from './sweep-tracker';
 
 /**
@@ -29,6 +30,11 @@ const trialRuns = proxyActivities<SweepActivities>({
 
 /** Margin over a job's own timeout: the activity enforces the job timeout and still has to kill and report. */
 const JOB_TIMEOUT_MARGIN_SECONDS = 120;
+/**
+ * Before its timeout starts, a job may wait on the node for its start permit — behind another
+ * sweep's job on the same GPU, say — so an attempt may last about two job timeouts.
+ */
+const startToCloseSeconds = (job: SweepJob) => 2 * job.timeout + JOB_TIMEOUT_MARGIN_SECONDS;
 /** How long infrastructure errors of one job are retried before the job counts as failed. */
 const INFRASTRUCTURE_DEADLINE_SECONDS = 600;
 
@@ -56,6 +62,9 @@ export interface BatchContext {
   /** Attempts running or waiting out a retry backoff: the batch is done when none are left. */
   inFlight: number;
   results: JobResult[];
+  /** Work beside the lanes (probes of nodes lost mid-batch); ends once the batch is `over`. */
+  background: Promise<void>[];
+  over: boolean;
 }
 
 /**
@@ -75,11 +84,11 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
   const finished = trialRuns.runJob
     .executeWithOptions(
       {
-        startToCloseTimeout: `${job.timeout + JOB_TIMEOUT_MARGIN_SECONDS} seconds`,
-        scheduleToCloseTimeout: `${job.timeout + JOB_TIMEOUT_MARGIN_SECONDS + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
+        startToCloseTimeout: `${startToCloseSeconds(job)} seconds`,
+        scheduleToCloseTimeout: `${startToCloseSeconds(job) + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
         summary: `${job.job_id} on ${node.name} GPU ${gpu}${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
       },
-      [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds }],
+      [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node) }],
     )
     .catch((error: unknown) => failedDispatch(error, node, gpu, entry, batch))
     .then((result) => {
@@ -99,6 +108,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
 async function settle(result: AttemptResult, entry: QueuedJob, context: BatchContext): Promise<void> {
   const { plan, tracker } = context;
   const attempts = [...entry.previous, summariseAttempt(result)];
+  if (result.failure_mode === 'SSH_ERROR') leaveOutLostNode(result, context);
   if (!shouldRetry(result, entry.attempt, plan.maxRetries)) {
     const final: JobResult = { ...result, attempts };
     tracker.jobFinished(final);

@@ -116,6 +116,12 @@ export class Steering {
     return 'left out';
   }
 
+  /** A node lost mid-batch (its job ended in SSH_ERROR): left out until a probe passes. */
+  lostContact(node: string, message: string): void {
+    this.leftOutByProbe.set(node, message);
+    this.replanNeeded = true;
+  }
+
   /** Nodes that may take jobs now. */
   activeNodes(): SweepNode[] {
     return this.nodes.filter((node) => !this.isNodeExcluded(node));

@@ -23,10 +23,12 @@ export async function resetRigs(rigs: SweepNode[], labels: UpkeepLabels, tracker
   tracker.nodes.setUpkeep(rigs.map((node) => node.name), 'resetting');
   tracker.refreshDetails();
   const resetStart = Date.now();
+  // The rig keeps its own quiet window too, so no other sweep starts a job there during this cooldown.
+  const cooldownSeconds = tracker.steering.settings!.inter_batch_cooldown_seconds;
   const outcomes = await Promise.all(
     rigs.map((node) =>
       upkeep.resetNode
-        .executeWithOptions({ summary: labels.resetSummary(node) }, [node])
+        .executeWithOptions({ summary: labels.resetSummary(node) }, [node, cooldownSeconds])
         .catch((error: Error) => ({ node: node.name, ok: false, message: `reset failed: ${error.message}` }))
         .then((outcome) => {
           tracker.nodes.setUpkeep([node.name], null);

@@ -3,21 +3,34 @@
  * ran twice at once, processes left behind, time to recover — and `npm run chaos` prints one
  * table of them. In `npm test` (the CI smoke subset) the same tests run once and report nothing.
  */
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { readJobResults } from '../../src/activities/results-files';
 import type { TrialRun } from './sweep-fixture';
 
 export const CHAOS_REPORT_ENV = 'RIGSWEEP_CHAOS_REPORT';
 
+/**
+ * True inside `npm run chaos`: test files that mix fault tests with others skip the others there
+ * (`describe.skipIf(inChaosRun)`), so the chaos run stays the fault tests. The global setup sets
+ * the variable before the test forks start, so it is read once, at import.
+ */
+export const inChaosRun = Boolean(process.env[CHAOS_REPORT_ENV]);
+
 export interface ChaosRow {
   fault: string;
+  /** Jobs in the sweep; for bad input, the broken inputs tried. */
   jobs: number;
-  /** Jobs without a successful final result. */
+  /**
+   * Jobs without a successful final result; for a cancel, jobs that finished on their node but are
+   * not on record as successes; for bad input, inputs not refused with exit 2 naming file and field.
+   */
   lost: number;
   /** Jobs with two copies running at the same moment. */
   twiceAtOnce: number;
-  /** Trial processes still running when the sweep had ended. */
+  /** Trial processes still running when the sweep had ended (15 s after a cancel); for bad input, trials started at all. */
   orphans: number;
-  /** Seconds from the fault to the sweep's end (or to the processes being gone, for a cancel). */
+  /** Seconds from the fault to the sweep's end (or to the processes being gone, for a cancel; to the error, for bad input). */
   recoverSeconds: number;
 }
 
@@ -31,6 +44,54 @@ export function jobsRunTwiceAtOnce(runs: TrialRun[]): number {
   const byJob = new Map<string, TrialRun[]>();
   for (const run of runs) byJob.set(run.jobId, [...(byJob.get(run.jobId) ?? []), run]);
   return [...byJob.values()].filter((copies) => copies.some((a, i) => copies.some((b, j) => i < j && a.start < b.end && b.start < a.end))).length;
+}
+
+/**
+ * Trial processes still running, not zombies: the pids the nodes recorded, plus whatever
+ * `pgrep -f` finds with `--job <jobPrefix><n>` on its command line (a trial killed before it could
+ * write its record). The rigs share this machine's pid namespace, so both see their processes too.
+ */
+export function liveTrialProcesses(recordedPids: number[], jobPrefix: string): number[] {
+  const pgrep = spawnSync('pgrep', ['-f', '--', `--job ${jobPrefix}[0-9]+`], { encoding: 'utf8' });
+  const found = pgrep.stdout.split('\n').filter(Boolean).map(Number);
+  return [...new Set([...recordedPids, ...found])].filter(isRunning);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    // Field 3 of /proc/<pid>/stat is the state; the name before it may hold spaces, hence after ')'.
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').at(-1)!.trim()[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export interface AfterCancel {
+  /** Trial processes still running `graceMs` after the cancel. */
+  orphans: number;
+  /** Seconds from the cancel until none was left (or until the grace ran out). */
+  goneAfterSeconds: number;
+}
+
+/** Polls `live` every 100 ms from the cancel on, until it is empty or `graceMs` have passed. */
+export async function watchTrialsAfterCancel(live: () => number[], cancelledAtMs: number, graceMs = 15_000): Promise<AfterCancel> {
+  for (;;) {
+    const alive = live().length;
+    const seconds = (Date.now() - cancelledAtMs) / 1000;
+    if (alive === 0 || seconds * 1000 >= graceMs) return { orphans: alive, goneAfterSeconds: seconds };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * A cancelled sweep has no Results JSON; what it keeps is `results.jsonl` in its results folder.
+ * Counts the jobs lost to a cancel: a trial that ended with exit 0 on its node, but whose job that
+ * file misses or records as failed.
+ */
+export async function jobsFinishedButNotRecorded(runs: TrialRun[], resultsDir: string): Promise<number> {
+  const recorded = new Map((await readJobResults(resultsDir)).map((job) => [job.job_id, job.success]));
+  const finished = new Set(runs.filter((run) => run.endRecord?.exit_code === 0).map((run) => run.jobId));
+  return [...finished].filter((jobId) => recorded.get(jobId) !== true).length;
 }
 
 /** The table `npm run chaos` prints: one line per fault, summed over its runs. */

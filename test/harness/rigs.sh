@@ -8,7 +8,8 @@
 #
 # Layout (this machine): bridge rswbr0 10.231.0.1/24; rig i = netns rsw-rig<i>, veth rswh<i> (host,
 # bridge port) <-> eth0 (in the netns) 10.231.0.(10+i). Each sshd runs in its own mount + UTS
-# namespace with STATE_DIR/rig<i>/disk bind-mounted over /srv/rigsweep-rig and hostname rig<i>.
+# namespace with STATE_DIR/rig<i>/disk bind-mounted over /srv/rigsweep-rig, STATE_DIR/rig<i>/node-state
+# over /tmp/rigsweep-node, and hostname rig<i>.
 # Namespace names are global: only one harness instance can be up at a time on this machine.
 # Needs root.
 set -euo pipefail
@@ -27,6 +28,9 @@ readonly NVIDIA_PY=$OPT_DIR/torch_env/bin/python
 readonly HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly FIXTURES="$(cd "$HERE/../fixtures" && pwd)"
 readonly LOCK_FILE=/run/rigsweep-test-rigs.lock
+# rigsweep's per-node lock folder (src/rigs/node-permits.ts): every rig gets its own, as real rigs
+# would, although the rigs share this machine's /tmp.
+readonly NODE_STATE_DIR=/tmp/rigsweep-node
 
 log() { echo "rigs.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -106,6 +110,7 @@ ensure_user() {
 
 install_shared() {
   mkdir -p "$STANDIN_DIR" "$(dirname "$ROCM_PY")" "$(dirname "$NVIDIA_PY")" "$RIG_MOUNT" /run/sshd
+  mkdir -p -m 1777 "$NODE_STATE_DIR" # the mount point; localhost uses it as it is
   install -m 0755 "$FIXTURES/standins/sudo" "$STANDIN_DIR/sudo"
   install -m 0755 "$FIXTURES/standins/rocm-smi" "$STANDIN_DIR/rocm-smi"
   ln -sfn /usr/bin/python3 "$ROCM_PY"
@@ -184,7 +189,8 @@ cmd_up() {
   local ns addr dev dir disk
   for ((i = 1; i <= count; i++)); do
     ns="$NS_PREFIX$i"; addr="$SUBNET_PREFIX.$((10 + i))"; dev="rswh$i"; dir="$state/rig$i"; disk="$dir/disk"
-    mkdir -p "$disk/work"
+    mkdir -p "$disk/work" "$dir/node-state"
+    chmod 1777 "$dir/node-state"
     cp "$FIXTURES/fake_trial.py" "$disk/work/fake_trial.py"
     chown -R "$RIG_USER:" "$disk"
 
@@ -220,8 +226,8 @@ Subsystem sftp internal-sftp
 EOF
     # ip netns exec and unshare exec (no fork): $! is the sshd.
     nohup ip netns exec "$ns" unshare -m -u --propagation private \
-      sh -c 'mount --bind "$1" "$2" && hostname "$3" && exec /usr/sbin/sshd -D -e -f "$4"' \
-      sh "$disk" "$RIG_MOUNT" "rig$i" "$dir/sshd_config" \
+      sh -c 'mount --bind "$1" "$2" && mount --bind "$5" "$6" && hostname "$3" && exec /usr/sbin/sshd -D -e -f "$4"' \
+      sh "$disk" "$RIG_MOUNT" "rig$i" "$dir/sshd_config" "$dir/node-state" "$NODE_STATE_DIR" \
       </dev/null >>"$dir/sshd.log" 2>&1 9>&- &
     echo "$!" >"$dir/sshd.launcher.pid"
 

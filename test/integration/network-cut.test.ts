@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, waitUntil } from '../harness/sweep-fixture';
+import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, waitUntil } from '../harness/sweep-fixture';
 
 const LEASE = 4;
 const CUT_SECONDS = 14;
@@ -18,10 +18,11 @@ let env: CliEnv;
 let work: string;
 let nodes: NodeUnderTest[];
 let config: string;
+let configNodes: Record<string, unknown>[];
 
 beforeAll(async () => {
   const cluster = await startTestCluster('cut', inject('temporalAddress'), { rigCount: 1, rigGpus: 2, stagger: 0.1 });
-  ({ work, rigs, env, nodes } = cluster);
+  ({ work, rigs, env, nodes, configNodes } = cluster);
   config = writeUserConfig(work, 'distributed_config.json', { nodes: [cluster.configNodes[1]], lease_seconds: LEASE });
 });
 
@@ -76,6 +77,53 @@ describe('a rig cut off mid-trial', () => {
       console.log(`fenced ${(fencedAt - cutAt).toFixed(1)} s after the cut (lease ${LEASE} s); link back after ${CUT_SECONDS} s`);
     } finally {
       await worker.stop();
+    }
+  });
+
+  it('runs the jobs of a rig cut off for good on the other nodes, once their lease has run out there', async () => {
+    const gone = writeUserConfig(work, 'with_localhost.json', { nodes: [configNodes[0], configNodes[1]], lease_seconds: LEASE, retry_backoff_seconds: 0 });
+    const jobs = [0, 1, 2, 3].map((i) => ({
+      job_id: `gone_${i}`,
+      script: 'fake_trial.py',
+      args: ['--job', `gone_${i}`, '--sleep', '6', '--output', `out/gone_${i}.json`],
+      expected_output: `out/gone_${i}.json`,
+    }));
+    const worker = await startWorkerProcess(gone, env, work);
+    try {
+      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'gone_jobs.json', jobs), '--config', gone, '--output-dir', join(work, 'out')], env);
+      expect(started.exitCode, started.stderr).toBe(0);
+      const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('gone_'));
+      const onRig = () => runs().filter((r) => r.node === rigs.rigs[0].address);
+      await waitUntil('two trials on the rig and two on localhost', () => runs().length === 4 && onRig().length === 2, 30_000);
+      await rigs.cut(1); // and it stays cut
+      const cutAt = Date.now() / 1000;
+
+      const results = await sweepResult(env, started.stdout.trim());
+      await recordHistory(env, started.stdout.trim(), 'rig-lost-for-good');
+      reportChaos({
+        fault: `rig link cut for good (lease ${LEASE} s)`,
+        jobs: jobs.length,
+        lost: jobs.length - results.successful,
+        twiceAtOnce: jobsRunTwiceAtOnce(runs()),
+        orphans: runs().filter((r) => !r.endRecord).length,
+        recoverSeconds: Date.now() / 1000 - cutAt,
+      });
+      expect(results).toMatchObject({ status: 'complete', successful: 4, failed: 0 });
+      const lostJobs = onRig().map((r) => r.jobId);
+      for (const jobId of lostJobs) {
+        const [fenced, ...again] = runs().filter((r) => r.jobId === jobId).sort((a, b) => a.start - b.start);
+        expect(fenced.endRecord?.signal, `${jobId}'s copy on the rig`).toBe('SIGTERM'); // killed there by its lease
+        expect(again.map((r) => r.node), jobId).toEqual(['localhost']);
+        expect(again[0].start, `${jobId} ran again only after its copy on the rig was gone`).toBeGreaterThan(fenced.end);
+        const record = results.jobs.find((job: { job_id: string }) => job.job_id === jobId);
+        expect(record.attempts.map((a: { failure_mode: string | null }) => a.failure_mode)).toEqual(['SSH_ERROR', null]);
+      }
+      expect(results.warnings.join('\n')).toContain(`${rigs.rigs[0].address} left out`);
+      expect(runs().filter((r) => !r.endRecord)).toEqual([]);
+      console.log(`recovered ${(Date.now() / 1000 - cutAt).toFixed(1)} s after the cut (lease ${LEASE} s, trials 6 s)`);
+    } finally {
+      await worker.stop();
+      await rigs.restore(1);
     }
   });
 });

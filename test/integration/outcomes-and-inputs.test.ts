@@ -1,13 +1,13 @@
 /**
  * What users rely on beyond the happy path, through the real CLI, worker, server and rigs:
- * the success rule, timeouts that kill, bad input that starts nothing, the exit codes, trials from
- * a trial_command, attaching to a running sweep, and sweeps started by the official `temporal` CLI.
+ * the success rule, timeouts that kill, the exit codes, trials from a trial_command, attaching to
+ * a running sweep, and sweeps started by the official `temporal` CLI.
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readTrialRecords, startRigs, type TestRigs } from '../harness/rigs';
+import { startRigs, type TestRigs } from '../harness/rigs';
 import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
@@ -25,7 +25,6 @@ const job = (id: string, args: string[], extra: Record<string, unknown> = {}) =>
   timeout: 60,
   ...extra,
 });
-const allRecords = () => nodes.flatMap((node) => readTrialRecords(node.workDir));
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'rigsweep-it2-'));
@@ -157,34 +156,8 @@ describe('max_fail_percentage', () => {
   });
 });
 
-describe('bad input starts nothing', () => {
-  const recordsBefore = () => allRecords().length;
-
-  it('names the file and the field of a bad config value, exit 2', async () => {
-    const before = recordsBefore();
-    const bad = writeUserConfig(work, 'bad_config.json', { nodes: [configNodes[0], { ...configNodes[1], gpu_count: -2 }] });
-    const run = await runCli(['run', '--trials', '3', '--config', bad], env);
-    expect(run.exitCode).toBe(2);
-    expect(run.stderr).toContain(`${bad}: nodes[1].gpu_count:`);
-    expect(run.stdout).toBe('');
-    expect(recordsBefore()).toBe(before);
-  });
-
-  it('names the job of a duplicate job_id, and a jobs file that is not there', async () => {
-    const dup = writeJobs(work, 'dup.json', [job('a', []), job('a', [])]);
-    const run = await runCli(['run', '--jobs-file', dup, '--config', configFile], env);
-    expect([run.exitCode, run.stderr]).toEqual([2, expect.stringContaining(`${dup}: [1].job_id: duplicate job_id "a"`)]);
-    const absent = await runCli(['run', '--jobs-file', join(work, 'nope.json'), '--config', configFile], env);
-    expect([absent.exitCode, absent.stderr]).toEqual([2, expect.stringContaining('nope.json: cannot read jobs file: not found')]);
-  });
-
-  it('rejects an unknown placeholder in trial_command', async () => {
-    const bad = writeUserConfig(work, 'bad_placeholder.json', { nodes: configNodes, trial_command: 'python3 t.py {trail}' });
-    const run = await runCli(['run', '--trials', '2', '--config', bad], env);
-    expect(run.exitCode).toBe(2);
-    expect(run.stderr).toContain('trial_command: unknown placeholder {trail}');
-  });
-
+// Bad input (exit 2, nothing started) has its own file, bad-input.test.ts: it is a fault test of `npm run chaos`.
+describe('no server, and help', () => {
   it('says how to start a server when Temporal cannot be reached, exit 4', async () => {
     const jobsFile = writeJobs(work, 'one.json', [job('one', ['--output', 'out/one.json'])]);
     const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile], { ...env, temporalAddress: '127.0.0.1:1' });

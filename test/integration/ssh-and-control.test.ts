@@ -1,19 +1,24 @@
 /**
  * How rigsweep reaches rigs and lets go of them, through the real CLI and sshd rigs: OpenSSH's
- * ~/.ssh/config, strict host keys, a reset that fails (a warning, never fatal), and Ctrl-C, which
- * cancels the sweep and leaves no trial process behind.
+ * ~/.ssh/config, strict host keys, a reset that fails (a warning, never fatal), and the three ways
+ * to cancel a sweep — Ctrl-C on `run`, `rigsweep cancel`, `temporal workflow cancel` — each of
+ * which leaves no trial process behind. The cancels are fault tests: `npm run chaos` runs only them.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type AfterCancel, type ChaosRow, inChaosRun, jobsFinishedButNotRecorded, jobsRunTwiceAtOnce, liveTrialProcesses, reportChaos, watchTrialsAfterCancel } from '../harness/chaos-report';
 import { readTrialRecords, startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, recordHistory, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
+import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, sweepResult, temporalCli, waitUntil, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
 let work: string;
+let nodes: NodeUnderTest[];
 let configNodes: Record<string, any>[];
 
 const jobs = (prefix: string, count: number, sleep = '0.2') =>
@@ -29,14 +34,35 @@ beforeAll(async () => {
   chmodSync(work, 0o755);
   rigs = await startRigs({ count: 2, stateDir: join(work, 'rigs') });
   env = { temporalAddress: inject('temporalAddress'), taskQueue: `it-ssh-${process.pid}`, home: rigs.home };
-  configNodes = clusterNodes(rigs, { localGpus: 2, rigGpus: 2, stagger: 0.2 }).configNodes;
+  ({ nodes, configNodes } = clusterNodes(rigs, { localGpus: 2, rigGpus: 2, stagger: 0.2 }));
 });
+
+/** Every run of the jobs named `<prefix><n>` on every node, from the nodes' own records. */
+const runsOf = (prefix: string) => collectRuns(nodes).filter((run) => new RegExp(`^${prefix}\\d+$`).test(run.jobId));
+
+/** From the moment of the cancel: how long until no trial process of `prefix` runs, and how many outlived 15 s. */
+const watchAfterCancel = (prefix: string, cancelledAtMs: number) =>
+  watchTrialsAfterCancel(() => liveTrialProcesses(runsOf(prefix).map((run) => run.startRecord.pid), prefix), cancelledAtMs);
+
+/** One chaos row per cancel, returned for the test to assert on: zero lost, twice at once and left behind. */
+async function reportCancel(fault: string, prefix: string, jobCount: number, workflowId: string, after: AfterCancel): Promise<ChaosRow> {
+  const row = {
+    fault,
+    jobs: jobCount,
+    lost: await jobsFinishedButNotRecorded(runsOf(prefix), join(work, 'results', workflowId)),
+    twiceAtOnce: jobsRunTwiceAtOnce(runsOf(prefix)),
+    orphans: after.orphans,
+    recoverSeconds: after.goneAfterSeconds,
+  };
+  reportChaos(row);
+  return row;
+}
 
 afterAll(async () => {
   await rigs?.stop();
 });
 
-describe('reaching rigs as OpenSSH does', () => {
+describe.skipIf(inChaosRun)('reaching rigs as OpenSSH does', () => {
   it('follows a ~/.ssh/config alias to its HostName and User', async () => {
     writeFileSync(join(rigs.home, '.ssh', 'config'), `Host gpu-rig-a\n  HostName ${rigs.rigs[0].address}\n  User ${rigs.user}\n`);
     const { username, ...aliased } = configNodes[1];
@@ -76,7 +102,7 @@ describe('reaching rigs as OpenSSH does', () => {
   });
 });
 
-describe('pre-flight, once per run', () => {
+describe.skipIf(inChaosRun)('pre-flight, once per run', () => {
   it('reports every node, clears the HIP kernel cache on ROCm rigs and warms up one GPU at a time', async () => {
     const cache = `/home/${rigs.user}/.cache/hip`;
     execFileSync('runuser', ['-u', rigs.user, '--', 'sh', '-c', `mkdir -p ${cache} && echo stale > ${cache}/kernel.bin`]);
@@ -117,7 +143,7 @@ describe('pre-flight, once per run', () => {
   });
 });
 
-describe('the reset between batches', () => {
+describe.skipIf(inChaosRun)('the reset between batches', () => {
   it('is a warning in the result when sudo refuses, never fatal', async () => {
     const refuse = join(rigs.rigs[0].diskDir, 'sudo-fails');
     writeFileSync(refuse, '');
@@ -141,27 +167,28 @@ describe('the reset between batches', () => {
 describe('Ctrl-C on rigsweep run', () => {
   it('cancels the sweep, kills every trial process on every node and exits 3', async () => {
     const config = writeUserConfig(work, 'cancel.json', { nodes: configNodes });
-    const workDirs = [rigs.localWorkDir, ...rigs.rigs.map((rig) => rig.workDir)];
-    const started = () => workDirs.flatMap((dir) => readTrialRecords(dir)).filter((r) => r.event === 'start' && r.argv[1]?.startsWith('cancel'));
     let interruptedAt = 0;
+    let afterCancel: Promise<AfterCancel> | undefined;
     const run = await runCli(['run', '--jobs-file', writeJobs(work, 'cancel-jobs.json', jobs('cancel', 6, '120')), '--config', config, '--output-dir', join(work, 'results')], env, {
       onSpawn: (child) => {
         const poll = setInterval(() => {
-          if (started().length >= 6) {
+          if (runsOf('cancel').length >= 6) {
             clearInterval(poll);
             interruptedAt = Date.now();
             child.kill('SIGINT');
+            afterCancel = watchAfterCancel('cancel', interruptedAt);
           }
         }, 200);
       },
     });
     expect(run.exitCode, run.stderr).toBe(3);
-    await recordHistory(env, /started sweep (\S+)/.exec(run.stderr)![1], 'cancelled-mid-batch');
     expect(Date.now() - interruptedAt).toBeLessThan(15_000);
-    const pids = started().map((r) => r.pid);
-    expect(pids).toHaveLength(6);
-    const alive = pids.filter((pid) => existsSync(`/proc/${pid}`) && !readStat(pid).startsWith('Z'));
-    expect(alive).toEqual([]);
+    const id = /started sweep (\S+)/.exec(run.stderr)![1];
+    await recordHistory(env, id, 'cancelled-mid-batch');
+    const after = await afterCancel!;
+    const row = await reportCancel('cancel (Ctrl-C on run)', 'cancel', 6, id, after);
+    expect(runsOf('cancel')).toHaveLength(6);
+    expect(row).toMatchObject({ lost: 0, twiceAtOnce: 0, orphans: 0 });
   });
 });
 
@@ -170,12 +197,10 @@ describe('a sweep started elsewhere', () => {
     const config = writeUserConfig(work, 'elsewhere.json', { nodes: configNodes });
     const worker = await startWorkerProcess(config, env, work);
     try {
-      const workDirs = [rigs.localWorkDir, ...rigs.rigs.map((rig) => rig.workDir)];
-      const started = () => workDirs.flatMap((dir) => readTrialRecords(dir)).filter((r) => r.event === 'start' && r.argv[1]?.startsWith('remote'));
       const start = await runCli(['start', '--jobs-file', writeJobs(work, 'remote-jobs.json', jobs('remote', 6, '120')), '--config', config, '--output-dir', join(work, 'results')], env);
       expect(start.exitCode, start.stderr).toBe(0);
       const id = start.stdout.trim();
-      for (let i = 0; i < 100 && started().length < 6; i++) await new Promise((resolve) => setTimeout(resolve, 200));
+      await waitUntil('six trials to run', () => runsOf('remote').length >= 6, 20_000);
       const status = await runCli(['status', id], env);
       expect(status.exitCode, status.stderr).toBe(0);
       expect(status.stdout).toContain(`${id}: RUNNING, running, batch 1/1, 0/6 done (0 failed, 6 running, 0 retried)`);
@@ -183,23 +208,56 @@ describe('a sweep started elsewhere', () => {
       const metadata = await temporalCli(['workflow', 'metadata', '--workflow-id', id], env);
       expect(metadata.stdout + metadata.stderr).toContain('batch 1/1 running: 0/6 done, 0 failed, 6 running');
       const cancelledAt = Date.now();
+      const afterCancel = watchAfterCancel('remote', cancelledAt);
       const cancel = await runCli(['cancel', id], env);
       expect([cancel.exitCode, cancel.stderr]).toEqual([0, expect.stringContaining(`${id} cancelled`)]);
       expect(Date.now() - cancelledAt).toBeLessThan(15_000);
-      const alive = started().map((r) => r.pid).filter((pid) => existsSync(`/proc/${pid}`) && !readStat(pid).startsWith('Z'));
-      expect(alive).toEqual([]);
+      // `rigsweep cancel` returns once the trials are killed: none may be left when it does.
+      expect(liveTrialProcesses(runsOf('remote').map((run) => run.startRecord.pid), 'remote')).toEqual([]);
+      const after = await afterCancel;
+      const row = await reportCancel('cancel (rigsweep cancel)', 'remote', 6, id, after);
+      expect(row).toMatchObject({ lost: 0, twiceAtOnce: 0, orphans: 0 });
       expect((await runCli(['status', id], env)).stdout).toContain(`${id}: CANCELLED`);
       expect((await runCli(['status', 'no-such-sweep'], env)).exitCode).toBe(2);
     } finally {
       await worker.stop();
     }
   });
-});
 
-function readStat(pid: number): string {
-  try {
-    return execFileSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'Z';
-  }
-}
+  it('temporal workflow cancel in the second batch kills the trials on every node and keeps the first batch on record', async () => {
+    // Two nodes, one job each per batch: two short jobs, then two long ones running on both nodes.
+    const config = writeUserConfig(work, 'temporal-cancel.json', {
+      nodes: configNodes.slice(0, 2),
+      job_batching: { max_jobs_per_batch: 2, max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 0 },
+    });
+    const sweepJobs = [...jobs('tcancel', 4).slice(0, 2), ...jobs('tcancel', 4, '120').slice(2)];
+    const isLong = (run: TrialRun) => ['tcancel2', 'tcancel3'].includes(run.jobId);
+    const worker = await startWorkerProcess(config, env, work);
+    try {
+      const start = await runCli(['start', '--jobs-file', writeJobs(work, 'tcancel-jobs.json', sweepJobs), '--config', config, '--output-dir', join(work, 'results')], env);
+      expect(start.exitCode, start.stderr).toBe(0);
+      const id = start.stdout.trim();
+      await waitUntil('both long trials to run', () => runsOf('tcancel').filter(isLong).length === 2, 30_000);
+      const cancelledAt = Date.now();
+      const afterCancel = watchAfterCancel('tcancel', cancelledAt);
+      const cancel = await temporalCli(['workflow', 'cancel', '--workflow-id', id], env);
+      expect(cancel.exitCode, cancel.stderr).toBe(0);
+      const ended = await sweepResult(env, id).then(() => undefined, (error: unknown) => error);
+      expect(ended).toBeInstanceOf(WorkflowFailedError);
+      expect((ended as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+      const after = await afterCancel;
+      // Not vacuous here: the first batch's two jobs finished and must be in results.jsonl.
+      const row = await reportCancel('cancel (temporal workflow cancel)', 'tcancel', sweepJobs.length, id, after);
+      expect(row).toMatchObject({ lost: 0, twiceAtOnce: 0, orphans: 0 });
+      expect(runsOf('tcancel').map((run) => [run.jobId, run.endRecord?.exit_code ?? run.endRecord?.signal]).sort()).toEqual([
+        ['tcancel0', 0],
+        ['tcancel1', 0],
+        ['tcancel2', 'SIGTERM'],
+        ['tcancel3', 'SIGTERM'],
+      ]);
+      expect(runsOf('tcancel').filter(isLong).map((run) => run.node).sort()).toEqual(nodes.slice(0, 2).map((node) => node.name).sort());
+    } finally {
+      await worker.stop();
+    }
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * A node lost mid-batch: one of its jobs came back as an SSH_ERROR — the rig stayed away until the
+ * job's lease ran out, or refused us. The node takes no more jobs (its queued work and the lost
+ * job's retry go to the other nodes) and is probed every few seconds while the batch runs; it
+ * takes jobs again once a probe passes, as it would before the next batch.
+ */
+import { condition, patched } from '@temporalio/workflow';
+import type { AttemptResult } from '../shared/results';
+import { upkeep } from './activity-proxies';
+import type { BatchContext } from './job-attempt';
+
+/** Seconds between probes of a node lost mid-batch. */
+const REPROBE_SECONDS = 5;
+
+export function leaveOutLostNode(result: AttemptResult, context: BatchContext): void {
+  const { tracker, plan, batch } = context;
+  const node = plan.nodes.find((candidate) => candidate.name === result.node);
+  // Behind a patch: runs recorded before this rule must replay without its probes.
+  if (!node || tracker.steering.probeVerdict(node.name) || !patched('leave-out-lost-nodes')) return;
+  const message = result.error ?? 'lost contact';
+  tracker.steering.lostContact(node.name, message);
+  tracker.record({ kind: 'probe', batch: batch.index + 1, node: node.name, verdict: 'left out', message });
+  tracker.warnings.push(`batch ${batch.index + 1}: ${node.name} left out: ${message}`);
+  tracker.refreshDetails();
+  context.background.push(probeUntilBack(node.name, context));
+}
+
+async function probeUntilBack(name: string, context: BatchContext): Promise<void> {
+  const { tracker, plan, batch } = context;
+  const node = plan.nodes.find((candidate) => candidate.name === name)!;
+  while (tracker.steering.probeVerdict(name) === 'left out') {
+    if (await condition(() => context.over, REPROBE_SECONDS * 1000)) return;
+    const probe = await upkeep.probeNode
+      .executeWithOptions({ summary: `probe ${name}, lost in batch ${batch.index + 1}` }, [node])
+      .catch((error: Error) => ({ node: name, ok: false, message: `probe failed: ${error.message}` }));
+    if (!probe.ok || context.over) continue;
+    tracker.steering.probed(name, true, probe.message, Infinity);
+    tracker.record({ kind: 'probe', batch: batch.index + 1, node: name, verdict: 'readmitted', message: probe.message });
+    tracker.refreshDetails();
+  }
+}
