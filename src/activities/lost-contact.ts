@@ -69,6 +69,7 @@ export function lostContactResult(base: Pick<AttemptResult, 'job_id' | 'node' | 
     exit_code: null,
     signal: null,
     failure_mode: 'SSH_ERROR',
+    lost_contact: true,
     error: `lost contact with ${node.name} for ${silentSeconds} s (${error.message}); its lease ran out, so the rig has killed the job's processes itself`,
     runtime: (now.getTime() - startedAt.getTime()) / 1000,
     started_at: startedAt.toISOString(),

@@ -4,6 +4,7 @@
  */
 import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+import { partialResults } from './partial-results';
 import { progressQuery } from '../shared/names';
 import { CliError, EXIT } from './exit-codes';
 import { connectClient, temporalSettings } from './temporal';
@@ -62,7 +63,8 @@ export async function cancelCommand(workflowId: string): Promise<number> {
       () => 'completed before the cancel took effect',
       (error: unknown) => (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${(error as Error).message}`),
     );
-    process.stderr.write(`${workflowId} ${ended}\n`);
+    const partial = ended === 'cancelled' ? await partialResults(handle) : null;
+    process.stderr.write(`${workflowId} ${ended}${partial ? `; partial results in ${partial.file}` : ''}\n`);
     return EXIT.ok;
   } finally {
     await connection.close();

@@ -3,10 +3,11 @@
  * host a worker when none polls, follow the sweep (the live view at a terminal, else the seed's
  * lines) and print the Results JSON last on stdout, with an exit code scripts can trust.
  */
-import { WorkflowFailedError } from '@temporalio/client';
+import { type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ResultsJson } from '../shared/results';
 import { CliError, EXIT } from './exit-codes';
+import { partialResults } from './partial-results';
 import { followSweepLiveOrPlain } from './progress-view';
 import { withWorker } from './hosted-worker';
 import { startOrAttach } from './start-or-attach';
@@ -58,7 +59,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
       withWorker(client, settings, { configFile: flags.config, verbose: flags.verbose, log: err }, () => followSweepLiveOrPlain(sweep.handle, result, out)),
     ]);
     process.removeListener('SIGINT', onInterrupt);
-    if ('error' in outcome) return reportFailure(outcome.error);
+    if ('error' in outcome) return await reportFailure(outcome.error, sweep.handle);
     if (outcome.value.stopped_reason) err(`sweep stopped early: ${outcome.value.stopped_reason}`);
     out('Results JSON:');
     out(JSON.stringify(outcome.value, null, 2));
@@ -68,11 +69,19 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
 }
 
-/** A sweep that ended without a result: cancelled is exit 3, bad input 2, anything else 1. */
-export function reportFailure(error: unknown): number {
+/**
+ * A sweep that ended without a result: cancelled is exit 3 (its partial Results JSON still
+ * printed last), bad input 2, anything else 1.
+ */
+export async function reportFailure(error: unknown, handle?: WorkflowHandle): Promise<number> {
   const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
   if (cause instanceof CancelledFailure) {
-    err('sweep cancelled');
+    const partial = handle ? await partialResults(handle) : null;
+    err(partial ? `sweep cancelled; partial results in ${partial.file}` : 'sweep cancelled');
+    if (partial?.results) {
+      out('Results JSON:');
+      out(JSON.stringify(partial.results, null, 2));
+    }
     return EXIT.cancelled;
   }
   if (cause instanceof ApplicationFailure && cause.type === 'InputError') {

@@ -3,6 +3,7 @@
  * running sweep understands. Pure code, safe inside the workflow sandbox.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ResultsJson } from './results';
 import type { LiveSettings, SweepProgress } from './progress';
 
 export const DEFAULT_TASK_QUEUE = 'rigsweep';
@@ -19,6 +20,8 @@ export const jobStartedSignal = defineSignal<[JobStartedSignalArgs]>('jobStarted
 
 /** The sweep's live state and the job lines since `afterSeq` (the CLI follows a run with it). */
 export const progressQuery = defineQuery<SweepProgress, [number?]>('progress');
+/** The Results JSON once written — also the partial one of a cancelled sweep; null before. */
+export const resultsQuery = defineQuery<ResultsJson | null>('results');
 
 /** Steering. `pause`: no further batch starts (the current one finishes); `resume` lifts it. */
 export const pauseSignal = defineSignal<[]>('pause');

@@ -46,6 +46,8 @@ export interface JobResult {
   attempts: AttemptSummary[];
   /** After a failed attempt on a node with `diagnose_command`: the last 2 KB of its output. */
   diagnosis?: string;
+  /** SSH_ERROR only: the node stayed out of reach past the job's lease (not a refused login or host key). */
+  lost_contact?: true;
 }
 
 /** What one attempt reports; the workflow adds the list of all attempts. */

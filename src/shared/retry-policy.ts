@@ -6,17 +6,19 @@
  */
 import type { FailureMode, JobResult } from './results';
 
-/**
- * Failures of the run itself, which another attempt (on any healthy GPU) may not repeat — and
- * SSH_ERROR, a node lost for longer than the job's lease, whose job another node can run.
- */
-export const RETRYABLE_FAILURE_MODES: readonly FailureMode[] = ['EXIT_CODE', 'KILLED', 'TIMEOUT', 'FILE_MISSING', 'STALE_OUTPUT', 'FILE_EMPTY', 'INVALID_JSON', 'SSH_ERROR'];
+/** Failures of the run itself, which another attempt (on any healthy GPU) may not repeat. */
+export const RETRYABLE_FAILURE_MODES: readonly FailureMode[] = ['EXIT_CODE', 'KILLED', 'TIMEOUT', 'FILE_MISSING', 'STALE_OUTPUT', 'FILE_EMPTY', 'INVALID_JSON'];
 
 export const DEFAULT_MAX_RETRIES = 3;
 
-/** True when a job that ended like this, on its `attempt` (1-based), gets one more. */
-export function shouldRetry(result: Pick<JobResult, 'success' | 'failure_mode'>, attempt: number, maxRetries: number): boolean {
-  return !result.success && result.failure_mode !== null && RETRYABLE_FAILURE_MODES.includes(result.failure_mode) && attempt <= maxRetries;
+/**
+ * True when a job that ended like this, on its `attempt` (1-based), gets one more. A node lost past
+ * the job's lease (SSH_ERROR with `lost_contact`) is retried too, elsewhere; a refused login or
+ * host key is not — it would only be refused again.
+ */
+export function shouldRetry(result: Pick<JobResult, 'success' | 'failure_mode' | 'lost_contact'>, attempt: number, maxRetries: number): boolean {
+  if (result.success || result.failure_mode === null || attempt > maxRetries) return false;
+  return RETRYABLE_FAILURE_MODES.includes(result.failure_mode) || (result.failure_mode === 'SSH_ERROR' && result.lost_contact === true);
 }
 
 /** Seconds before attempt `attempt + 1`: doubling from the base, at most a minute. */

@@ -3,7 +3,7 @@
  * and no two job starts on one node closer than its `stagger_delay` — timed from the previous
  * job's confirmed start, with a durable timer, because simultaneous HIP initialisations froze rigs.
  */
-import { condition, sleep } from '@temporalio/workflow';
+import { condition, patched, sleep } from '@temporalio/workflow';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import type { BatchRange } from '../shared/planner';
@@ -13,6 +13,9 @@ import { GpuLanes } from './gpu-lanes';
 import { type BatchContext, dispatchAttempt } from './job-attempt';
 import { cycleDue, cycleNode } from './node-cycle';
 import type { SweepTracker } from './sweep-tracker';
+
+/** Cancels that keep every finished job on record and write the partial Results JSON. */
+export const RESULTS_ON_CANCEL_PATCH = 'results-on-cancel';
 
 export interface BatchOutcome {
   /** Final results in job order. */
@@ -25,20 +28,29 @@ export interface BatchOutcome {
 }
 
 /** Runs one batch's jobs (and their retries) over all nodes in service. */
-export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJob[], tracker: SweepTracker, perNodeCap: number): Promise<BatchOutcome> {
+/** `finished` receives each job's final result as it comes, so a cancelled batch still has its records. */
+export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJob[], tracker: SweepTracker, perNodeCap: number, finished: JobResult[] = []): Promise<BatchOutcome> {
   const context: BatchContext = {
     plan, batch, tracker, perNodeCap,
     rolling: plan.batching.mode === 'rolling' && plan.perNodeCap !== null,
     queue: jobs.map((job) => ({ job, attempt: 1, previous: [] })),
     firstAttempts: new Map(),
     inFlight: 0,
-    results: [],
+    results: finished,
     background: [],
     over: false,
   };
-  await Promise.all(plan.nodes.map((node) => feedNode(node, context)));
+  const feeds = plan.nodes.map((node) => feedNode(node, context));
+  // Settled, not raced: on a cancel every node's jobs must have killed their processes before the
+  // sweep records its partial results. Behind the patch of that change: a run recorded before it
+  // ended at the first node that failed.
+  if (!patched(RESULTS_ON_CANCEL_PATCH)) await Promise.all(feeds);
+  const fed = await Promise.allSettled(feeds);
   context.over = true;
-  await Promise.all(context.background);
+  await Promise.allSettled(context.background);
+  const failure = fed.find((outcome) => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+  giveUpStrandedRetries(context);
   const order = new Map(jobs.map((job, index) => [job.job_id, index]));
   const started = jobs.length - context.queue.filter((entry) => entry.attempt === 1).length;
   return { results: context.results.sort((a, b) => order.get(a.job_id)! - order.get(b.job_id)!), started };
@@ -55,11 +67,22 @@ function mayTake(node: SweepNode, attempt: number, context: BatchContext): boole
 
 /**
  * Nothing runs, and nothing left in the queue can start anywhere. First attempts nobody may take
- * go to the next batch; a retry has no later batch, so it waits for a node back in service.
+ * go to the next batch; a retry has no later batch, so it waits for a node back in service — as
+ * long as some node is not quarantined.
  */
 function batchDone(context: BatchContext): boolean {
   if (context.inFlight > 0) return false;
-  return context.queue.every((entry) => entry.attempt === 1 && !context.plan.nodes.some((node) => mayTake(node, entry.attempt, context)));
+  const someNodeMayReturn = context.plan.nodes.some((node) => !context.tracker.steering.quarantined.has(node.name));
+  return context.queue.every((entry) => !(entry.attempt > 1 && someNodeMayReturn) && !context.plan.nodes.some((node) => mayTake(node, entry.attempt, context)));
+}
+
+/** Retries no node is left to run: their last attempt is their final result. */
+function giveUpStrandedRetries(context: BatchContext): void {
+  for (const entry of context.queue.filter((queued) => queued.attempt > 1 && queued.last)) {
+    const final: JobResult = { ...entry.last!, attempts: entry.previous };
+    context.tracker.jobFinished(final);
+    context.results.push(final);
+  }
 }
 
 /**

@@ -46,6 +46,8 @@ export interface QueuedJob {
   previous: AttemptSummary[];
   /** Where the previous attempt failed: another GPU is preferred. */
   avoid?: { node: string; gpu: number };
+  /** The previous attempt's result: the job's final one if no node is left to run this retry. */
+  last?: AttemptResult;
 }
 
 export interface BatchContext {
@@ -108,7 +110,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
 async function settle(result: AttemptResult, entry: QueuedJob, context: BatchContext): Promise<void> {
   const { plan, tracker } = context;
   const attempts = [...entry.previous, summariseAttempt(result)];
-  if (result.failure_mode === 'SSH_ERROR') leaveOutLostNode(result, context);
+  if (result.lost_contact) leaveOutLostNode(result, context);
   if (!shouldRetry(result, entry.attempt, plan.maxRetries)) {
     const final: JobResult = { ...result, attempts };
     tracker.jobFinished(final);
@@ -118,7 +120,7 @@ async function settle(result: AttemptResult, entry: QueuedJob, context: BatchCon
   const backoff = retryBackoffSeconds(plan.retryBackoffSeconds, entry.attempt);
   tracker.attemptFailed(result, { nextAttempt: entry.attempt + 1, maxAttempts: plan.maxRetries + 1, inSeconds: backoff });
   if (backoff > 0) await sleep(backoff * 1000, { summary: `retry backoff ${entry.job.job_id}` });
-  context.queue.push({ job: entry.job, attempt: entry.attempt + 1, previous: attempts, avoid: { node: result.node, gpu: result.gpu_id } });
+  context.queue.push({ job: entry.job, attempt: entry.attempt + 1, previous: attempts, avoid: { node: result.node, gpu: result.gpu_id }, last: result });
 }
 
 const SSH_ERROR_TYPES = ['SshConnectError', 'SshAuthError', 'HostKeyError'];

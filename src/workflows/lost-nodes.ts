@@ -2,7 +2,8 @@
  * A node lost mid-batch: one of its jobs came back as an SSH_ERROR — the rig stayed away until the
  * job's lease ran out, or refused us. The node takes no more jobs (its queued work and the lost
  * job's retry go to the other nodes) and is probed every few seconds while the batch runs; it
- * takes jobs again once a probe passes, as it would before the next batch.
+ * takes jobs again once a probe passes, as it would before the next batch, and is quarantined
+ * after `quarantine_after` failed probes.
  */
 import { condition, patched } from '@temporalio/workflow';
 import type { AttemptResult } from '../shared/results';
@@ -33,9 +34,13 @@ async function probeUntilBack(name: string, context: BatchContext): Promise<void
     const probe = await upkeep.probeNode
       .executeWithOptions({ summary: `probe ${name}, lost in batch ${batch.index + 1}` }, [node])
       .catch((error: Error) => ({ node: name, ok: false, message: `probe failed: ${error.message}` }));
-    if (!probe.ok || context.over) continue;
-    tracker.steering.probed(name, true, probe.message, Infinity);
-    tracker.record({ kind: 'probe', batch: batch.index + 1, node: name, verdict: 'readmitted', message: probe.message });
+    if (context.over) return;
+    // Failed probes count as before a batch: a node that stays away is quarantined, and a retry
+    // waiting for it gets its final result instead.
+    const verdict = tracker.steering.probed(name, probe.ok, probe.message, plan.nodeHealth?.quarantine_after ?? 3);
+    if (verdict === 'left out') continue;
+    tracker.record({ kind: 'probe', batch: batch.index + 1, node: name, verdict: verdict === 'healthy' ? 'readmitted' : verdict, message: probe.message });
+    if (verdict === 'quarantined') tracker.warnings.push(`batch ${batch.index + 1}: ${name} quarantined: ${tracker.steering.quarantined.get(name)}`);
     tracker.refreshDetails();
   }
 }

@@ -5,7 +5,7 @@
  */
 import { setCurrentDetails } from '@temporalio/workflow';
 import { EventLog, type NewSweepEvent, type SweepProgress } from '../shared/progress';
-import type { AttemptResult, JobResult, NodeCheck } from '../shared/results';
+import type { AttemptResult, JobResult, NodeCheck, ResultsJson } from '../shared/results';
 import { CARRIED_EVENTS, MAX_CARRIED_WARNINGS, type SweepCarry } from '../shared/sweep-carry';
 import type { SweepPlan } from '../shared/sweep-plan';
 import type { TimelineEntry } from '../shared/timeline';
@@ -18,6 +18,8 @@ export class SweepTracker {
   sweepName = '';
   startedAtMs = Date.now();
   resultsDir: string | null = null;
+  /** The Results JSON once written (the `results` query). */
+  finalResults: ResultsJson | null = null;
   batch = 0;
   batchCount = 0;
   totalJobs = 0;

@@ -4,8 +4,8 @@
  * the rigs and cool down (not before the first), fan out one lane per GPU with staggered starts,
  * wait, record the results — and finally write the Results JSON.
  */
-import { allHandlersFinished, condition, makeContinueAsNewFunc, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import { jobStartedSignal, progressQuery } from '../shared/names';
+import { allHandlersFinished, CancellationScope, condition, isCancellation, makeContinueAsNewFunc, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { jobStartedSignal, progressQuery, resultsQuery } from '../shared/names';
 import type { SweepNode } from '../shared/nodes';
 import { type BatchRange, SEGMENT_JOBS } from '../shared/planner';
 import type { JobResult, ResultsJson } from '../shared/results';
@@ -13,7 +13,7 @@ import type { SweepCarry } from '../shared/sweep-carry';
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type SweepInput } from '../shared/sweep-input';
 import type { SweepPlan } from '../shared/sweep-plan';
 import { bookkeeping } from './activity-proxies';
-import { runBatch } from './dispatch';
+import { RESULTS_ON_CANCEL_PATCH, runBatch } from './dispatch';
 import { probeNodes } from './node-probes';
 import { preflight } from './preflight';
 import { SweepTracker } from './sweep-tracker';
@@ -33,28 +33,45 @@ export async function trialSweep(input: SweepInput, carry?: SweepCarry): Promise
   setHandler(progressQuery, (afterSeq) => tracker.progress(afterSeq ?? 0));
   setHandler(jobStartedSignal, ({ startKey }) => void tracker.startedKeys.add(startKey));
 
+  setHandler(resultsQuery, () => tracker.finalResults);
+
   const plan = carry ? tracker.resume(carry) : await planAndCheck(input, tracker);
   let stoppedReason: string | undefined;
   let index = carry?.nextBatch ?? 0;
-  for (let next = carry?.nextJob ?? 0; next < plan.totalJobs && !stoppedReason; index++) {
-    if (index > 0) await pauseResetAndCoolDown(plan, index, tracker);
-    if (index > 0) await probeNodes(plan, index + 1, tracker);
-    const { batch, perNodeCap } = await nextBatch(plan, index, next, tracker);
-    const { results, started } = await runAndRecordBatch(plan, batch, perNodeCap, input, tracker);
-    next = batch.start + started;
-    stoppedReason = failedTooMuch(plan, batch, results, next);
-    if (!stoppedReason && next < plan.totalJobs && timeToContinueAsNew(input)) {
-      // Nothing runs here: every job of the batch has its result. Let running updates answer first.
-      await condition(allHandlersFinished);
-      const { memo, typedSearchAttributes } = workflowInfo();
-      return makeContinueAsNewFunc<typeof trialSweep>({ memo, typedSearchAttributes })(input, tracker.toCarry(plan, index + 1, next));
+  try {
+    for (let next = carry?.nextJob ?? 0; next < plan.totalJobs && !stoppedReason; index++) {
+      if (index > 0) await pauseResetAndCoolDown(plan, index, tracker);
+      if (index > 0) await probeNodes(plan, index + 1, tracker);
+      const { batch, perNodeCap } = await nextBatch(plan, index, next, tracker);
+      const { results, started } = await runAndRecordBatch(plan, batch, perNodeCap, input, tracker);
+      next = batch.start + started;
+      stoppedReason = failedTooMuch(plan, batch, results, next);
+      if (!stoppedReason && next < plan.totalJobs && timeToContinueAsNew(input)) {
+        // Nothing runs here: every job of the batch has its result. Let running updates answer first.
+        await condition(allHandlersFinished);
+        const { memo, typedSearchAttributes } = workflowInfo();
+        return makeContinueAsNewFunc<typeof trialSweep>({ memo, typedSearchAttributes })(input, tracker.toCarry(plan, index + 1, next));
+      }
     }
+  } catch (error) {
+    // Cancelled: every job has killed its processes by now. The sweep still ends cancelled, with
+    // its partial Results JSON written (and answered by the `results` query).
+    if (isCancellation(error) && patched(RESULTS_ON_CANCEL_PATCH)) {
+      await CancellationScope.nonCancellable(() => writeResults(plan, tracker, tracker.batch, 'cancelled; no further job was started'));
+    }
+    throw error;
   }
+  return writeResults(plan, tracker, index, stoppedReason);
+}
+
+/** The Results JSON, from every record in results.jsonl; `batches` is how many batches ran. */
+async function writeResults(plan: SweepPlan, tracker: SweepTracker, batches: number, stoppedReason: string | undefined): Promise<ResultsJson> {
   tracker.phase = 'writing results';
   const { warnings, preflight: checks, startedAtMs } = tracker;
   const quarantined = [...tracker.steering.quarantined].map(([node, reason]) => ({ node, reason }));
-  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings, stoppedReason, preflight: checks, batches: index, quarantined });
+  const results = await bookkeeping.writeResults({ plan, startedAtMs, warnings, stoppedReason, preflight: checks, batches, quarantined });
   tracker.phase = 'done';
+  tracker.finalResults = results;
   tracker.refreshDetails();
   return results;
 }
@@ -152,11 +169,24 @@ async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, perNodeCap:
   publishCounts(tracker);
   tracker.record({ kind: 'batch-start', batch: batch.index + 1, batchCount: tracker.batchCount, jobs: jobs.length });
   const batchStart = Date.now();
-  const outcome = await runBatch(plan, batch, jobs, tracker, perNodeCap);
-  const { results } = outcome;
+  const finished: JobResult[] = [];
+  let outcome: Awaited<ReturnType<typeof runBatch>>;
+  try {
+    outcome = await runBatch(plan, batch, jobs, tracker, perNodeCap, finished);
+  } catch (error) {
+    // A cancel must not lose the jobs of this batch that had finished before it.
+    if (isCancellation(error) && patched(RESULTS_ON_CANCEL_PATCH)) await CancellationScope.nonCancellable(() => recordBatch(plan, batch, finished, tracker));
+    throw error;
+  }
   tracker.addTimeline({ kind: 'batch', batch: batch.index + 1, start_ms: batchStart, end_ms: Date.now() });
-  tracker.record({ kind: 'batch-end', batch: batch.index + 1, successful: results.filter((r) => r.success).length, jobs: results.length });
-  // In chunks: a segment's 100 records with stderr tails and diagnoses could pass the payload warning.
+  tracker.record({ kind: 'batch-end', batch: batch.index + 1, successful: outcome.results.filter((r) => r.success).length, jobs: outcome.results.length });
+  await recordBatch(plan, batch, outcome.results, tracker);
+  publishCounts(tracker);
+  return outcome;
+}
+
+/** Appends the batch's records (and the timeline so far) to results.jsonl, in chunks: a segment's 100 records with stderr tails and diagnoses could pass the payload warning. */
+async function recordBatch(plan: SweepPlan, batch: BatchRange, results: JobResult[], tracker: SweepTracker): Promise<void> {
   const timeline = tracker.takeTimeline();
   for (let first = 0; first === 0 || first < results.length; first += RECORDS_PER_CALL) {
     const chunk = results.slice(first, first + RECORDS_PER_CALL);
@@ -164,6 +194,4 @@ async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, perNodeCap:
       { resultsDir: plan.resultsDir, results: chunk, timeline: first === 0 ? timeline : [] },
     ]);
   }
-  publishCounts(tracker);
-  return outcome;
 }

@@ -5,7 +5,7 @@
  * which leaves no trial process behind. The cancels are fault tests: `npm run chaos` runs only them.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -189,6 +189,8 @@ describe('Ctrl-C on rigsweep run', () => {
     const row = await reportCancel('cancel (Ctrl-C on run)', 'cancel', 6, id, after);
     expect(runsOf('cancel')).toHaveLength(6);
     expect(row).toMatchObject({ lost: 0, twiceAtOnce: 0, orphans: 0 });
+    // The partial Results JSON still comes last: nothing had finished.
+    expect(run.results).toMatchObject({ status: 'partial', total_jobs: 6, successful: 0, stopped_reason: expect.stringContaining('cancelled') });
   });
 });
 
@@ -224,20 +226,21 @@ describe('a sweep started elsewhere', () => {
     }
   });
 
-  it('temporal workflow cancel in the second batch kills the trials on every node and keeps the first batch on record', async () => {
-    // Two nodes, one job each per batch: two short jobs, then two long ones running on both nodes.
+  it('temporal workflow cancel in the second batch kills its trial and keeps every finished job on record', async () => {
+    // Two nodes, one job each per batch: two short jobs, then a short and a long one. The cancel
+    // comes once the second batch's short job has finished, while its long one runs.
     const config = writeUserConfig(work, 'temporal-cancel.json', {
       nodes: configNodes.slice(0, 2),
       job_batching: { max_jobs_per_batch: 2, max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 0 },
     });
-    const sweepJobs = [...jobs('tcancel', 4).slice(0, 2), ...jobs('tcancel', 4, '120').slice(2)];
-    const isLong = (run: TrialRun) => ['tcancel2', 'tcancel3'].includes(run.jobId);
+    const sweepJobs = [...jobs('tcancel', 4).slice(0, 3), ...jobs('tcancel', 4, '120').slice(3)];
+    const isLong = (run: TrialRun) => run.jobId === 'tcancel3';
     const worker = await startWorkerProcess(config, env, work);
     try {
       const start = await runCli(['start', '--jobs-file', writeJobs(work, 'tcancel-jobs.json', sweepJobs), '--config', config, '--output-dir', join(work, 'results')], env);
       expect(start.exitCode, start.stderr).toBe(0);
       const id = start.stdout.trim();
-      await waitUntil('both long trials to run', () => runsOf('tcancel').filter(isLong).length === 2, 30_000);
+      await waitUntil("the long trial to run and the second batch's short one to end", () => runsOf('tcancel').filter(isLong).length === 1 && runsOf('tcancel').filter((run) => run.endRecord).length === 3, 30_000);
       const cancelledAt = Date.now();
       const afterCancel = watchAfterCancel('tcancel', cancelledAt);
       const cancel = await temporalCli(['workflow', 'cancel', '--workflow-id', id], env);
@@ -246,16 +249,18 @@ describe('a sweep started elsewhere', () => {
       expect(ended).toBeInstanceOf(WorkflowFailedError);
       expect((ended as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
       const after = await afterCancel;
-      // Not vacuous here: the first batch's two jobs finished and must be in results.jsonl.
+      // Not vacuous here: three jobs finished, one of them in the cancelled batch; all must be on record.
       const row = await reportCancel('cancel (temporal workflow cancel)', 'tcancel', sweepJobs.length, id, after);
       expect(row).toMatchObject({ lost: 0, twiceAtOnce: 0, orphans: 0 });
       expect(runsOf('tcancel').map((run) => [run.jobId, run.endRecord?.exit_code ?? run.endRecord?.signal]).sort()).toEqual([
         ['tcancel0', 0],
         ['tcancel1', 0],
-        ['tcancel2', 'SIGTERM'],
+        ['tcancel2', 0],
         ['tcancel3', 'SIGTERM'],
       ]);
-      expect(runsOf('tcancel').filter(isLong).map((run) => run.node).sort()).toEqual(nodes.slice(0, 2).map((node) => node.name).sort());
+      await recordHistory(env, id, 'cancelled-after-finished-jobs');
+      const partial = JSON.parse(readFileSync(join(work, 'results', id, 'sweep_results.json'), 'utf8'));
+      expect(partial).toMatchObject({ status: 'partial', total_jobs: 4, successful: 3, stopped_reason: expect.stringContaining('cancelled') });
     } finally {
       await worker.stop();
     }
