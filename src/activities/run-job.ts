@@ -3,7 +3,7 @@
  * failed is data in the result, never an exception; only a node we could not reach throws, so
  * Temporal's retry policy is the one layer that retries infrastructure.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
@@ -107,6 +107,8 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
   const marker = parseStartMarker((await markerLine) ?? '');
   let startedAt = new Date();
   let outcome: Outcome;
+  /** The whole output file as the check read it, when it did: no second transfer is needed. */
+  let probedOutput: string | undefined;
   if (!marker) {
     outcome = failed('EXECUTION_ERROR', 'the job did not start (no start marker)', await process.done);
   } else {
@@ -126,7 +128,7 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
         const ended = await awaitExit(process, shell, deps, marker.pgid, job, node);
         outcome = ended === 'timeout'
           ? failed('TIMEOUT', `no exit within its timeout of ${job.timeout} s; process group killed`)
-          : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, marker.nodeTimeNs) : null);
+          : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, marker.nodeTimeNs, (text) => (probedOutput = text)) : null);
       }
     } finally {
       alive.stop();
@@ -134,7 +136,7 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
   }
   let localOutput: string | null = null;
   if (outcome.success && outputFile) {
-    const copied = await bringOutputHome(shell, node, outputFile, input);
+    const copied = await bringOutputHome(shell, node, outputFile, input, probedOutput);
     if (typeof copied === 'string') localOutput = copied;
     else outcome = copied;
   }
@@ -250,11 +252,12 @@ async function judgeExit(exit: RemoteExit, check: null | (() => Promise<OutputVe
 }
 
 /** Copies a successful job's output file to the run's folder on the worker host (SFTP for rigs). */
-async function bringOutputHome(shell: NodeShell, node: SweepNode, outputFile: string, input: RunJobInput): Promise<string | Outcome> {
+async function bringOutputHome(shell: NodeShell, node: SweepNode, outputFile: string, input: RunJobInput, probed: string | undefined): Promise<string | Outcome> {
   const local = homeOutputPath(input.resultsDir, outputFile, input.nodeRunDir);
   try {
     await mkdir(dirname(local), { recursive: true });
-    await shell.download(nodeOutputPath(node.scriptPath, outputFile), local);
+    if (probed !== undefined) await writeFile(local, probed);
+    else await shell.download(nodeOutputPath(node.scriptPath, outputFile), local);
     return local;
   } catch (error) {
     return failed('EXECUTION_ERROR', `the trial succeeded but its output could not be copied home: ${(error as Error).message}`, { exitCode: 0 });
@@ -262,10 +265,13 @@ async function bringOutputHome(shell: NodeShell, node: SweepNode, outputFile: st
 }
 
 /** Reads the job's output file back on its node and judges it. */
-async function checkOutput(shell: NodeShell, node: SweepNode, outputFile: string, attemptStartNs: bigint): Promise<OutputVerdict> {
+async function checkOutput(shell: NodeShell, node: SweepNode, outputFile: string, attemptStartNs: bigint, keepText: (text: string) => void): Promise<OutputVerdict> {
   const probe = await shell.run(outputProbeCommand(node.scriptPath, outputFile), { timeoutMs: 60_000 });
   if (probe.exitCode !== 0) return { ok: false, mode: 'EXECUTION_ERROR', error: `could not read ${outputFile}: ${probe.stderr.trim()}` };
-  return judgeOutput(parseOutputProbe(probe.stdout), outputFile, attemptStartNs);
+  const parsed = parseOutputProbe(probe.stdout);
+  // The whole file, byte for byte (its size matches what arrived as UTF-8): it is the copy home.
+  if (!parsed.missing && Buffer.byteLength(parsed.text) === parsed.size) keepText(parsed.text);
+  return judgeOutput(parsed, outputFile, attemptStartNs);
 }
 
 /** sshd says `KILL`, Node says `SIGKILL`: results always say `SIGKILL`. */

@@ -39,6 +39,13 @@ export function portAnswers(host: string, port: number, timeoutMs = 1000): Promi
   });
 }
 
+/**
+ * Server settings rigsweep's dev servers run with: eager activity dispatch, so a job's `runJob`
+ * comes back with the workflow task that scheduled it instead of a separate poll — one less
+ * round trip per job. (Off by default in the server; set it in production servers too.)
+ */
+export const DEV_SERVER_TUNING = ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
+
 const pidFile = (settings: DevServerSettings) => join(settings.dataDir, 'temporal-server.pid');
 
 export async function startDevServer(settings: DevServerSettings): Promise<{ pid: number; logFile: string }> {
@@ -51,7 +58,7 @@ export async function startDevServer(settings: DevServerSettings): Promise<{ pid
   const log = openSync(logFile, 'a');
   const child = spawn(
     cli,
-    ['server', 'start-dev', '--port', String(settings.port), '--ui-port', String(settings.uiPort), '--db-filename', join(settings.dataDir, 'temporal.db'), '--log-level', 'warn'],
+    ['server', 'start-dev', '--port', String(settings.port), '--ui-port', String(settings.uiPort), '--db-filename', join(settings.dataDir, 'temporal.db'), '--log-level', 'warn', ...DEV_SERVER_TUNING],
     { detached: true, stdio: ['ignore', log, log] },
   );
   child.unref();

@@ -28,31 +28,38 @@ export interface StartPermit {
   spacingSeconds: number;
 }
 
-const prepareDir = (dir: string) => `mkdir -p -m 1777 ${dir} 2>/dev/null; rs_umask=$(umask); umask 0`;
+/**
+ * Creates the folder and the given files once, world-writable (a subshell with umask 0, so the
+ * job's own umask stays); later jobs find them and fork nothing here.
+ */
+const prepareFiles = (dir: string, files: string[]) =>
+  `[ -w ${dir}/${files[files.length - 1]} ] || (umask 0; mkdir -p -m 1777 ${dir} 2>/dev/null; for f in ${files.join(' ')}; do : >> ${dir}/$f; done)`;
 
-/** Reads a number of nanoseconds from a state file into a variable; anything else counts as 0. */
+/** Reads a number of nanoseconds from a state file into a variable (`read`: no fork); anything else counts as 0. */
 const readNs = (variable: string, file: string) =>
-  `${variable}=$(cat ${file} 2>/dev/null); case "$${variable}" in ''|*[!0-9]*) ${variable}=0;; esac`;
+  `${variable}=0; read ${variable} < ${file} 2>/dev/null; case "$${variable}" in ''|*[!0-9]*) ${variable}=0;; esac`;
 
 /**
  * Shell text (POSIX sh) that waits for the start permit, then prints the GO line. Locks are taken
- * on file descriptors 7-9, which the trial inherits through `exec`: the GPU lock and the slot are
- * held while any process of the job lives. The GPU lock is waited for in line; the slots are
- * tried in turn, since any free one will do.
+ * on file descriptors 7-9 (read-only opens: flock needs no more), which the trial inherits through
+ * `exec`: the GPU lock and the slot are held while any process of the job lives. The GPU lock is
+ * waited for in line; the slots are tried in turn, since any free one will do. Few forks: it runs
+ * before every job.
  */
 export function startPermitCommand(permit: StartPermit, dir = NODE_STATE_DIR): string {
   const spacingNs = Math.round(permit.spacingSeconds * 1e9);
   const slots = Math.max(1, Math.floor(permit.slots));
+  const slotFiles = Array.from({ length: slots }, (_, slot) => `slot-${slot}.lock`);
   return [
-    prepareDir(dir),
-    `exec 8<>${dir}/gpu-${permit.gpu}.lock && flock 8 || exit 96`,
-    `rs_slot=0; while :; do exec 9<>${dir}/slot-$rs_slot.lock || exit 96; flock -n 9 && break; rs_slot=$((rs_slot + 1)); if [ $rs_slot -ge ${slots} ]; then rs_slot=0; sleep 0.2; fi; done`,
-    `exec 7<>${dir}/start.lock && flock 7 || exit 96`,
+    prepareFiles(dir, ['start.lock', 'last-start', 'quiet-until', ...slotFiles, `gpu-${permit.gpu}.lock`]),
+    `exec 8<${dir}/gpu-${permit.gpu}.lock && flock 8 || exit 96`,
+    `rs_slot=0; while :; do exec 9<${dir}/slot-$rs_slot.lock || exit 96; flock -n 9 && break; rs_slot=$((rs_slot + 1)); if [ $rs_slot -ge ${slots} ]; then rs_slot=0; sleep 0.2; fi; done`,
+    `exec 7<${dir}/start.lock && flock 7 || exit 96`,
     readNs('rs_last', `${dir}/last-start`),
     readNs('rs_quiet', `${dir}/quiet-until`),
     `rs_at=$((rs_last + ${spacingNs})); [ "$rs_quiet" -gt "$rs_at" ] && rs_at=$rs_quiet`,
-    `rs_now=$(date +%s%N); if [ "$rs_at" -gt "$rs_now" ]; then rs_wait=$((rs_at - rs_now)); sleep $((rs_wait / 1000000000)).$(printf %09d $((rs_wait % 1000000000))); fi`,
-    `rs_now=$(date +%s%N); echo $rs_now > ${dir}/last-start; exec 7>&-; umask $rs_umask`,
+    `rs_now=$(date +%s%N); if [ "$rs_at" -gt "$rs_now" ]; then rs_wait=$((rs_at - rs_now)); sleep $((rs_wait / 1000000000)).$(printf %09d $((rs_wait % 1000000000))); rs_now=$(date +%s%N); fi`,
+    `echo $rs_now > ${dir}/last-start; exec 7<&-`,
     `echo ${GO_MARKER} $rs_now`,
   ].join('; ');
 }
@@ -65,10 +72,10 @@ export function startPermitCommand(permit: StartPermit, dir = NODE_STATE_DIR): s
 export function quietResetCommand(reset: string, cooldownSeconds: number, dir = NODE_STATE_DIR): string {
   const cooldownNs = Math.round(cooldownSeconds * 1e9);
   return [
-    prepareDir(dir),
-    `exec 7<>${dir}/start.lock && flock 7`,
+    prepareFiles(dir, ['start.lock', 'last-start', 'quiet-until']),
+    `exec 7<${dir}/start.lock && flock 7`,
     `sh -c ${quote([reset])}; rs_rc=$?`,
-    `echo $(( $(date +%s%N) + ${cooldownNs} )) > ${dir}/quiet-until; umask $rs_umask`,
+    `echo $(( $(date +%s%N) + ${cooldownNs} )) > ${dir}/quiet-until`,
     'exit $rs_rc',
   ].join('; ');
 }

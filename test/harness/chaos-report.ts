@@ -84,8 +84,8 @@ export async function watchTrialsAfterCancel(live: () => number[], cancelledAtMs
 }
 
 /**
- * A cancelled sweep has no Results JSON; what it keeps is `results.jsonl` in its results folder.
- * Counts the jobs lost to a cancel: a trial that ended with exit 0 on its node, but whose job that
+ * What a cancelled sweep keeps is `results.jsonl` in its results folder (its partial Results JSON
+ * is built from it). Counts the jobs lost to a cancel: a trial that ended with exit 0 on its node, but whose job that
  * file misses or records as failed.
  */
 export async function jobsFinishedButNotRecorded(runs: TrialRun[], resultsDir: string): Promise<number> {

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
-import { findTemporalCli, portAnswers } from '../../src/cli/dev-server';
+import { DEV_SERVER_TUNING, findTemporalCli, portAnswers } from '../../src/cli/dev-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -38,7 +38,7 @@ export async function setup(project: TestProject): Promise<void> {
   const port = await freePort();
   const uiPort = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'rigsweep-temporal-'));
-  server = spawn(cli, ['server', 'start-dev', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error'], {
+  server = spawn(cli, ['server', 'start-dev', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error', ...DEV_SERVER_TUNING], {
     stdio: 'ignore',
   });
   const deadline = Date.now() + 60_000;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
-import { findTemporalCli, portAnswers } from '../../src/cli/dev-server';
+import { DEV_SERVER_TUNING, findTemporalCli, portAnswers } from '../../src/cli/dev-server';
 import { readTrialRecords } from '../harness/rigs';
 import { copyFakeTrial, runCli, writeJobs, writeUserConfig, collectRuns } from '../harness/sweep-fixture';
 
@@ -19,7 +19,7 @@ const port = 21000 + (process.pid % 20000);
 let server: ChildProcess | undefined;
 
 async function startServer(): Promise<void> {
-  server = spawn(findTemporalCli()!, ['server', 'start-dev', '--headless', '--port', String(port), '--db-filename', join(work, 'temporal.db'), '--log-level', 'error'], { stdio: 'ignore' });
+  server = spawn(findTemporalCli()!, ['server', 'start-dev', '--headless', '--port', String(port), '--db-filename', join(work, 'temporal.db'), '--log-level', 'error', ...DEV_SERVER_TUNING], { stdio: 'ignore' });
   for (let i = 0; i < 200 && !(await portAnswers('127.0.0.1', port)); i++) await new Promise((resolve) => setTimeout(resolve, 200));
 }
 

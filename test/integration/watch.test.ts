@@ -147,9 +147,14 @@ describe('rigsweep watch in a terminal', () => {
     tmux('send-keys', '-t', 'interrupted-run', 'C-c');
     const { captures, exitCode } = await watchScreen('interrupted-run', 60_000);
     expect(exitCode).toBe(3);
-    const lines = captures.at(-1)!.split('\n').filter((line) => line.trim() !== '');
+    // Then, as after every run, the Results JSON — here the partial one — which scrolls the picture up.
+    const all = screen('interrupted-run', true);
+    const lines = all.slice(0, all.indexOf('Results JSON:')).split('\n').filter((line) => line.trim() !== '');
     expect(lines.filter((line) => line.startsWith('sweep ctrlc-jobs'))).toHaveLength(1); // drawn once, not over itself
-    expect(lines.slice(-7).map((line) => line.trim().replace(/^(\S+).*$/, '$1'))).toEqual(['[░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░]', ...nodeNames, 'interrupted:', 'sweep', '[exited']);
+    expect(lines.slice(-6).map((line) => line.trim().replace(/^(\S+).*$/, '$1'))).toEqual(['[░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░]', ...nodeNames, 'interrupted:', 'sweep']);
+    expect(lines.at(-1)).toMatch(/^sweep cancelled; partial results in \S+sweep_results\.json$/);
+    const partial = JSON.parse(all.slice(all.indexOf('Results JSON:') + 'Results JSON:'.length, all.lastIndexOf('[exited')));
+    expect(partial).toMatchObject({ status: 'partial', total_jobs: 6, successful: 0 });
   });
 });
 

@@ -102,6 +102,15 @@ describe('dispatch overhead', () => {
     rows.push(['(a) lane gap per job, median / p95 (ms)', `${quantile(gaps, 0.5).toFixed(0)} / ${quantile(gaps, 0.95).toFixed(0)} (${runs.length} jobs, 14 slots)`]);
   });
 
+  it('(a) instant trials on one lane: the round trip alone, without 14 lanes sharing 2 cores', async () => {
+    const rig = configNodes[1];
+    const oneLane = writeUserConfig(work, 'one-lane.json', { nodes: [{ ...rig, gpu_count: 1, max_concurrent_script_jobs: 1 }], job_batching: { enabled: false }, preflight: { enabled: false } });
+    await timedCli(['run', '--jobs-file', writeJobs(work, 'lane.json', jobs('lane', 60, '0')), '--config', oneLane, '--output-dir', join(work, 'out')]);
+    const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('lane'));
+    const gaps = laneGaps(runs).map((s) => s * 1000);
+    rows.push(['(a) one lane (1 rig GPU): idle gap per job, median / p95 (ms)', `${quantile(gaps, 0.5).toFixed(0)} / ${quantile(gaps, 0.95).toFixed(0)} (${runs.length} jobs)`]);
+  });
+
   it('(b) 140 trials of 0.5 s on 14 slots: rigsweep vs GNU parallel', async () => {
     const connections = sampleSshConnections(rigs);
     const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'half.json', jobs('half', 140, '0.5')), '--config', config, '--output-dir', join(work, 'out')]).finally(() => connections.stop());
