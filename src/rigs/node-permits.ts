@@ -53,7 +53,8 @@ export function startPermitCommand(permit: StartPermit, dir = NODE_STATE_DIR): s
   return [
     prepareFiles(dir, ['start.lock', 'last-start', 'quiet-until', ...slotFiles, `gpu-${permit.gpu}.lock`]),
     `exec 8<${dir}/gpu-${permit.gpu}.lock && flock 8 || exit 96`,
-    `rs_slot=0; while :; do exec 9<${dir}/slot-$rs_slot.lock || exit 96; flock -n 9 && break; rs_slot=$((rs_slot + 1)); if [ $rs_slot -ge ${slots} ]; then rs_slot=0; sleep 0.2; fi; done`,
+    // From the GPU's own slot: with one slot per GPU that one is free, and the first try holds.
+    `rs_slot=${permit.gpu % slots}; rs_tried=0; while :; do exec 9<${dir}/slot-$rs_slot.lock || exit 96; flock -n 9 && break; rs_slot=$(((rs_slot + 1) % ${slots})); rs_tried=$((rs_tried + 1)); if [ $rs_tried -ge ${slots} ]; then rs_tried=0; sleep 0.2; fi; done`,
     `exec 7<${dir}/start.lock && flock 7 || exit 96`,
     readNs('rs_last', `${dir}/last-start`),
     readNs('rs_quiet', `${dir}/quiet-until`),

@@ -6,12 +6,17 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
+import { inChaosRun, jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
 import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, waitUntil } from '../harness/sweep-fixture';
 
 const LEASE = 4;
-const CUT_SECONDS = 14;
+/**
+ * `npm run chaos` cuts the link for the issue's 25 s: longer than the lease and its margin, so the
+ * rig is left out, re-probed and re-admitted. CI's smoke run cuts 10 s: the rig is back before the
+ * jobs' fence deadline, and they are retried there at once.
+ */
+const CUT_SECONDS = inChaosRun ? 25 : 10;
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -36,7 +41,7 @@ describe('a rig cut off mid-trial', () => {
     const jobs = [0, 1].map((i) => ({
       job_id: `cut_${i}`,
       script: 'fake_trial.py',
-      args: ['--job', `cut_${i}`, '--sleep', '12', '--output', `out/cut_${i}.json`],
+      args: ['--job', `cut_${i}`, '--sleep', '8', '--output', `out/cut_${i}.json`],
       expected_output: `out/cut_${i}.json`,
     }));
     const worker = await startWorkerProcess(config, env, work);
