@@ -29,11 +29,12 @@ export interface StartPermit {
 }
 
 /**
- * Creates the folder and the given files once, world-writable (a subshell with umask 0, so the
- * job's own umask stays); later jobs find them and fork nothing here.
+ * Creates the folder and the given files when any is missing (another sweep may have used fewer
+ * slots or other GPUs), world-writable, in a subshell with umask 0 so the job's own umask stays.
+ * The check is the shell's own `[`: once the files exist, no fork happens here.
  */
 const prepareFiles = (dir: string, files: string[]) =>
-  `[ -w ${dir}/${files[files.length - 1]} ] || (umask 0; mkdir -p -m 1777 ${dir} 2>/dev/null; for f in ${files.join(' ')}; do : >> ${dir}/$f; done)`;
+  `{ ${files.map((file) => `[ -w ${dir}/${file} ]`).join(' && ')}; } || (umask 0; mkdir -p -m 1777 ${dir} 2>/dev/null; for f in ${files.join(' ')}; do : >> ${dir}/$f; done)`;
 
 /** Reads a number of nanoseconds from a state file into a variable (`read`: no fork); anything else counts as 0. */
 const readNs = (variable: string, file: string) =>

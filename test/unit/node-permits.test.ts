@@ -79,6 +79,14 @@ describe('start permits on a node', () => {
     expect(status).toBe(4);
   });
 
+  it('creates the slots a sweep needs when another sweep used fewer', async () => {
+    const dir = freshDir();
+    await holdPermit(dir, { gpu: 0, slots: 1 }, 0).go;
+    const holders = [holdPermit(dir, { gpu: 0, slots: 3 }, 0.5), holdPermit(dir, { gpu: 1, slots: 3 }, 0.5), holdPermit(dir, { gpu: 2, slots: 3 }, 0.5)];
+    const starts = await Promise.all(holders.map((job) => job.go));
+    expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(0.45); // all three at once: three slots
+  });
+
   it('frees the GPU at once when the job holding it is killed', async () => {
     const dir = freshDir();
     const holder = holdPermit(dir, { gpu: 0 }, 30);
