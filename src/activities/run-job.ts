@@ -46,8 +46,6 @@ export interface RunJobInput {
   leaseSeconds?: number;
   /** The node's stagger in force (steering may change it); default the config's. */
   spacingSeconds?: number;
-  /** Signal the job's start (`jobStarted`) on a staggered node; sweeps from before node-kept spacing wait for it. Default true. */
-  reportStart?: boolean;
 }
 
 export interface RunJobDeps {
@@ -195,8 +193,8 @@ function keepAlive(shell: NodeShell, deps: RunJobDeps, node: SweepNode, contact:
 
 /** Tells a staggered sweep its job runs: the node's next start is timed from here. */
 async function confirmStart(deps: RunJobDeps, input: RunJobInput, startedAt: Date): Promise<void> {
-  // Without a stagger, or with the node keeping it, nothing waits for this signal: it would only cost a workflow task.
-  if (input.reportStart === false || (input.spacingSeconds ?? input.node.staggerSeconds) <= 0) return;
+  // Without a stagger nothing waits for this signal; it would only cost a workflow task.
+  if ((input.spacingSeconds ?? input.node.staggerSeconds) <= 0) return;
   const context = Context.current();
   await deps
     .reportStarted(context.info.workflowExecution?.workflowId ?? '', { startKey: input.startKey, startedAtMs: startedAt.getTime() })

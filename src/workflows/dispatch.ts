@@ -14,9 +14,6 @@ import { type BatchContext, dispatchAttempt } from './job-attempt';
 import { cycleDue, cycleNode } from './node-cycle';
 import type { SweepTracker } from './sweep-tracker';
 
-/** Staggered dispatches paced by the workflow's clock, the exact spacing kept by the node. */
-const NODE_KEEPS_SPACING_PATCH = 'node-keeps-spacing';
-
 /** Cancels that keep every finished job on record and write the partial Results JSON. */
 export const RESULTS_ON_CANCEL_PATCH = 'results-on-cancel';
 
@@ -42,7 +39,6 @@ export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJo
     results: finished,
     background: [],
     over: false,
-    nodeKeepsSpacing: patched(NODE_KEEPS_SPACING_PATCH),
   };
   const feeds = plan.nodes.map((node) => feedNode(node, context));
   // Settled, not raced: on a cancel every node's jobs must have killed their processes before the
@@ -119,10 +115,7 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
       // Without a stagger there is no spacing to keep: the next start need not wait for this one.
       const stagger = steering.staggerSeconds(node);
       if (stagger > 0) {
-        // The node keeps the spacing itself, from its last start by any sweep (node-permits.ts), so
-        // the workflow paces dispatches from its own clock and a job's start round trip overlaps
-        // the wait. Runs from before that rule waited for the job's confirmed start.
-        if (!context.nodeKeepsSpacing) await confirmed;
+        await confirmed;
         if (!batchDone(context)) await sleep(stagger * 1000, { summary: `stagger ${node.name}` });
       }
     }

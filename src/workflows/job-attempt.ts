@@ -67,8 +67,6 @@ export interface BatchContext {
   /** Work beside the lanes (probes of nodes lost mid-batch); ends once the batch is `over`. */
   background: Promise<void>[];
   over: boolean;
-  /** The node keeps the start spacing: no attempt needs to report its start (see dispatch.ts). */
-  nodeKeepsSpacing: boolean;
 }
 
 /**
@@ -92,7 +90,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
         scheduleToCloseTimeout: `${startToCloseSeconds(job) + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
         summary: `${job.job_id} on ${node.name} GPU ${gpu}${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
       },
-      [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node), reportStart: !context.nodeKeepsSpacing }],
+      [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node) }],
     )
     .catch((error: unknown) => failedDispatch(error, node, gpu, entry, batch))
     .then((result) => {
