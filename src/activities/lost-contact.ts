@@ -9,8 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import type { SweepNode } from '../shared/nodes';
-import type { AttemptResult } from '../shared/results';
+import { type AttemptResult, attemptWithoutExit } from '../shared/results';
 import type { NodeShell } from '../rigs/node-shell';
 
 /**
@@ -59,21 +58,9 @@ export async function waitOutLostContact(shell: NodeShell, contact: NodeContact,
 }
 
 /** The attempt's record when its node stayed away past the lease: another node may run the job. */
-export function lostContactResult(base: Pick<AttemptResult, 'job_id' | 'node' | 'gpu_id' | 'batch' | 'attempt' | 'output_file'>, node: SweepNode, contact: NodeContact, startedAt: Date, error: Error): AttemptResult {
+export function lostContactResult(where: Pick<AttemptResult, 'job_id' | 'node' | 'gpu_id' | 'batch' | 'attempt' | 'output_file'>, contact: NodeContact, startedAt: Date, error: Error): AttemptResult {
   const now = new Date();
   const silentSeconds = Math.round((now.getTime() - contact.lastMs) / 1000);
-  return {
-    ...base,
-    success: false,
-    local_output: null,
-    exit_code: null,
-    signal: null,
-    failure_mode: 'SSH_ERROR',
-    lost_contact: true,
-    error: `lost contact with ${node.name} for ${silentSeconds} s (${error.message}); its lease ran out, so the rig has killed the job's processes itself`,
-    runtime: (now.getTime() - startedAt.getTime()) / 1000,
-    started_at: startedAt.toISOString(),
-    ended_at: now.toISOString(),
-    stderr_tail: '',
-  };
+  const message = `lost contact with ${where.node} for ${silentSeconds} s (${error.message}); its lease ran out, so the rig has killed the job's processes itself`;
+  return attemptWithoutExit(where, { failure_mode: 'SSH_ERROR', error: message, lost_contact: true }, startedAt, now);
 }

@@ -82,7 +82,7 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
     if (verdict === 'back') throw error;
     const { job, node, gpu } = input;
     const base = { job_id: job.job_id, node: node.name, gpu_id: gpu, batch: input.batch, attempt: input.attempt, output_file: expectedOutput(job, { node, gpu, runId: input.runId }) };
-    const result = lostContactResult(base, node, contact, attemptStart, error);
+    const result = lostContactResult(base, contact, attemptStart, error);
     recordJobFinished(result);
     return result;
   }

@@ -56,6 +56,30 @@ export type AttemptResult = Omit<JobResult, 'attempts'>;
 /** One attempt of a job, as the result lists it. */
 export type AttemptSummary = Pick<JobResult, 'attempt' | 'node' | 'gpu_id' | 'failure_mode' | 'error' | 'exit_code' | 'signal' | 'runtime' | 'started_at' | 'diagnosis'>;
 
+/**
+ * An attempt that ended without its trial's exit: no exit code, no output, no stderr — a dispatch
+ * that failed, or a node lost past the job's lease. Built by the workflow and by `runJob`.
+ */
+export function attemptWithoutExit(
+  where: Pick<AttemptResult, 'job_id' | 'node' | 'gpu_id' | 'batch' | 'attempt' | 'output_file'>,
+  failure: Pick<AttemptResult, 'failure_mode' | 'error' | 'lost_contact'>,
+  startedAt: Date,
+  endedAt: Date,
+): AttemptResult {
+  return {
+    ...where,
+    ...failure,
+    success: false,
+    local_output: null,
+    exit_code: null,
+    signal: null,
+    runtime: (endedAt.getTime() - startedAt.getTime()) / 1000,
+    started_at: startedAt.toISOString(),
+    ended_at: endedAt.toISOString(),
+    stderr_tail: '',
+  };
+}
+
 /** The attempt's line in `attempts`. */
 export function summariseAttempt(result: AttemptResult): AttemptSummary {
   const { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at, diagnosis } = result;

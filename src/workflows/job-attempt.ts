@@ -9,7 +9,7 @@ import type { SweepJob } from '../shared/jobs';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/names';
 import type { SweepNode } from '../shared/nodes';
 import type { BatchRange } from '../shared/planner';
-import { type AttemptResult, type AttemptSummary, type JobResult, summariseAttempt } from '../shared/results';
+import { type AttemptResult, type AttemptSummary, attemptWithoutExit, type JobResult, summariseAttempt } from '../shared/results';
 import { retryBackoffSeconds, shouldRetry } from '../shared/retry-policy';
 import type { SweepPlan } from '../shared/sweep-plan';
 import { leaveOutLostNode } from './lost-nodes';
@@ -131,23 +131,8 @@ function failedDispatch(error: unknown, node: SweepNode, gpu: number, entry: Que
   const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
   const message = cause instanceof Error ? cause.message : String(cause);
   const type = cause instanceof ApplicationFailure ? cause.type : undefined;
-  const now = new Date().toISOString();
-  return {
-    job_id: entry.job.job_id,
-    success: false,
-    node: node.name,
-    gpu_id: gpu,
-    batch: batch.index + 1,
-    attempt: entry.attempt,
-    runtime: 0,
-    exit_code: null,
-    signal: null,
-    failure_mode: type && SSH_ERROR_TYPES.includes(type) ? 'SSH_ERROR' : 'EXECUTION_ERROR',
-    error: message,
-    output_file: entry.job.expected_output ?? null,
-    local_output: null,
-    started_at: now,
-    ended_at: now,
-    stderr_tail: '',
-  };
+  const now = new Date();
+  const where = { job_id: entry.job.job_id, node: node.name, gpu_id: gpu, batch: batch.index + 1, attempt: entry.attempt, output_file: entry.job.expected_output ?? null };
+  const failure_mode = type && SSH_ERROR_TYPES.includes(type) ? 'SSH_ERROR' : 'EXECUTION_ERROR';
+  return attemptWithoutExit(where, { failure_mode, error: message }, now, now);
 }

@@ -31,6 +31,15 @@ beforeAll(async () => {
   config = writeUserConfig(work, 'distributed_config.json', { nodes: [cluster.configNodes[1]], lease_seconds: LEASE });
 });
 
+/** `count` trials of `sleep` seconds named `<prefix>_<i>`, each writing its output. */
+const trials = (prefix: string, count: number, sleep: string) =>
+  Array.from({ length: count }, (_, i) => ({
+    job_id: `${prefix}_${i}`,
+    script: 'fake_trial.py',
+    args: ['--job', `${prefix}_${i}`, '--sleep', sleep, '--output', `out/${prefix}_${i}.json`],
+    expected_output: `out/${prefix}_${i}.json`,
+  }));
+
 afterAll(async () => {
   await rigs?.restore(1).catch(() => undefined);
   await rigs?.stop();
@@ -38,12 +47,7 @@ afterAll(async () => {
 
 describe('a rig cut off mid-trial', () => {
   it('kills its own trials when their lease runs out, and runs them again once the link is back', async () => {
-    const jobs = [0, 1].map((i) => ({
-      job_id: `cut_${i}`,
-      script: 'fake_trial.py',
-      args: ['--job', `cut_${i}`, '--sleep', '8', '--output', `out/cut_${i}.json`],
-      expected_output: `out/cut_${i}.json`,
-    }));
+    const jobs = trials('cut', 2, '8');
     const worker = await startWorkerProcess(config, env, work);
     try {
       const started = await runCli(['start', '--jobs-file', writeJobs(work, 'cut_jobs.json', jobs), '--config', config, '--output-dir', join(work, 'out')], env);
@@ -87,12 +91,7 @@ describe('a rig cut off mid-trial', () => {
 
   it('runs the jobs of a rig cut off for good on the other nodes, once their lease has run out there', async () => {
     const gone = writeUserConfig(work, 'with_localhost.json', { nodes: [configNodes[0], configNodes[1]], lease_seconds: LEASE, retry_backoff_seconds: 0 });
-    const jobs = [0, 1, 2, 3].map((i) => ({
-      job_id: `gone_${i}`,
-      script: 'fake_trial.py',
-      args: ['--job', `gone_${i}`, '--sleep', '6', '--output', `out/gone_${i}.json`],
-      expected_output: `out/gone_${i}.json`,
-    }));
+    const jobs = trials('gone', 4, '6');
     const worker = await startWorkerProcess(gone, env, work);
     try {
       const started = await runCli(['start', '--jobs-file', writeJobs(work, 'gone_jobs.json', jobs), '--config', gone, '--output-dir', join(work, 'out')], env);
