@@ -47,6 +47,8 @@ describe('Temporal Web "Start Workflow"', () => {
   it('starts trialSweep from the form with {"trials": 3} and the sweep runs on the rigs', async () => {
     const page = await browser.newPage();
     await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows/start-workflow`, { waitUntil: 'networkidle' });
+    // Temporal Web 2.54 sometimes leaves its first page load without the form: one reload brings it.
+    if (!(await page.waitForSelector('#workflowId', { timeout: 15_000 }).catch(() => null))) await page.reload({ waitUntil: 'networkidle' });
     await page.fill('#workflowId', 'from-web-ui');
     await page.fill('#taskQueue', env.taskQueue);
     await page.fill('#workflowType', 'trialSweep');
