@@ -120,7 +120,7 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
       // The node's own rules across sweeps: its GPU, a slot, the start spacing, a cooldown.
       const go = await untilStartOrCancel(goLine, shell, deps, marker.pgid, job, node);
       startedAt = new Date();
-      if (!go) {
+      if (go === null) {
         outcome = failed('EXECUTION_ERROR', 'the job ended before it got its start permit on the node', await process.done);
       } else {
         recordJobStarted(node.name, gpu);
@@ -128,7 +128,7 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
         const ended = await awaitExit(process, shell, deps, marker.pgid, job, node);
         outcome = ended === 'timeout'
           ? failed('TIMEOUT', `no exit within its timeout of ${job.timeout} s; process group killed`)
-          : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, marker.nodeTimeNs, (text) => (probedOutput = text)) : null);
+          : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, go.nodeTimeNs, (text) => (probedOutput = text)) : null);
       }
     } finally {
       alive.stop();
@@ -202,15 +202,16 @@ async function confirmStart(deps: RunJobDeps, input: RunJobInput, startedAt: Dat
 }
 
 /**
- * Waits for the GO line (true), the job's end before it (false), or a cancel — on which the
- * waiting job's group is killed, so a cancelled sweep leaves no job queued on a node.
+ * Waits for the GO line (its node time: an output file must be newer), the job's end before it
+ * (null), or a cancel — on which the waiting job's group is killed, so a cancelled sweep leaves no
+ * job queued on a node.
  */
-async function untilStartOrCancel(goLine: Promise<string | null>, shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode): Promise<boolean> {
+async function untilStartOrCancel(goLine: Promise<string | null>, shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode): Promise<{ nodeTimeNs: bigint } | null> {
   const context = Context.current();
   const cancelled = context.cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const);
   const line = await Promise.race([goLine, cancelled]);
   if (line === 'cancelled') await killAndThrowCancelled(shell, deps, pgid, job, node);
-  return parseGoMarker((line as string | null) ?? '') !== null;
+  return parseGoMarker((line as string | null) ?? '');
 }
 
 async function killAndThrowCancelled(shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode): Promise<never> {

@@ -113,9 +113,12 @@ export function buildJobCommand(job: SweepJob, context: JobCommandContext): stri
     ...(context.permit ? [startPermitCommand(context.permit)] : []),
     `cd ${shellWord(context.node.scriptPath)} || exit 97`,
     ...(context.createDirs?.length ? [`mkdir -p -- ${context.createDirs.map((dir) => quote([dir])).join(' ')}`] : []),
-    ['exec', 'env', tokenWord(jobToken(context.runId, job.job_id)), ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
+    ['exec', 'env', tokenWord(jobToken(context.runId, job.job_id)), ...(context.permit ? [`${STARTED_VAR}=$rs_now`] : []), ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
   ].join('; ');
 }
+
+/** The node time (epoch ns) at which the job got its start permit, in the job's environment. */
+export const STARTED_VAR = 'RIGSWEEP_STARTED_NS';
 
 /**
  * Every job's process carries `RIGSWEEP_JOB=<run_id>/<job_id>` in its environment, so a later

@@ -16,6 +16,8 @@ import type { SweepTracker } from './sweep-tracker';
 
 /** Cancels that keep every finished job on record and write the partial Results JSON. */
 export const RESULTS_ON_CANCEL_PATCH = 'results-on-cancel';
+/** Busy GPUs of unstaggered nodes take their next job ahead, as a standby (issue 6). */
+export const STANDBY_PATCH = 'gpu-standby';
 
 export interface BatchOutcome {
   /** Final results in job order. */
@@ -30,9 +32,11 @@ export interface BatchOutcome {
 /** Runs one batch's jobs (and their retries) over all nodes in service. */
 /** `finished` receives each job's final result as it comes, so a cancelled batch still has its records. */
 export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJob[], tracker: SweepTracker, perNodeCap: number, finished: JobResult[] = []): Promise<BatchOutcome> {
+  const rolling = plan.batching.mode === 'rolling' && plan.perNodeCap !== null;
   const context: BatchContext = {
-    plan, batch, tracker, perNodeCap,
-    rolling: plan.batching.mode === 'rolling' && plan.perNodeCap !== null,
+    plan, batch, tracker, perNodeCap, rolling,
+    // Not in rolling mode: a node there drains before its reset, and a standby would delay that.
+    pipelined: !rolling && patched(STANDBY_PATCH),
     queue: jobs.map((job) => ({ job, attempt: 1, previous: [] })),
     firstAttempts: new Map(),
     inFlight: 0,
@@ -92,7 +96,11 @@ function giveUpStrandedRetries(context: BatchContext): void {
  */
 async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
   const { steering } = context.tracker;
-  const lanes = new GpuLanes(node, (gpu) => steering.isGpuExcluded(node, gpu));
+  // A staggered node times each start from the previous one's confirmed start: no standby there.
+  const standby = () => context.pipelined && steering.staggerSeconds(node) === 0;
+  const lanes = new GpuLanes(node, (gpu) => steering.isGpuExcluded(node, gpu), standby);
+  /** When every attempt dispatched to each GPU so far has ended: a standby there starts then. */
+  const lastOnGpu = new Map<number, Promise<unknown>>();
   const running: Promise<unknown>[] = [];
   const nextTakeable = () => context.queue.findIndex((entry) => mayTake(node, entry.attempt, context));
   try {
@@ -109,8 +117,10 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
       const [entry] = context.queue.splice(index, 1);
       if (entry.attempt === 1) context.firstAttempts.set(node.name, (context.firstAttempts.get(node.name) ?? 0) + 1);
       if (context.rolling) context.tracker.cycleStarts.set(node.name, (context.tracker.cycleStarts.get(node.name) ?? 0) + 1);
-      const gpu = lanes.take(entry.avoid?.node === node.name ? entry.avoid.gpu : undefined);
-      const { confirmed, finished, settled } = dispatchAttempt(node, gpu, entry, context);
+      const { gpu, standby: waits } = lanes.seat(entry.avoid?.node === node.name ? entry.avoid.gpu : undefined);
+      const { confirmed, finished, settled } = dispatchAttempt(node, gpu, entry, context, waits ? lastOnGpu.get(gpu) : undefined);
+      // A standby withdrawn before the job ahead of it ended must not make the next one count as running.
+      lastOnGpu.set(gpu, waits ? Promise.allSettled([lastOnGpu.get(gpu), finished]) : finished);
       running.push(finished.then(() => lanes.release(gpu)), settled);
       // Without a stagger there is no spacing to keep: the next start need not wait for this one.
       const stagger = steering.staggerSeconds(node);

@@ -3,7 +3,7 @@
  * what happens after — a result, or (for a run that failed) a durable backoff and another place in
  * the batch's queue, where any node may pick it up.
  */
-import { ActivityFailure, ApplicationFailure, condition, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
 import type { SweepActivities } from '../activities/create-activities';
 import type { SweepJob } from '../shared/jobs';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/names';
@@ -58,6 +58,8 @@ export interface BatchContext {
   perNodeCap: number;
   /** Rolling mode: nodes keep their own rhythm (node-cycle.ts) instead of the batch's caps. */
   rolling: boolean;
+  /** Nodes without a stagger give a busy GPU its next job ahead, as a standby (gpu-lanes.ts). */
+  pipelined: boolean;
   queue: QueuedJob[];
   /** First attempts each node started in this batch. */
   firstAttempts: Map<string, number>;
@@ -71,39 +73,67 @@ export interface BatchContext {
 
 /**
  * Starts one attempt. `confirmed` resolves once its process runs on the node (or the attempt
- * ended); `finished` once the activity ended (its GPU is free again); `settled` once the job has
- * its final result or is back in the queue.
+ * ended); `finished` once the activity ended (its GPU is free again; null for a standby withdrawn
+ * before it started); `settled` once the job has its final result or is back in the queue.
+ *
+ * A standby (`behind` is the running job's `finished`) counts as running only from that job's end.
+ * Until then an exclusion of its GPU or node withdraws it: its activity is cancelled — the node
+ * kills the waiting command — and the job goes back to the queue, no attempt spent.
  */
-export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, context: BatchContext) {
+export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, context: BatchContext, behind?: Promise<unknown>) {
   const { tracker, batch, plan } = context;
   const { job, attempt } = entry;
   const startKey = `${job.job_id}@${batch.index}#${attempt}`;
   context.inFlight++;
-  tracker.running++;
-  tracker.nodes.gpuBusy(node.name, gpu, true);
-  tracker.refreshDetails();
   let ended = false;
-  const finished = trialRuns.runJob
-    .executeWithOptions(
-      {
-        startToCloseTimeout: `${startToCloseSeconds(job)} seconds`,
-        scheduleToCloseTimeout: `${startToCloseSeconds(job) + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
-        summary: `${job.job_id} on ${node.name} GPU ${gpu}${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
-      },
-      [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node) }],
-    )
-    .catch((error: unknown) => failedDispatch(error, node, gpu, entry, batch))
+  let counted = false;
+  const countRunning = () => {
+    counted = true;
+    tracker.running++;
+    tracker.nodes.gpuBusy(node.name, gpu, true);
+    tracker.refreshDetails();
+  };
+  if (behind) void behind.then(() => ended || countRunning(), () => undefined);
+  else countRunning();
+  const scope = behind ? new CancellationScope() : undefined;
+  const run = () => trialRuns.runJob.executeWithOptions(
+    {
+      startToCloseTimeout: `${startToCloseSeconds(job)} seconds`,
+      scheduleToCloseTimeout: `${startToCloseSeconds(job) + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
+      summary: `${job.job_id} on ${node.name} GPU ${gpu}${attempt > 1 ? ` (attempt ${attempt})` : ''}${behind ? ' (standby)' : ''}`,
+    },
+    [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node) }],
+  );
+  let withdrawn = false;
+  if (scope) {
+    const { steering } = tracker;
+    void condition(() => ended || counted || steering.isNodeExcluded(node) || steering.isGpuExcluded(node, gpu)).then(() => {
+      if (ended || counted) return;
+      withdrawn = true;
+      scope.cancel();
+    });
+  }
+  const finished = (scope ? scope.run(run) : run())
+    .catch((error: unknown) => (withdrawn && isCancellation(error) ? null : failedDispatch(error, node, gpu, entry, batch)))
     .then((result) => {
       ended = true;
-      tracker.running--;
-      tracker.nodes.gpuBusy(node.name, gpu, false);
-      tracker.refreshDetails();
+      if (counted) {
+        tracker.running--;
+        tracker.nodes.gpuBusy(node.name, gpu, false);
+        tracker.refreshDetails();
+      }
       tracker.startedKeys.delete(startKey);
       return result;
     });
   const confirmed = condition(() => ended || tracker.startedKeys.has(startKey));
-  const settled = finished.then((result) => settle(result, entry, context)).finally(() => context.inFlight--);
+  const settled = finished.then((result) => (result ? settle(result, entry, context) : requeue(entry, node, context))).finally(() => context.inFlight--);
   return { confirmed, finished, settled };
+}
+
+/** A withdrawn standby: the job waits in the queue again, first in line, as the same attempt. */
+function requeue(entry: QueuedJob, node: SweepNode, context: BatchContext): void {
+  if (entry.attempt === 1) context.firstAttempts.set(node.name, (context.firstAttempts.get(node.name) ?? 1) - 1);
+  context.queue.unshift(entry);
 }
 
 /** A final result for the record, or a backoff and the job back in the queue. */

@@ -125,7 +125,8 @@ export function collectRuns(nodes: NodeUnderTest[]): TrialRun[] {
         node: node.name,
         jobId: jobAt >= 0 ? start.argv[jobAt + 1] : '',
         gpu: Number(start.gpu_id),
-        start: start.proc_start!,
+        // The permit's GO: a job that waited on its node for its GPU or its spacing had not started.
+        start: start.go ?? start.proc_start!,
         end: end?.t ?? Infinity,
         startRecord: start,
         endRecord: end,

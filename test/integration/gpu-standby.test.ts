@@ -1,0 +1,106 @@
+/**
+ * Standby jobs on unstaggered nodes: a busy GPU's next job is dispatched ahead and waits on the
+ * node for the GPU's lock, so it starts as the running trial exits — never beside it. An operator
+ * who excludes the node meanwhile gets the waiting job withdrawn and run elsewhere, as the same
+ * attempt. Read back from what the rigs recorded.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TestRigs } from '../harness/rigs';
+import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, sweepResult, waitUntil, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+
+let rigs: TestRigs;
+let env: CliEnv;
+let work: string;
+let nodes: NodeUnderTest[];
+let config: string;
+let rigScriptPath: string;
+
+beforeAll(async () => {
+  const cluster = await startTestCluster('standby', inject('temporalAddress'), { rigCount: 1, localGpus: 1, rigGpus: 1, stagger: 0 });
+  ({ work, rigs, env, nodes } = cluster);
+  rigScriptPath = rigs.rigs[0].scriptPath;
+  config = writeUserConfig(work, 'distributed_config.json', { nodes: cluster.configNodes, job_batching: { enabled: false }, preflight: { enabled: false } });
+});
+
+afterAll(async () => {
+  await rigs?.stop();
+});
+
+const jobsOf = (prefix: string, count: number, seconds: number) =>
+  Array.from({ length: count }, (_, i) => ({ job_id: `${prefix}${i}`, script: 'fake_trial.py', args: ['--job', `${prefix}${i}`, '--sleep', String(seconds), '--output', `out/${prefix}${i}.json`], expected_output: `out/${prefix}${i}.json` }));
+
+/** Each GPU's trials in the order they started. */
+function lanes(runs: TrialRun[]): TrialRun[][] {
+  const byGpu = new Map<string, TrialRun[]>();
+  for (const run of runs) byGpu.set(`${run.node}/${run.gpu}`, [...(byGpu.get(`${run.node}/${run.gpu}`) ?? []), run]);
+  return [...byGpu.values()].map((lane) => lane.sort((a, b) => a.start - b.start));
+}
+
+/** Job commands waiting on this machine for their start permit, by job id and node-side folder. */
+function waitingJobs(): { jobId: string; onRig: boolean }[] {
+  const waiting: { jobId: string; onRig: boolean }[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let commandLine = '';
+    try {
+      commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const job = /--job (sb\w+)/.exec(commandLine);
+    if (job && commandLine.includes('RIGSWEEP_GO')) waiting.push({ jobId: job[1], onRig: commandLine.includes(`cd ${rigScriptPath}`) });
+  }
+  return waiting;
+}
+
+describe('standby jobs on GPUs without a stagger', () => {
+  it('wait on the node while the GPU is busy and start as its trial exits, one trial per GPU', async () => {
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'pipe.json', jobsOf('pipe', 6, 1)), '--config', config, '--output-dir', join(work, 'out')], env, { cwd: work });
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.results).toMatchObject({ status: 'complete', successful: 6, failed: 0 });
+    for (const job of run.results.jobs) expect(job.attempts).toHaveLength(1);
+
+    const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('pipe'));
+    expect(runs).toHaveLength(6);
+    for (const lane of lanes(runs)) {
+      const pairs = lane.slice(1).map((next, i) => ({ before: lane[i], next }));
+      // Started only once the trial before it on this GPU had exited.
+      for (const { before, next } of pairs) expect(next.start).toBeGreaterThanOrEqual(before.end);
+      // ... yet its process was on the node, waiting for the GPU, before that: it was a standby.
+      expect(pairs.some(({ before, next }) => next.startRecord.proc_start! < before.end)).toBe(true);
+    }
+  });
+
+  it('withdraws a waiting job from a node the operator excludes and runs it elsewhere as the same attempt', async () => {
+    const worker = await startWorkerProcess(config, env, work);
+    try {
+      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'standby.json', jobsOf('sb', 4, 5)), '--config', config, '--output-dir', join(work, 'out')], env);
+      expect(started.exitCode, started.stderr).toBe(0);
+      const id = started.stdout.trim();
+      const rig = rigs.rigs[0].address;
+      const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('sb'));
+      let withdrawn = '';
+      await waitUntil('a job running on the rig and one waiting behind it', () => {
+        const runningOnRig = runs().find((r) => r.node === rig);
+        withdrawn = waitingJobs().find((waiting) => waiting.onRig && waiting.jobId !== runningOnRig?.jobId)?.jobId ?? '';
+        return Boolean(runningOnRig && withdrawn);
+      });
+      const excluded = await runCli(['exclude', id, rig], env);
+      expect(excluded.exitCode, excluded.stderr).toBe(0);
+      const excludedAt = Date.now() / 1000;
+
+      const results = await sweepResult(env, id);
+      await recordHistory(env, id, 'standby-withdrawn-from-excluded-node');
+      expect(results).toMatchObject({ status: 'complete', successful: 4, failed: 0 });
+      const moved = results.jobs.find((job: { job_id: string }) => job.job_id === withdrawn);
+      expect(moved).toMatchObject({ node: 'localhost', attempt: 1 });
+      expect(moved.attempts).toHaveLength(1);
+      expect(runs().filter((r) => r.node === rig && r.start > excludedAt)).toEqual([]);
+      expect(runs().filter((r) => r.jobId === withdrawn).map((r) => r.node)).toEqual(['localhost']);
+      expect(waitingJobs()).toEqual([]); // the rig killed the withdrawn job's waiting command
+    } finally {
+      await worker.stop();
+    }
+  });
+});
