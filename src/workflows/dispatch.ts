@@ -18,6 +18,13 @@ import type { SweepTracker } from './sweep-tracker';
 export const RESULTS_ON_CANCEL_PATCH = 'results-on-cancel';
 /** Busy GPUs of unstaggered nodes take their next job ahead, as a standby (issue 6). */
 export const STANDBY_PATCH = 'gpu-standby';
+/** A stagger timer counts from the job's start as the worker saw it, not from the workflow hearing of it. */
+export const STAGGER_FROM_START_PATCH = 'stagger-from-start';
+/**
+ * How much earlier than the stagger a node's next job is sent: about a dispatch's round trip, so
+ * it arrives as the spacing ends. The node's start permit holds it until exactly then.
+ */
+const DISPATCH_LEAD_MS = 250;
 
 export interface BatchOutcome {
   /** Final results in job order. */
@@ -90,6 +97,17 @@ function giveUpStrandedRetries(context: BatchContext): void {
 }
 
 /**
+ * The wait before a node's next dispatch: its stagger, less the time the start took to reach the
+ * workflow and a dispatch's lead — the node's start permit keeps the exact spacing, across sweeps.
+ * Sweeps recorded before this waited the whole stagger after hearing of the start.
+ */
+function staggerWaitMs(stagger: number, startedAtMs: number | undefined): number {
+  if (startedAtMs === undefined || !patched(STAGGER_FROM_START_PATCH)) return stagger * 1000;
+  const heardAfterMs = Math.max(0, Date.now() - startedAtMs);
+  return Math.round(Math.max(0, stagger * 1000 - heardAfterMs - DISPATCH_LEAD_MS));
+}
+
+/**
  * Starts jobs on one node, one at a time, spaced by the node's stagger, until the batch is done.
  * A node takes at most its per-batch cap of first attempts; a retry may go to any node, since
  * it replaces load the batch already had.
@@ -125,8 +143,8 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
       // Without a stagger there is no spacing to keep: the next start need not wait for this one.
       const stagger = steering.staggerSeconds(node);
       if (stagger > 0) {
-        await confirmed;
-        if (!batchDone(context)) await sleep(stagger * 1000, { summary: `stagger ${node.name}` });
+        const waitMs = staggerWaitMs(stagger, await confirmed);
+        if (!batchDone(context) && waitMs > 0) await sleep(waitMs, { summary: `stagger ${node.name}` });
       }
     }
   } finally {

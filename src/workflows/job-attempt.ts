@@ -72,8 +72,8 @@ export interface BatchContext {
 }
 
 /**
- * Starts one attempt. `confirmed` resolves once its process runs on the node (or the attempt
- * ended); `finished` once the activity ended (its GPU is free again; null for a standby withdrawn
+ * Starts one attempt. `confirmed` resolves once its process runs on the node, to when it started
+ * (or once the attempt ended, to undefined); `finished` once the activity ended (its GPU is free again; null for a standby withdrawn
  * before it started); `settled` once the job has its final result or is back in the queue.
  *
  * A standby (`behind` is the running job's `finished`) counts as running only from that job's end.
@@ -125,7 +125,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
       tracker.startedKeys.delete(startKey);
       return result;
     });
-  const confirmed = condition(() => ended || tracker.startedKeys.has(startKey));
+  const confirmed = condition(() => ended || tracker.startedKeys.has(startKey)).then(() => tracker.startedKeys.get(startKey));
   const settled = finished.then((result) => (result ? settle(result, entry, context) : requeue(entry, node, context))).finally(() => context.inFlight--);
   return { confirmed, finished, settled };
 }

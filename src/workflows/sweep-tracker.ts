@@ -31,8 +31,8 @@ export class SweepTracker {
   waitingFor: string | null = null;
   readonly warnings: string[] = [];
   readonly preflight: NodeCheck[] = [];
-  /** startKeys whose process is confirmed running (or whose activity already ended). */
-  readonly startedKeys = new Set<string>();
+  /** startKeys whose process is confirmed running, with when it started (worker clock, epoch ms). */
+  readonly startedKeys = new Map<string, number>();
   /** Rolling mode: jobs each node started since its last reset and cooldown (kept across segments). */
   readonly cycleStarts = new Map<string, number>();
   readonly nodes = new NodeBoard();

@@ -31,7 +31,7 @@ const RECORDS_PER_CALL = 50;
 export async function trialSweep(input: SweepInput, carry?: SweepCarry): Promise<ResultsJson> {
   const tracker = new SweepTracker();
   setHandler(progressQuery, (afterSeq) => tracker.progress(afterSeq ?? 0));
-  setHandler(jobStartedSignal, ({ startKey }) => void tracker.startedKeys.add(startKey));
+  setHandler(jobStartedSignal, ({ startKey, startedAtMs }) => void tracker.startedKeys.set(startKey, startedAtMs));
 
   setHandler(resultsQuery, () => tracker.finalResults);
 

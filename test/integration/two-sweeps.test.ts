@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readCalls, type TestRigs } from '../harness/rigs';
-import { collectRuns, maxOverlap, runCli, startTestCluster, startWorkerProcess, sweepResult, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import { collectRuns, maxOverlap, recordHistory, runCli, startTestCluster, startWorkerProcess, sweepResult, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 
 const STAGGER = 1.2;
 const COOLDOWN = 3;
@@ -53,6 +53,7 @@ describe('two sweeps on the same rig at once', () => {
       expect(first.exitCode, first.stderr).toBe(0);
       expect(second.exitCode, second.stderr).toBe(0);
       const results = await Promise.all([sweepResult(env, 'two-sweeps-watcher'), sweepResult(env, 'two-sweeps-bench')]);
+      await recordHistory(env, 'two-sweeps-watcher', 'staggered-starts-timed-from-start');
       for (const result of results) expect(result).toMatchObject({ status: 'complete', successful: 4, failed: 0 });
     } finally {
       await worker.stop();
