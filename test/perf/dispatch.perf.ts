@@ -184,7 +184,10 @@ async function shapeSweep(mode: ShapeMode, refs: { seed: number; bound: number }
   rows.push([label, `${span.toFixed(1)} s / ${vsSeed.toFixed(2)} / ${vsBound.toFixed(2)} (${targetText}: ${met ? 'met' : 'MISSED'}); rules: ${rules}`]);
 }
 
-/** The same trials through GNU parallel: one ssh per job, the same slots, the same work dirs. */
+/**
+ * The same trials through GNU parallel: one ssh per job, the same slots, the same work dirs, and
+ * the interpreter rigsweep's localhost uses (a `python3` from PATH may be a slower shim here).
+ */
 async function gnuParallel(count: number, seconds: number): Promise<number> {
   // GNU parallel gives one --workdir to all hosts: make the rigs' path exist here too.
   rmSync('/srv/rigsweep-rig/work', { force: true, recursive: false });
@@ -195,7 +198,7 @@ async function gnuParallel(count: number, seconds: number): Promise<number> {
   const logins = ['2/:', ...rigs.rigs.map((rig) => `4/${rigs.user}@${rig.address}`)].join(',');
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('parallel', ['--ssh', ssh, '-S', logins, '--workdir', '/srv/rigsweep-rig/work', `python3 fake_trial.py --job gnu{} --sleep ${seconds} --gpu-id '{%}'`, ':::', ...Array.from({ length: count }, (_, i) => String(i))], {
+    const child = spawn('parallel', ['--ssh', ssh, '-S', logins, '--workdir', '/srv/rigsweep-rig/work', `/usr/bin/python3 fake_trial.py --job gnu{} --sleep ${seconds} --gpu-id '{%}'`, ':::', ...Array.from({ length: count }, (_, i) => String(i))], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -67,7 +67,9 @@ export async function runOverhead(setup: RunOverheadSetup): Promise<[string, str
     nodes: [{ ...setup.localConfigNode, gpu_count: GPUS, max_concurrent_script_jobs: GPUS, stagger_delay: 0 }],
     job_batching: { enabled: false },
     preflight: { enabled: false },
-    trial_command: `python3 fake_trial.py --job {run_id}_{trial_id} --sleep ${TRIAL_SECONDS} --output out/{run_id}/{trial_id}.json --gpu-id {gpu}`,
+    // The interpreter localhost's config names: `python3` from PATH may be a shim (pyenv) that
+    // costs ~0.1 s per trial before the trial's own code runs.
+    trial_command: `${setup.localConfigNode.python_env} fake_trial.py --job {run_id}_{trial_id} --sleep ${TRIAL_SECONDS} --output out/{run_id}/{trial_id}.json --gpu-id {gpu}`,
     trial_output: 'out/{run_id}/{trial_id}.json',
   });
   const ideal = Math.ceil(TRIALS / GPUS) * TRIAL_SECONDS;
