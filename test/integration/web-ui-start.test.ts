@@ -71,7 +71,8 @@ describe('Temporal Web "Start Workflow"', () => {
 
   it('tells the story of a sweep: batches, activity summaries, named timers, current details, search attributes, memo', async () => {
     const config = writeUserConfig(work, 'two_batches.json', {
-      nodes: configNodes,
+      // A stagger of 1 s: the workflow's timer is the stagger less the start's report and a 250 ms lead.
+      nodes: configNodes.map((node) => ({ ...node, stagger_delay: 1 })),
       trial_command: 'python3 fake_trial.py --job story_{trial_id} --sleep 3 --output out/{run_id}/{trial_id}.json --gpu-id {gpu}',
       trial_output: 'out/{run_id}/{trial_id}.json',
       job_batching: { max_jobs_per_batch: 3, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0.5 },
