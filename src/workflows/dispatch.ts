@@ -10,6 +10,7 @@ import type { BatchRange } from '../shared/planner';
 import type { JobResult } from '../shared/results';
 import type { SweepPlan } from '../shared/sweep-plan';
 import { GpuLanes } from './gpu-lanes';
+import { growSegment, type SegmentGrowth } from './growing-segment';
 import { type BatchContext, dispatchAttempt } from './job-attempt';
 import { cycleDue, cycleNode } from './node-cycle';
 import type { SweepTracker } from './sweep-tracker';
@@ -36,9 +37,12 @@ export interface BatchOutcome {
   started: number;
 }
 
-/** Runs one batch's jobs (and their retries) over all nodes in service. */
-/** `finished` receives each job's final result as it comes, so a cancelled batch still has its records. */
-export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJob[], tracker: SweepTracker, perNodeCap: number, finished: JobResult[] = []): Promise<BatchOutcome> {
+/**
+ * Runs one batch's jobs (and their retries) over all nodes in service. `finished` receives each
+ * job's final result as it comes, so a cancelled batch still has its records. With `growth` (an
+ * unbatched segment) more jobs join `jobs` while it runs.
+ */
+export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJob[], tracker: SweepTracker, perNodeCap: number, finished: JobResult[] = [], growth?: SegmentGrowth): Promise<BatchOutcome> {
   const rolling = plan.batching.mode === 'rolling' && plan.perNodeCap !== null;
   const context: BatchContext = {
     plan, batch, tracker, perNodeCap, rolling,
@@ -47,10 +51,12 @@ export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJo
     queue: jobs.map((job) => ({ job, attempt: 1, previous: [] })),
     firstAttempts: new Map(),
     inFlight: 0,
+    growing: Boolean(growth),
     results: finished,
     background: [],
     over: false,
   };
+  if (growth) context.background.push(growSegment(context, growth, jobs));
   const feeds = plan.nodes.map((node) => feedNode(node, context));
   // Settled, not raced: on a cancel every node's jobs must have killed their processes before the
   // sweep records its partial results. Behind the patch of that change: a run recorded before it
@@ -82,7 +88,7 @@ function mayTake(node: SweepNode, attempt: number, context: BatchContext): boole
  * long as some node is not quarantined.
  */
 function batchDone(context: BatchContext): boolean {
-  if (context.inFlight > 0) return false;
+  if (context.inFlight > 0 || context.growing) return false;
   const someNodeMayReturn = context.plan.nodes.some((node) => !context.tracker.steering.quarantined.has(node.name));
   return context.queue.every((entry) => !(entry.attempt > 1 && someNodeMayReturn) && !context.plan.nodes.some((node) => mayTake(node, entry.attempt, context)));
 }

@@ -65,6 +65,8 @@ export interface BatchContext {
   firstAttempts: Map<string, number>;
   /** Attempts running or waiting out a retry backoff: the batch is done when none are left. */
   inFlight: number;
+  /** More jobs may still join the queue (growing-segment.ts): the batch is not done yet. */
+  growing: boolean;
   results: JobResult[];
   /** Work beside the lanes (probes of nodes lost mid-batch); ends once the batch is `over`. */
   background: Promise<void>[];

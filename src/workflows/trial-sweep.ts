@@ -14,11 +14,15 @@ import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type SweepInput } from '../shared
 import type { SweepPlan } from '../shared/sweep-plan';
 import { bookkeeping } from './activity-proxies';
 import { RESULTS_ON_CANCEL_PATCH, runBatch } from './dispatch';
+import type { SegmentGrowth } from './growing-segment';
 import { probeNodes } from './node-probes';
 import { preflight } from './preflight';
 import { SweepTracker } from './sweep-tracker';
 import { coolDown, resetRigs } from './upkeep';
 import { publishCounts, publishPlan, sweepNameOf } from './visibility';
+
+/** Unbatched segments grow while they run instead of draining at their end. */
+const GROWING_SEGMENTS_PATCH = 'growing-segments';
 
 /** Job records per `recordJobResults` call: at most ~4 KB each, so a call stays far below 512 KB. */
 const RECORDS_PER_CALL = 50;
@@ -158,12 +162,32 @@ function failedTooMuch(plan: SweepPlan, batch: BatchRange, results: JobResult[],
   return `batch ${batch.index + 1}: ${failed} of ${results.length} jobs failed (${Math.round(percent)}%), above max_fail_percentage ${limit}; no further batch was started`;
 }
 
+/** Jobs `start` to `end` (exclusive) of the sweep's list, read by an activity. */
+function loadJobs(plan: SweepPlan, input: SweepInput, batchLabel: string, start: number, end: number) {
+  const inlineJobs = plan.jobSource.kind === 'inline' ? input.jobs?.slice(start, end) : undefined;
+  return bookkeeping.loadBatchJobs.executeWithOptions({ summary: `${batchLabel}: jobs ${start + 1}-${end}` }, [{ source: plan.jobSource, start, end, inlineJobs, nodeRunDir: plan.nodeRunDir }]);
+}
+
+/**
+ * An unbatched segment grows by the next jobs of the list until the run is due to continue as new
+ * or an operator asks for a pause (behind a patch: runs recorded before it drained at every
+ * segment's end).
+ */
+function segmentGrowth(plan: SweepPlan, batch: BatchRange, input: SweepInput, tracker: SweepTracker): SegmentGrowth | undefined {
+  if (plan.perNodeCap !== null || plan.batching.mode === 'rolling' || !patched(GROWING_SEGMENTS_PATCH)) return undefined;
+  return {
+    async more(start) {
+      if (start >= plan.totalJobs || tracker.steering.pauseRequested || timeToContinueAsNew(input)) return null;
+      const end = Math.min(plan.totalJobs, start + SEGMENT_JOBS);
+      tracker.batchCount = batch.index + 1 + Math.ceil((plan.totalJobs - end) / SEGMENT_JOBS);
+      return loadJobs(plan, input, `batch ${batch.index + 1} grows`, start, end);
+    },
+  };
+}
+
 /** Loads a batch's jobs, runs them over every node, and appends their records to results.jsonl. */
 async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, perNodeCap: number, input: SweepInput, tracker: SweepTracker) {
-  const inlineJobs = plan.jobSource.kind === 'inline' ? input.jobs?.slice(batch.start, batch.end) : undefined;
-  const jobs = await bookkeeping.loadBatchJobs.executeWithOptions({ summary: `batch ${batch.index + 1}/${tracker.batchCount}: jobs ${batch.start + 1}-${batch.end}` }, [
-    { source: plan.jobSource, start: batch.start, end: batch.end, inlineJobs, nodeRunDir: plan.nodeRunDir },
-  ]);
+  const jobs = await loadJobs(plan, input, `batch ${batch.index + 1}/${tracker.batchCount}`, batch.start, batch.end);
   tracker.phase = 'running';
   tracker.batch = batch.index + 1;
   publishCounts(tracker);
@@ -172,7 +196,7 @@ async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, perNodeCap:
   const finished: JobResult[] = [];
   let outcome: Awaited<ReturnType<typeof runBatch>>;
   try {
-    outcome = await runBatch(plan, batch, jobs, tracker, perNodeCap, finished);
+    outcome = await runBatch(plan, batch, jobs, tracker, perNodeCap, finished, segmentGrowth(plan, batch, input, tracker));
   } catch (error) {
     // A cancel must not lose the jobs of this batch that had finished before it.
     if (isCancellation(error) && patched(RESULTS_ON_CANCEL_PATCH)) await CancellationScope.nonCancellable(() => recordBatch(plan, batch, finished, tracker));

@@ -74,4 +74,30 @@ describe('a sweep that continues as new', () => {
     await recordHistory(env, id, 'continued-as-new-first-run', byAge[0].execution.runId);
     await recordHistory(env, id, 'continued-as-new-middle-run', byAge[1].execution.runId);
   });
+
+  it('grows an unbatched segment instead of draining every 100 jobs, and hands over only when the run is due', async () => {
+    const count = 250;
+    const threshold = 800;
+    const jobs = Array.from({ length: count }, (_, i) => ({ job_id: `grow_${String(i).padStart(3, '0')}`, script: 'fake_trial.py', args: ['--job', `grow_${String(i).padStart(3, '0')}`, '--sleep', '0', '--output', `out/grow_${i}.json`], expected_output: `out/grow_${i}.json` }));
+    const unbatched = writeUserConfig(work, 'unbatched_config.json', { ...JSON.parse(readFileSync(config, 'utf8')), job_batching: { enabled: false } });
+    const input = { jobsFile: writeJobs(work, 'grow_jobs.json', jobs), configFile: unbatched, outputDir: join(work, 'out'), continueAsNewAfterEvents: threshold };
+    const id = 'growing-segments';
+    const started = await temporalCli(['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)], env);
+    expect(started.exitCode, started.stderr).toBe(0);
+    const results = await sweepResult(env, id);
+    expect(results).toMatchObject({ status: 'complete', total_jobs: count, successful: count, failed: 0 });
+    // 100-job segments that drained would be 3 batches; grown ones are one per run: 200 jobs, then 50.
+    expect(results.batches).toBe(2);
+
+    const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('grow_'));
+    expect(runs.map((r) => r.jobId).sort()).toEqual(jobs.map((j) => j.job_id));
+    const records = readFileSync(join(work, 'out', id, 'results.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).job_id);
+    expect(records.sort()).toEqual(jobs.map((j) => j.job_id));
+    const listed = await temporalCli(['workflow', 'list', '--query', `WorkflowId = "${id}"`, '--output', 'json'], env);
+    const executions = JSON.parse(listed.stdout) as { status: string; historyLength: string }[];
+    expect(executions).toHaveLength(2);
+    expect(executions.filter((e) => e.status.includes('CONTINUED_AS_NEW'))).toHaveLength(1);
+    // Growth stops once the run is due: at most one more segment of 100 jobs (about 8 events each) past the threshold.
+    for (const execution of executions) expect(Number(execution.historyLength)).toBeLessThan(threshold + 800);
+  });
 });
