@@ -47,7 +47,7 @@ export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJo
   const context: BatchContext = {
     plan, batch, tracker, perNodeCap, rolling,
     // Not in rolling mode: a node there drains before its reset, and a standby would delay that.
-    pipelined: !rolling && patched(STANDBY_PATCH),
+    standbys: !rolling && patched(STANDBY_PATCH),
     queue: jobs.map((job) => ({ job, attempt: 1, previous: [] })),
     firstAttempts: new Map(),
     inFlight: 0,
@@ -121,7 +121,7 @@ function staggerWaitMs(stagger: number, startedAtMs: number | undefined): number
 async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
   const { steering } = context.tracker;
   // A staggered node times each start from the previous one's confirmed start: no standby there.
-  const standby = () => context.pipelined && steering.staggerSeconds(node) === 0;
+  const standby = () => context.standbys && steering.staggerSeconds(node) === 0;
   const lanes = new GpuLanes(node, (gpu) => steering.isGpuExcluded(node, gpu), standby);
   /** When every attempt dispatched to each GPU so far has ended: a standby there starts then. */
   const lastOnGpu = new Map<number, Promise<unknown>>();

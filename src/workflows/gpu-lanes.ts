@@ -39,10 +39,6 @@ export class GpuLanes {
    * Takes the usable GPU idle longest, passing over `avoid` (where the job just failed) when another
    * is free; with none free, a standby seat behind the running job that began first.
    */
-  take(avoid?: number): number {
-    return this.seat(avoid).gpu;
-  }
-
   seat(avoid?: number): LaneSeat {
     if (!this.canStartFresh()) {
       const gpu = this.standbyGpu(avoid)!;

@@ -59,7 +59,7 @@ export interface BatchContext {
   /** Rolling mode: nodes keep their own rhythm (node-cycle.ts) instead of the batch's caps. */
   rolling: boolean;
   /** Nodes without a stagger give a busy GPU its next job ahead, as a standby (gpu-lanes.ts). */
-  pipelined: boolean;
+  standbys: boolean;
   queue: QueuedJob[];
   /** First attempts each node started in this batch. */
   firstAttempts: Map<string, number>;
@@ -75,8 +75,9 @@ export interface BatchContext {
 
 /**
  * Starts one attempt. `confirmed` resolves once its process runs on the node, to when it started
- * (or once the attempt ended, to undefined); `finished` once the activity ended (its GPU is free again; null for a standby withdrawn
- * before it started); `settled` once the job has its final result or is back in the queue.
+ * (or once the attempt ended, to undefined); `finished` once the activity ended (its GPU is free
+ * again; null for a withdrawn standby); `settled` once the job has its final result or is back in
+ * the queue.
  *
  * A standby (`behind` is the running job's `finished`) counts as running only from that job's end.
  * Until then an exclusion of its GPU or node withdraws it: its activity is cancelled — the node
