@@ -46,6 +46,8 @@ export interface RunJobInput {
   leaseSeconds?: number;
   /** The node's stagger in force (steering may change it); default the config's. */
   spacingSeconds?: number;
+  /** Signal the start even without a stagger: the sweep seats a standby behind a started job only. */
+  reportStart?: boolean;
 }
 
 export interface RunJobDeps {
@@ -191,10 +193,10 @@ function keepAlive(shell: NodeShell, deps: RunJobDeps, node: SweepNode, contact:
   return { stop: () => clearInterval(timer) };
 }
 
-/** Tells a staggered sweep its job runs: the node's next start is timed from here. */
+/** Tells the sweep its job runs: a staggered node's next start is timed from here, a standby may follow it. */
 async function confirmStart(deps: RunJobDeps, input: RunJobInput, startedAt: Date): Promise<void> {
-  // Without a stagger nothing waits for this signal; it would only cost a workflow task.
-  if ((input.spacingSeconds ?? input.node.staggerSeconds) <= 0) return;
+  // Without a stagger or standbys nothing waits for this signal; it would only cost a workflow task.
+  if (!input.reportStart && (input.spacingSeconds ?? input.node.staggerSeconds) <= 0) return;
   const context = Context.current();
   await deps
     .reportStarted(context.info.workflowExecution?.workflowId ?? '', { startKey: input.startKey, startedAtMs: startedAt.getTime() })

@@ -141,11 +141,13 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
       const [entry] = context.queue.splice(index, 1);
       if (entry.attempt === 1) context.firstAttempts.set(node.name, (context.firstAttempts.get(node.name) ?? 0) + 1);
       if (context.rolling) context.tracker.cycleStarts.set(node.name, (context.tracker.cycleStarts.get(node.name) ?? 0) + 1);
-      const { gpu, standby: waits } = lanes.seat(entry.avoid?.node === node.name ? entry.avoid.gpu : undefined);
-      const { confirmed, finished, settled } = dispatchAttempt(node, gpu, entry, context, waits ? lastOnGpu.get(gpu) : undefined);
+      const seat = lanes.seat(entry.avoid?.node === node.name ? entry.avoid.gpu : undefined);
+      const { gpu } = seat;
+      const { confirmed, finished, settled } = dispatchAttempt(node, gpu, entry, context, seat.standby ? lastOnGpu.get(gpu) : undefined, standby());
+      void confirmed.then((startedAtMs) => startedAtMs !== undefined && lanes.started(seat));
       // A standby withdrawn before the job ahead of it ended must not make the next one count as running.
-      lastOnGpu.set(gpu, waits ? Promise.allSettled([lastOnGpu.get(gpu), finished]) : finished);
-      running.push(finished.then(() => lanes.release(gpu)), settled);
+      lastOnGpu.set(gpu, seat.standby ? Promise.allSettled([lastOnGpu.get(gpu), finished]) : finished);
+      running.push(finished.then(() => lanes.release(seat)), settled);
       // Without a stagger there is no spacing to keep: the next start need not wait for this one.
       const stagger = steering.staggerSeconds(node);
       if (stagger > 0) {

@@ -9,17 +9,20 @@
  */
 import type { SweepNode } from '../shared/nodes';
 
-/** Where an attempt goes: its GPU, and whether it waits there behind a running job. */
+/** An attempt's place on a GPU: holding it, or (a standby) waiting behind the attempt holding it. */
 export interface LaneSeat {
   gpu: number;
   standby: boolean;
+  /** Its process runs (the node gave it the GPU): only then may a standby wait behind it. */
+  started: boolean;
 }
 
 export class GpuLanes {
   private readonly free: number[];
-  /** GPUs with a job and no standby yet, the longest-running first (likely to free first). */
-  private readonly single: number[] = [];
-  private readonly attempts = new Map<number, number>();
+  /** Each busy GPU's attempts, oldest first. */
+  private readonly seats = new Map<number, LaneSeat[]>();
+  /** Busy GPUs, the one whose current attempt began first leading (it is likely to free first). */
+  private readonly busyOrder: number[] = [];
   private busy = 0;
 
   constructor(
@@ -37,22 +40,26 @@ export class GpuLanes {
 
   /**
    * Takes the usable GPU idle longest, passing over `avoid` (where the job just failed) when another
-   * is free; with none free, a standby seat behind the running job that began first.
+   * is free; with none free, a standby seat behind the started job that began first.
    */
   seat(avoid?: number): LaneSeat {
     if (!this.canStartFresh()) {
-      const gpu = this.standbyGpu(avoid)!;
-      this.single.splice(this.single.indexOf(gpu), 1);
-      this.attempts.set(gpu, 2);
-      return { gpu, standby: true };
+      const seat = { gpu: this.standbyGpu(avoid)!, standby: true, started: false };
+      this.seats.get(seat.gpu)!.push(seat);
+      return seat;
     }
     const usable = this.free.filter((gpu) => !this.isExcluded(gpu));
-    const gpu = usable.length > 1 && usable[0] === avoid ? usable[1] : usable[0];
+    const seat = { gpu: usable.length > 1 && usable[0] === avoid ? usable[1] : usable[0], standby: false, started: false };
     this.busy++;
-    this.free.splice(this.free.indexOf(gpu), 1);
-    this.single.push(gpu);
-    this.attempts.set(gpu, 1);
-    return { gpu, standby: false };
+    this.free.splice(this.free.indexOf(seat.gpu), 1);
+    this.busyOrder.push(seat.gpu);
+    this.seats.set(seat.gpu, [seat]);
+    return seat;
+  }
+
+  /** The attempt's process runs on its GPU: a standby may now wait behind it without overtaking it. */
+  started(seat: LaneSeat): void {
+    seat.started = true;
   }
 
   /** Nothing runs on this node. */
@@ -60,16 +67,17 @@ export class GpuLanes {
     return this.busy === 0;
   }
 
-  /** An attempt on `gpu` ended: its standby (if any) now holds the GPU, or the GPU is free. */
-  release(gpu: number): void {
-    const left = (this.attempts.get(gpu) ?? 1) - 1;
-    this.attempts.set(gpu, left);
-    if (left > 0) {
-      this.single.push(gpu);
+  /** An attempt ended: the one behind it (if any) now holds the GPU, or the GPU is free. */
+  release(seat: LaneSeat): void {
+    const { gpu } = seat;
+    const left = this.seats.get(gpu)!.filter((other) => other !== seat);
+    this.seats.set(gpu, left);
+    this.busyOrder.splice(this.busyOrder.indexOf(gpu), 1);
+    if (left.length > 0) {
+      this.busyOrder.push(gpu);
       return;
     }
     this.busy--;
-    this.single.splice(this.single.indexOf(gpu), 1);
     this.free.push(gpu);
   }
 
@@ -77,9 +85,13 @@ export class GpuLanes {
     return this.busy < this.node.maxConcurrent && this.free.some((gpu) => !this.isExcluded(gpu));
   }
 
+  /**
+   * A busy GPU that may take a standby: one attempt there, already started — dispatched behind an
+   * attempt still on its way, a standby could reach the node first and take the GPU ahead of it.
+   */
   private standbyGpu(avoid?: number): number | undefined {
     if (!this.standby()) return undefined;
-    const usable = this.single.filter((gpu) => !this.isExcluded(gpu));
+    const usable = this.busyOrder.filter((gpu) => !this.isExcluded(gpu) && this.seats.get(gpu)!.length === 1 && this.seats.get(gpu)![0].started);
     return usable.length > 1 && usable[0] === avoid ? usable[1] : usable[0];
   }
 }

@@ -82,8 +82,9 @@ export interface BatchContext {
  * A standby (`behind` is the running job's `finished`) counts as running only from that job's end.
  * Until then an exclusion of its GPU or node withdraws it: its activity is cancelled — the node
  * kills the waiting command — and the job goes back to the queue, no attempt spent.
+ * `reportStart`: the job signals its start even without a stagger (a standby may follow it).
  */
-export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, context: BatchContext, behind?: Promise<unknown>) {
+export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, context: BatchContext, behind?: Promise<unknown>, reportStart = false) {
   const { tracker, batch, plan } = context;
   const { job, attempt } = entry;
   const startKey = `${job.job_id}@${batch.index}#${attempt}`;
@@ -105,7 +106,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
       scheduleToCloseTimeout: `${startToCloseSeconds(job) + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
       summary: `${job.job_id} on ${node.name} GPU ${gpu}${attempt > 1 ? ` (attempt ${attempt})` : ''}${behind ? ' (standby)' : ''}`,
     },
-    [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node) }],
+    [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node), ...(reportStart ? { reportStart } : {}) }],
   );
   let withdrawn = false;
   if (scope) {

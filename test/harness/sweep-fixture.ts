@@ -3,7 +3,7 @@
  * the sshd test rigs — and reads back what the rigs recorded.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -261,4 +261,25 @@ export async function sweepResult(env: CliEnv, workflowId: string): Promise<any>
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Job commands of this machine and its rigs (they share its pid namespace) still waiting for their
+ * node's start permit: their shell's command line holds the whole start command, with `--job <id>`
+ * and the `cd` into the node's script path; once the trial runs, it is the trial's.
+ */
+export function jobsWaitingForPermit(jobPrefix: string): { jobId: string; scriptPath: string }[] {
+  const waiting: { jobId: string; scriptPath: string }[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let commandLine = '';
+    try {
+      commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const job = new RegExp(`--job (${jobPrefix}\\w*)`).exec(commandLine);
+    const folder = /; cd (\S+) \|\| exit/.exec(commandLine);
+    if (job && commandLine.includes('RIGSWEEP_GO')) waiting.push({ jobId: job[1], scriptPath: folder?.[1] ?? '' });
+  }
+  return waiting;
 }

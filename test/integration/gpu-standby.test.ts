@@ -4,11 +4,10 @@
  * who excludes the node meanwhile gets the waiting job withdrawn and run elsewhere, as the same
  * attempt. Read back from what the rigs recorded.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, sweepResult, waitUntil, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import { collectRuns, jobsWaitingForPermit, recordHistory, runCli, startTestCluster, startWorkerProcess, sweepResult, waitUntil, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -38,22 +37,6 @@ function lanes(runs: TrialRun[]): TrialRun[][] {
   return [...byGpu.values()].map((lane) => lane.sort((a, b) => a.start - b.start));
 }
 
-/** Job commands waiting on this machine for their start permit, by job id and node-side folder. */
-function waitingJobs(): { jobId: string; onRig: boolean }[] {
-  const waiting: { jobId: string; onRig: boolean }[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    let commandLine = '';
-    try {
-      commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    const job = /--job (sb\w+)/.exec(commandLine);
-    if (job && commandLine.includes('RIGSWEEP_GO')) waiting.push({ jobId: job[1], onRig: commandLine.includes(`cd ${rigScriptPath}`) });
-  }
-  return waiting;
-}
-
 describe('standby jobs on GPUs without a stagger', () => {
   it('wait on the node while the GPU is busy and start as its trial exits, one trial per GPU', async () => {
     const run = await runCli(['run', '--jobs-file', writeJobs(work, 'pipe.json', jobsOf('pipe', 6, 1)), '--config', config, '--output-dir', join(work, 'out')], env, { cwd: work });
@@ -73,9 +56,10 @@ describe('standby jobs on GPUs without a stagger', () => {
   });
 
   it('withdraws a waiting job from a node the operator excludes and runs it elsewhere as the same attempt', async () => {
+    // 8 s trials: the withdrawal reaches the waiting job with its activity's next heartbeat (≤ 2 s).
     const worker = await startWorkerProcess(config, env, work);
     try {
-      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'standby.json', jobsOf('sb', 4, 5)), '--config', config, '--output-dir', join(work, 'out')], env);
+      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'standby.json', jobsOf('sb', 4, 8)), '--config', config, '--output-dir', join(work, 'out')], env);
       expect(started.exitCode, started.stderr).toBe(0);
       const id = started.stdout.trim();
       const rig = rigs.rigs[0].address;
@@ -83,7 +67,7 @@ describe('standby jobs on GPUs without a stagger', () => {
       let withdrawn = '';
       await waitUntil('a job running on the rig and one waiting behind it', () => {
         const runningOnRig = runs().find((r) => r.node === rig);
-        withdrawn = waitingJobs().find((waiting) => waiting.onRig && waiting.jobId !== runningOnRig?.jobId)?.jobId ?? '';
+        withdrawn = jobsWaitingForPermit('sb').find((waiting) => waiting.scriptPath === rigScriptPath && waiting.jobId !== runningOnRig?.jobId)?.jobId ?? '';
         return Boolean(runningOnRig && withdrawn);
       });
       const excluded = await runCli(['exclude', id, rig], env);
@@ -98,7 +82,7 @@ describe('standby jobs on GPUs without a stagger', () => {
       expect(moved.attempts).toHaveLength(1);
       expect(runs().filter((r) => r.node === rig && r.start > excludedAt)).toEqual([]);
       expect(runs().filter((r) => r.jobId === withdrawn).map((r) => r.node)).toEqual(['localhost']);
-      expect(waitingJobs()).toEqual([]); // the rig killed the withdrawn job's waiting command
+      expect(jobsWaitingForPermit('sb')).toEqual([]); // the rig killed the withdrawn job's waiting command
     } finally {
       await worker.stop();
     }

@@ -8,18 +8,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, waitUntil } from '../harness/sweep-fixture';
+import { collectRuns, jobsWaitingForPermit, maxOverlap, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, waitUntil } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
 let work: string;
 let nodes: NodeUnderTest[];
 let config: string;
+let unstaggered: string;
 
 beforeAll(async () => {
   const cluster = await startTestCluster('crash', inject('temporalAddress'), { rigCount: 1, localGpus: 2, rigGpus: 2, stagger: 0.1 });
   ({ work, rigs, env, nodes } = cluster);
   config = writeUserConfig(work, 'distributed_config.json', { nodes: cluster.configNodes });
+  unstaggered = writeUserConfig(work, 'unstaggered_config.json', { nodes: cluster.configNodes.map((node) => ({ ...node, stagger_delay: 0 })) });
 });
 
 afterAll(async () => {
@@ -73,6 +75,40 @@ describe('a worker killed -9 mid-batch', () => {
       // No copy of anything left running: every start has its end.
       expect(all.filter((r) => !r.endRecord)).toEqual([]);
       expect(recoveredIn).toBeLessThan(60);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('with standby jobs waiting on the GPUs: the waiting commands are killed too, and every GPU still runs one trial at a time', async () => {
+    // Without a stagger, two jobs wait on the nodes as standbys behind the four long ones (18 s)
+    // when the worker dies; the long ones still run when Temporal retries them 10-12 s later.
+    const jobs = Array.from({ length: 8 }, (_, i) => ({
+      job_id: `sbcrash_${i}`,
+      script: 'fake_trial.py',
+      args: ['--job', `sbcrash_${i}`, '--sleep', i >= 2 && i < 6 ? '18' : '0.3', '--output', `out/sbcrash_${i}.json`],
+      expected_output: `out/sbcrash_${i}.json`,
+    }));
+    const first = await startWorkerProcess(unstaggered, env, work);
+    const started = await runCli(['start', '--jobs-file', writeJobs(work, 'sbcrash_jobs.json', jobs), '--config', unstaggered, '--output-dir', join(work, 'out')], env);
+    expect(started.exitCode, started.stderr).toBe(0);
+    const id = started.stdout.trim();
+    const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('sbcrash_'));
+    await waitUntil('four long jobs running and two waiting behind them', () => runs().filter((r) => !r.endRecord).length >= 4 && jobsWaitingForPermit('sbcrash_').length >= 2, 30_000);
+    const waitingAtCrash = jobsWaitingForPermit('sbcrash_').map((waiting) => waiting.jobId);
+    process.kill(first.pid, 'SIGKILL');
+
+    const second = await startWorkerProcess(unstaggered, env, work);
+    try {
+      const results = await sweepResult(env, id);
+      expect(results).toMatchObject({ status: 'complete', successful: 8, failed: 0 });
+      const all = runs();
+      expect(jobsRunTwiceAtOnce(all)).toBe(0);
+      for (const node of nodes) for (let gpu = 0; gpu < node.gpuCount; gpu++) expect(maxOverlap(all.filter((r) => r.node === node.name && r.gpu === gpu)), `${node.name} GPU ${gpu}`).toBeLessThanOrEqual(1);
+      // A standby waiting at the crash never started before it: its trial ran once, after the retry.
+      for (const jobId of waitingAtCrash) expect(all.filter((r) => r.jobId === jobId), jobId).toHaveLength(1);
+      expect(all.filter((r) => !r.endRecord)).toEqual([]);
+      expect(jobsWaitingForPermit('sbcrash_')).toEqual([]);
     } finally {
       await second.stop();
     }

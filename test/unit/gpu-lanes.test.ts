@@ -1,16 +1,18 @@
-/** A node's GPU lanes: every GPU gets work, a failed GPU is passed over, excluded GPUs get none, busy GPUs take one standby. */
+/** A node's GPU lanes: every GPU gets work, a failed GPU is passed over, excluded GPUs get none, started GPUs take one standby. */
 import { describe, expect, it } from 'vitest';
 import type { SweepNode } from '../../src/shared/nodes';
-import { GpuLanes } from '../../src/workflows/gpu-lanes';
+import { GpuLanes, type LaneSeat } from '../../src/workflows/gpu-lanes';
 
 const node = (gpuCount: number, maxConcurrent = gpuCount) => ({ name: 'rig', gpuCount, maxConcurrent }) as SweepNode;
+const place = ({ gpu, standby }: LaneSeat) => ({ gpu, standby });
 
 describe('GpuLanes', () => {
   it('hands out the GPU idle longest, up to max_concurrent', () => {
     const lanes = new GpuLanes(node(3, 2));
-    expect([lanes.seat().gpu, lanes.seat().gpu]).toEqual([0, 1]);
+    const [first, second] = [lanes.seat(), lanes.seat()];
+    expect([first.gpu, second.gpu]).toEqual([0, 1]);
     expect(lanes.canStart()).toBe(false);
-    lanes.release(0);
+    lanes.release(first);
     expect(lanes.seat().gpu).toBe(2);
   });
 
@@ -31,33 +33,47 @@ describe('GpuLanes', () => {
   });
 
   describe('with standby seats', () => {
-    it('seats a standby behind the job that began first, only once every GPU is busy, one per GPU', () => {
-      const lanes = new GpuLanes(node(2), undefined, () => true);
-      expect([lanes.seat(), lanes.seat()]).toEqual([{ gpu: 0, standby: false }, { gpu: 1, standby: false }]);
-      expect([lanes.seat(), lanes.seat()]).toEqual([{ gpu: 0, standby: true }, { gpu: 1, standby: true }]);
+    const startedLanes = (gpus: number, maxConcurrent = gpus) => {
+      const lanes = new GpuLanes(node(gpus, maxConcurrent), undefined, () => true);
+      const seats = Array.from({ length: maxConcurrent }, () => lanes.seat());
+      return { lanes, seats };
+    };
+
+    it('seats a standby only behind a job whose start is confirmed: one sent right behind a job on its way could overtake it', () => {
+      const { lanes, seats } = startedLanes(2);
       expect(lanes.canStart()).toBe(false);
-      lanes.release(1); // GPU 1's job ended: its standby holds the GPU, and may have one behind it
-      expect(lanes.idle()).toBe(false);
-      expect(lanes.seat()).toEqual({ gpu: 1, standby: true });
-      lanes.release(0);
-      lanes.release(0);
-      expect(lanes.seat()).toEqual({ gpu: 0, standby: false }); // free again: a fresh start, not a standby
+      lanes.started(seats[1]);
+      expect(place(lanes.seat())).toEqual({ gpu: 1, standby: true });
+      expect(lanes.canStart()).toBe(false);
     });
 
-    it('counts a node idle only when every job and standby has ended', () => {
-      const lanes = new GpuLanes(node(1), undefined, () => true);
-      lanes.seat();
-      lanes.seat();
-      lanes.release(0);
+    it('seats it behind the job that began first, one per GPU; once the job ends, the standby holds the GPU', () => {
+      const { lanes, seats } = startedLanes(2);
+      seats.forEach((seat) => lanes.started(seat));
+      const [behind0, behind1] = [lanes.seat(), lanes.seat()];
+      expect([place(behind0), place(behind1)]).toEqual([{ gpu: 0, standby: true }, { gpu: 1, standby: true }]);
+      expect(lanes.canStart()).toBe(false);
+      lanes.release(seats[1]);
+      expect(lanes.canStart()).toBe(false); // its standby has not confirmed its start yet
+      lanes.started(behind1);
+      expect(place(lanes.seat())).toEqual({ gpu: 1, standby: true });
+    });
+
+    it('frees a GPU only when every attempt on it has ended, in any order', () => {
+      const { lanes, seats } = startedLanes(1);
+      lanes.started(seats[0]);
+      const behind = lanes.seat();
+      lanes.release(behind); // withdrawn before the job ahead of it ended
       expect(lanes.idle()).toBe(false);
-      lanes.release(0);
+      lanes.release(seats[0]);
       expect(lanes.idle()).toBe(true);
+      expect(place(lanes.seat())).toEqual({ gpu: 0, standby: false });
     });
 
     it('keeps max_concurrent for running jobs: a standby waits behind one of them', () => {
-      const lanes = new GpuLanes(node(3, 1), undefined, () => true);
-      expect(lanes.seat()).toEqual({ gpu: 0, standby: false });
-      expect(lanes.seat()).toEqual({ gpu: 0, standby: true });
+      const { lanes, seats } = startedLanes(3, 1);
+      lanes.started(seats[0]);
+      expect(place(lanes.seat())).toEqual({ gpu: 0, standby: true });
       expect(lanes.canStart()).toBe(false);
     });
 
@@ -65,20 +81,19 @@ describe('GpuLanes', () => {
       let staggered = false;
       const excluded = new Set<number>();
       const lanes = new GpuLanes(node(2), (gpu) => excluded.has(gpu), () => !staggered);
-      lanes.seat();
-      lanes.seat();
+      const seats = [lanes.seat(), lanes.seat()];
+      seats.forEach((seat) => lanes.started(seat));
       excluded.add(0);
-      expect(lanes.seat()).toEqual({ gpu: 1, standby: true });
-      lanes.release(1);
+      expect(place(lanes.seat())).toEqual({ gpu: 1, standby: true });
+      lanes.release(seats[1]);
       staggered = true;
       expect(lanes.canStart()).toBe(false);
     });
 
     it('prefers another GPU for a retry of a job that failed on this one', () => {
-      const lanes = new GpuLanes(node(2), undefined, () => true);
-      lanes.seat();
-      lanes.seat();
-      expect(lanes.seat(0)).toEqual({ gpu: 1, standby: true });
+      const { lanes, seats } = startedLanes(2);
+      seats.forEach((seat) => lanes.started(seat));
+      expect(place(lanes.seat(0))).toEqual({ gpu: 1, standby: true });
     });
   });
 });
