@@ -144,7 +144,7 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
       const seat = lanes.seat(entry.avoid?.node === node.name ? entry.avoid.gpu : undefined);
       const { gpu } = seat;
       const { confirmed, finished, settled } = dispatchAttempt(node, gpu, entry, context, seat.standby ? lastOnGpu.get(gpu) : undefined, standby());
-      void confirmed.then((startedAtMs) => startedAtMs !== undefined && lanes.started(seat));
+      void confirmed.then((startedAtMs) => startedAtMs !== undefined && lanes.started(seat), () => undefined); // rejected by a cancel
       // A standby withdrawn before the job ahead of it ended must not make the next one count as running.
       lastOnGpu.set(gpu, seat.standby ? Promise.allSettled([lastOnGpu.get(gpu), finished]) : finished);
       running.push(finished.then(() => lanes.release(seat)), settled);

@@ -111,11 +111,12 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
   let withdrawn = false;
   if (scope) {
     const { steering } = tracker;
+    // A cancelled sweep rejects this wait: nothing to withdraw then, the activity is cancelled anyway.
     void condition(() => ended || counted || steering.isNodeExcluded(node) || steering.isGpuExcluded(node, gpu)).then(() => {
       if (ended || counted) return;
       withdrawn = true;
       scope.cancel();
-    });
+    }, () => undefined);
   }
   const finished = (scope ? scope.run(run) : run())
     .catch((error: unknown) => (withdrawn && isCancellation(error) ? null : failedDispatch(error, node, gpu, entry, batch)))

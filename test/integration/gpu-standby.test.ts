@@ -87,4 +87,28 @@ describe('standby jobs on GPUs without a stagger', () => {
       await worker.stop();
     }
   });
+
+  it('on a cancel, kills the waiting commands of standby jobs with the running trials, and leaves nothing behind', async () => {
+    // Each activity hears of the cancel with its next heartbeat (within 2 s): a standby whose
+    // predecessor was killed first may start in between — and is killed at once, like the rest.
+    const worker = await startWorkerProcess(config, env, work);
+    try {
+      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'cancel.json', jobsOf('cx', 4, 60)), '--config', config, '--output-dir', join(work, 'out')], env);
+      expect(started.exitCode, started.stderr).toBe(0);
+      const id = started.stdout.trim();
+      const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('cx'));
+      await waitUntil('a job running and one waiting on each node', () => runs().length === 2 && jobsWaitingForPermit('cx').length === 2);
+      const cancelledAt = Date.now() / 1000;
+      const cancel = await runCli(['cancel', id], env);
+      expect([cancel.exitCode, cancel.stderr]).toEqual([0, expect.stringContaining(`${id} cancelled`)]);
+      expect(jobsWaitingForPermit('cx')).toEqual([]);
+      await waitUntil('every trial to end', () => runs().every((r) => r.endRecord));
+      expect(runs().every((r) => r.endRecord?.signal === 'SIGTERM')).toBe(true);
+      for (const late of runs().filter((r) => r.start > cancelledAt)) expect(late.end - late.start, late.jobId).toBeLessThan(5);
+      expect(runs().length).toBeLessThanOrEqual(4);
+    } finally {
+      await worker.stop();
+    }
+  });
 });
+
