@@ -123,8 +123,6 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
   // A staggered node times each start from the previous one's confirmed start: no standby there.
   const standby = () => context.standbys && steering.staggerSeconds(node) === 0;
   const lanes = new GpuLanes(node, (gpu) => steering.isGpuExcluded(node, gpu), standby);
-  /** When every attempt dispatched to each GPU so far has ended: a standby there starts then. */
-  const lastOnGpu = new Map<number, Promise<unknown>>();
   const running: Promise<unknown>[] = [];
   const nextTakeable = () => context.queue.findIndex((entry) => mayTake(node, entry.attempt, context));
   try {
@@ -143,10 +141,9 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
       if (context.rolling) context.tracker.cycleStarts.set(node.name, (context.tracker.cycleStarts.get(node.name) ?? 0) + 1);
       const seat = lanes.seat(entry.avoid?.node === node.name ? entry.avoid.gpu : undefined);
       const { gpu } = seat;
-      const { confirmed, finished, settled } = dispatchAttempt(node, gpu, entry, context, seat.standby ? lastOnGpu.get(gpu) : undefined, standby());
+      const { confirmed, finished, settled } = dispatchAttempt(node, gpu, entry, context, seat.ahead?.ended, standby());
+      seat.ended = finished;
       void confirmed.then((startedAtMs) => startedAtMs !== undefined && lanes.started(seat), () => undefined); // rejected by a cancel
-      // A standby withdrawn before the job ahead of it ended must not make the next one count as running.
-      lastOnGpu.set(gpu, seat.standby ? Promise.allSettled([lastOnGpu.get(gpu), finished]) : finished);
       running.push(finished.then(() => lanes.release(seat)), settled);
       // Without a stagger there is no spacing to keep: the next start need not wait for this one.
       const stagger = steering.staggerSeconds(node);

@@ -15,6 +15,10 @@ export interface LaneSeat {
   standby: boolean;
   /** Its process runs (the node gave it the GPU): only then may a standby wait behind it. */
   started: boolean;
+  /** A standby's: the attempt holding the GPU, whose end lets it start. */
+  ahead?: LaneSeat;
+  /** Set by the dispatcher: when the attempt's activity ended. */
+  ended?: Promise<unknown>;
 }
 
 export class GpuLanes {
@@ -44,8 +48,9 @@ export class GpuLanes {
    */
   seat(avoid?: number): LaneSeat {
     if (!this.canStartFresh()) {
-      const seat = { gpu: this.standbyGpu(avoid)!, standby: true, started: false };
-      this.seats.get(seat.gpu)!.push(seat);
+      const gpu = this.standbyGpu(avoid)!;
+      const seat = { gpu, standby: true, started: false, ahead: this.seats.get(gpu)![0] };
+      this.seats.get(gpu)!.push(seat);
       return seat;
     }
     const usable = this.free.filter((gpu) => !this.isExcluded(gpu));

@@ -28,21 +28,28 @@ afterAll(async () => {
   await rigs?.stop();
 });
 
+/**
+ * Jobs `<prefix><i>` sleeping `sleepOf(i)` seconds, started under `configFile` with a first worker
+ * polling; `runs` reads back their trials.
+ */
+async function startWithWorker(prefix: string, count: number, sleepOf: (i: number) => string, configFile: string) {
+  const jobs = Array.from({ length: count }, (_, i) => ({
+    job_id: `${prefix}${i}`,
+    script: 'fake_trial.py',
+    args: ['--job', `${prefix}${i}`, '--sleep', sleepOf(i), '--output', `out/${prefix}${i}.json`],
+    expected_output: `out/${prefix}${i}.json`,
+  }));
+  const first = await startWorkerProcess(configFile, env, work);
+  const started = await runCli(['start', '--jobs-file', writeJobs(work, `${prefix}jobs.json`, jobs), '--config', configFile, '--output-dir', join(work, 'out')], env);
+  expect(started.exitCode, started.stderr).toBe(0);
+  return { jobs, first, id: started.stdout.trim(), runs: () => collectRuns(nodes).filter((r) => r.jobId.startsWith(prefix)) };
+}
+
 describe('a worker killed -9 mid-batch', () => {
   it('is replaced by another that finishes the sweep: nothing finished runs again, nothing runs twice at once', async () => {
     // Jobs 0-1 are short and finish before the crash; the rest are running when it comes, and
     // long enough (15 s) to outlive the 10 s it takes Temporal to notice the lost worker.
-    const jobs = Array.from({ length: 6 }, (_, i) => ({
-      job_id: `crash_${i}`,
-      script: 'fake_trial.py',
-      args: ['--job', `crash_${i}`, '--sleep', i < 2 ? '0.3' : '15', '--output', `out/crash_${i}.json`],
-      expected_output: `out/crash_${i}.json`,
-    }));
-    const first = await startWorkerProcess(config, env, work);
-    const started = await runCli(['start', '--jobs-file', writeJobs(work, 'crash_jobs.json', jobs), '--config', config, '--output-dir', join(work, 'out')], env);
-    expect(started.exitCode, started.stderr).toBe(0);
-    const id = started.stdout.trim();
-    const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('crash_'));
+    const { jobs, first, id, runs } = await startWithWorker('crash_', 6, (i) => (i < 2 ? '0.3' : '15'), config);
     await waitUntil('the short jobs to end and four long ones to run', () => runs().filter((r) => r.endRecord).length >= 2 && runs().filter((r) => !r.endRecord).length >= 4, 30_000);
     process.kill(first.pid, 'SIGKILL');
     const crashedAt = Date.now() / 1000;
@@ -83,17 +90,7 @@ describe('a worker killed -9 mid-batch', () => {
   it('with standby jobs waiting on the GPUs: the waiting commands are killed too, and every GPU still runs one trial at a time', async () => {
     // Without a stagger, two jobs wait on the nodes as standbys behind the four long ones (18 s)
     // when the worker dies; the long ones still run when Temporal retries them 10-12 s later.
-    const jobs = Array.from({ length: 8 }, (_, i) => ({
-      job_id: `sbcrash_${i}`,
-      script: 'fake_trial.py',
-      args: ['--job', `sbcrash_${i}`, '--sleep', i >= 2 && i < 6 ? '18' : '0.3', '--output', `out/sbcrash_${i}.json`],
-      expected_output: `out/sbcrash_${i}.json`,
-    }));
-    const first = await startWorkerProcess(unstaggered, env, work);
-    const started = await runCli(['start', '--jobs-file', writeJobs(work, 'sbcrash_jobs.json', jobs), '--config', unstaggered, '--output-dir', join(work, 'out')], env);
-    expect(started.exitCode, started.stderr).toBe(0);
-    const id = started.stdout.trim();
-    const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('sbcrash_'));
+    const { first, id, runs } = await startWithWorker('sbcrash_', 8, (i) => (i >= 2 && i < 6 ? '18' : '0.3'), unstaggered);
     await waitUntil('four long jobs running and two waiting behind them', () => runs().filter((r) => !r.endRecord).length >= 4 && jobsWaitingForPermit('sbcrash_').length >= 2, 30_000);
     const waitingAtCrash = jobsWaitingForPermit('sbcrash_').map((waiting) => waiting.jobId);
     process.kill(first.pid, 'SIGKILL');
