@@ -3,22 +3,20 @@
  * failed is data in the result, never an exception; only a node we could not reach throws, so
  * Temporal's retry policy is the one layer that retries infrastructure.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { JobStartedSignalArgs } from '../shared/names';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
-import type { AttemptResult, FailureMode, JobResult } from '../shared/results';
-import { buildJobCommand, expectedOutput, jobToken, killGroupCommand, killLeftoverCommand, parseStartMarker, renewLeaseCommand } from '../rigs/command';
+import type { AttemptResult } from '../shared/results';
+import { buildJobCommand, expectedOutput, jobToken, killGroupCommand, killLeftoverCommand, killWaitingJobsCommand, parseStartMarker, renewLeaseCommand } from '../rigs/command';
 import { parseGoMarker } from '../rigs/node-permits';
 import { SshConnectError } from '../rigs/ssh-errors';
 import { lostContactResult, NodeContact, waitOutLostContact } from './lost-contact';
 import type { NodeShell, RemoteProcess } from '../rigs/node-shell';
-import { homeOutputPath, nodeOutputPath } from '../rigs/output-paths';
 import type { RemoteExit } from '../rigs/ssh-pool';
-import { judgeOutput, outputProbeCommand, type OutputVerdict, parseOutputProbe } from '../rigs/output-check';
+import { bringOutputHome, checkOutput, failed, judgeExit, type Outcome } from './job-outcome';
 import { headerLines } from '../rigs/header-lines';
 import { TailBuffer } from '../rigs/tail-buffer';
 import { diagnoseNode } from './health-check';
@@ -59,19 +57,7 @@ export interface RunJobDeps {
   heartbeatIntervalMs?: number;
 }
 
-/** How a finished job went, before times and the stderr tail are added. */
-type Outcome = Pick<JobResult, 'success' | 'exit_code' | 'signal' | 'failure_mode' | 'error'>;
-
 const STDERR_TAIL_BYTES = 2048;
-const succeeded: Outcome = { success: true, exit_code: 0, signal: null, failure_mode: null, error: null };
-const failed = (failure_mode: FailureMode, error: string, exit: Partial<RemoteExit> = {}): Outcome => ({
-  success: false,
-  exit_code: exit.exitCode ?? null,
-  signal: normaliseSignal(exit.signal ?? null),
-  failure_mode,
-  error,
-});
-
 export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Promise<AttemptResult> {
   const contact = new NodeContact(Context.current().info.heartbeatDetails);
   const attemptStart = new Date();
@@ -91,7 +77,6 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
 }
 
 async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeContact): Promise<AttemptResult> {
-  const context = Context.current();
   const { node, gpu, job } = input;
   const outputFile = expectedOutput(job, { node, gpu, runId: input.runId });
   const redirected = outputFile && input.nodeRunDir && outputFile.startsWith(`${input.nodeRunDir}/`);
@@ -123,11 +108,14 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
       const go = await untilStartOrCancel(goLine, shell, deps, marker.pgid, job, node);
       startedAt = new Date();
       if (go === null) {
-        outcome = failed('EXECUTION_ERROR', 'the job ended before it got its start permit on the node', await process.done);
+        const exit = await process.done;
+        // Killed while it waited: as a standby, by the job ahead of it when their sweep was cancelled.
+        if (exit.signal) await throwIfCancelledWithin(2 * (deps.heartbeatIntervalMs ?? 2000) + 1000, job, node);
+        outcome = failed('EXECUTION_ERROR', 'the job ended before it got its start permit on the node', exit);
       } else {
         recordJobStarted(node.name, gpu);
         await confirmStart(deps, input, startedAt);
-        const ended = await awaitExit(process, shell, deps, marker.pgid, job, node);
+        const ended = await awaitExit(process, shell, deps, marker.pgid, input);
         outcome = ended === 'timeout'
           ? failed('TIMEOUT', `no exit within its timeout of ${job.timeout} s; process group killed`)
           : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, go.nodeTimeNs, (text) => (probedOutput = text)) : null);
@@ -216,13 +204,32 @@ async function untilStartOrCancel(goLine: Promise<string | null>, shell: NodeShe
   return parseGoMarker((line as string | null) ?? '');
 }
 
-async function killAndThrowCancelled(shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode): Promise<never> {
-  await shell.run(killGroupCommand(pgid, deps.killGraceSeconds ?? 5), { timeoutMs: 30_000 }).catch(() => undefined);
+/** `first`: a command run on the node just before the kill (in the same exec). */
+async function killAndThrowCancelled(shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode, first?: string): Promise<never> {
+  const kill = killGroupCommand(pgid, deps.killGraceSeconds ?? 5);
+  await shell.run(first ? `${first}; ${kill}` : kill, { timeoutMs: 30_000 }).catch(() => undefined);
   throw new CancelledFailure(`${job.job_id} cancelled; its process group on ${node.name} was killed`);
 }
 
-/** Waits for the job's exit; on timeout or cancel, kills its process group. */
-async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode): Promise<RemoteExit | 'timeout'> {
+/**
+ * Waits out the next heartbeats' answers: a cancel of this attempt already requested arrives with
+ * one of them and ends the attempt as cancelled rather than failed.
+ */
+async function throwIfCancelledWithin(ms: number, job: SweepJob, node: SweepNode): Promise<void> {
+  const context = Context.current();
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<'waited'>((resolve) => (timer = setTimeout(() => resolve('waited'), ms)));
+  const cancelled = context.cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const);
+  const heard = await Promise.race([waited, cancelled]).finally(() => clearTimeout(timer));
+  if (heard === 'cancelled') throw new CancelledFailure(`${job.job_id} cancelled while it waited on ${node.name}`);
+}
+
+/**
+ * Waits for the job's exit; on timeout or cancel, kills its process group. A running job is
+ * cancelled only with its whole sweep: its kill first kills the sweep's standby waiting for the GPU.
+ */
+async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobDeps, pgid: number, input: RunJobInput): Promise<RemoteExit | 'timeout'> {
+  const { job, node } = input;
   const context = Context.current();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), job.timeout * 1000)));
@@ -232,7 +239,7 @@ async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobD
     if (ended !== 'timeout' && ended !== 'cancelled') return ended;
     if (ended === 'cancelled') {
       process.close();
-      return await killAndThrowCancelled(shell, deps, pgid, job, node);
+      return await killAndThrowCancelled(shell, deps, pgid, job, node, killWaitingJobsCommand(input.runId, input.gpu));
     }
     await shell.run(killGroupCommand(pgid, deps.killGraceSeconds ?? 5), { timeoutMs: 30_000 }).catch(() => undefined);
     process.close();
@@ -240,45 +247,4 @@ async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobD
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** The success rule: exit 0 and, when the job names one, a fresh, valid, non-error output file. */
-async function judgeExit(exit: RemoteExit, check: null | (() => Promise<OutputVerdict>)): Promise<Outcome> {
-  if (exit.signal) return failed('KILLED', `killed by ${normaliseSignal(exit.signal)}`, exit);
-  const verdict = check ? await check() : ({ ok: true } as const);
-  if (exit.exitCode !== 0) {
-    // A trial that reported its own error says more than its exit code does.
-    if (!verdict.ok && verdict.mode === 'TRIAL_ERROR') return failed('TRIAL_ERROR', verdict.error, exit);
-    return failed('EXIT_CODE', `exit code ${exit.exitCode}`, exit);
-  }
-  return verdict.ok ? succeeded : failed(verdict.mode, verdict.error, exit);
-}
-
-/** Copies a successful job's output file to the run's folder on the worker host (SFTP for rigs). */
-async function bringOutputHome(shell: NodeShell, node: SweepNode, outputFile: string, input: RunJobInput, probed: string | undefined): Promise<string | Outcome> {
-  const local = homeOutputPath(input.resultsDir, outputFile, input.nodeRunDir);
-  try {
-    await mkdir(dirname(local), { recursive: true });
-    if (probed !== undefined) await writeFile(local, probed);
-    else await shell.download(nodeOutputPath(node.scriptPath, outputFile), local);
-    return local;
-  } catch (error) {
-    return failed('EXECUTION_ERROR', `the trial succeeded but its output could not be copied home: ${(error as Error).message}`, { exitCode: 0 });
-  }
-}
-
-/** Reads the job's output file back on its node and judges it. */
-async function checkOutput(shell: NodeShell, node: SweepNode, outputFile: string, attemptStartNs: bigint, keepText: (text: string) => void): Promise<OutputVerdict> {
-  const probe = await shell.run(outputProbeCommand(node.scriptPath, outputFile), { timeoutMs: 60_000 });
-  if (probe.exitCode !== 0) return { ok: false, mode: 'EXECUTION_ERROR', error: `could not read ${outputFile}: ${probe.stderr.trim()}` };
-  const parsed = parseOutputProbe(probe.stdout);
-  // The whole file, byte for byte (its size matches what arrived as UTF-8): it is the copy home.
-  if (!parsed.missing && Buffer.byteLength(parsed.text) === parsed.size) keepText(parsed.text);
-  return judgeOutput(parsed, outputFile, attemptStartNs);
-}
-
-/** sshd says `KILL`, Node says `SIGKILL`: results always say `SIGKILL`. */
-function normaliseSignal(signal: string | null): string | null {
-  if (!signal) return null;
-  return signal.startsWith('SIG') ? signal : `SIG${signal}`;
 }

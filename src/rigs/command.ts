@@ -9,7 +9,7 @@ import { quote } from 'shell-quote';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import { paddedTrial, renderTemplate } from '../shared/templates';
-import { type StartPermit, startPermitCommand } from './node-permits';
+import { escapeEre, gpuLockWaitPattern, NODE_STATE_DIR, type StartPermit, startPermitCommand } from './node-permits';
 
 /** The seed's ROCm settings for RX 6600 rigs (gfx1032 runs as gfx1030; SDMA off avoids hangs). */
 const ROCM_ENV: [string, string][] = [
@@ -148,6 +148,19 @@ export function killLeftoverCommand(pgid: number, token: string, graceSeconds: n
 export function parseStartMarker(line: string): { pgid: number; nodeTimeNs: bigint } | null {
   const match = new RegExp(`^${START_MARKER} (\\d+) (\\d+)$`).exec(line.trim());
   return match ? { pgid: Number(match[1]), nodeTimeNs: BigInt(match[2]) } : null;
+}
+
+/**
+ * Kills the jobs of run `runId` still waiting on the node for GPU `gpu`'s lock: what a cancelled
+ * sweep's running job does before its own kill, so the GPU it frees is not taken by the standby
+ * behind it in the second or two before that standby's activity hears of the cancel. Two greps
+ * read every command line on the node (no fork per process); a waiting job's shell leads its own
+ * process group. A started job's command line is its trial's and is left alone.
+ */
+export function killWaitingJobsCommand(runId: string, gpu: number, dir = NODE_STATE_DIR): string {
+  const token = `${JOB_TOKEN_VAR}=['"]?${escapeEre(runId)}/`;
+  const waiting = `grep -lsaE -- ${quote([gpuLockWaitPattern(gpu, dir)])} /proc/[0-9]*/cmdline | xargs -r grep -lsaE -- ${quote([token])}`;
+  return `for rs_f in $(${waiting}); do rs_p=\${rs_f#/proc/}; kill -TERM -\${rs_p%/cmdline} 2>/dev/null; done`;
 }
 
 /** Kills a job's whole process group: TERM first, KILL after `graceSeconds` if anything is left. */

@@ -53,7 +53,7 @@ export function startPermitCommand(permit: StartPermit, dir = NODE_STATE_DIR): s
   const slotFiles = Array.from({ length: slots }, (_, slot) => `slot-${slot}.lock`);
   return [
     prepareFiles(dir, ['start.lock', 'last-start', 'quiet-until', ...slotFiles, `gpu-${permit.gpu}.lock`]),
-    `exec 8<${dir}/gpu-${permit.gpu}.lock && flock 8 || exit 96`,
+    `${gpuLockWait(permit.gpu, dir)} || exit 96`,
     // From the GPU's own slot: with one slot per GPU that one is free, and the first try holds.
     `rs_slot=${permit.gpu % slots}; rs_tried=0; while :; do exec 9<${dir}/slot-$rs_slot.lock || exit 96; flock -n 9 && break; rs_slot=$(((rs_slot + 1) % ${slots})); rs_tried=$((rs_tried + 1)); if [ $rs_tried -ge ${slots} ]; then rs_tried=0; sleep 0.2; fi; done`,
     `exec 7<${dir}/start.lock && flock 7 || exit 96`,
@@ -65,6 +65,21 @@ export function startPermitCommand(permit: StartPermit, dir = NODE_STATE_DIR): s
     `echo ${GO_MARKER} $rs_now`,
   ].join('; ');
 }
+
+/** The words with which a start command waits for its GPU's lock (fd 8). */
+const gpuLockWait = (gpu: number, dir: string) => `exec 8<${dir}/gpu-${gpu}.lock && flock 8`;
+
+/**
+ * An extended regular expression for the command line of a job still waiting for (or holding, just
+ * before its `exec`) GPU `gpu`'s lock. The `.` of `.lock` is written `[.]`, so a `grep -E` given
+ * this pattern does not match its own command line, nor the shell that runs it.
+ */
+export function gpuLockWaitPattern(gpu: number, dir = NODE_STATE_DIR): string {
+  return escapeEre(gpuLockWait(gpu, dir)).replace('\\.lock ', '[.]lock ');
+}
+
+/** Text matched literally by a POSIX extended regular expression (`grep -E`). */
+export const escapeEre = (text: string) => text.replace(/[.\\^$*+?()|{}[\]]/g, '\\$&');
 
 /**
  * Wraps a reset so that no sweep starts a job on the node while it runs, nor until `cooldownSeconds`

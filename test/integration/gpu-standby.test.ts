@@ -93,9 +93,9 @@ describe('standby jobs on GPUs without a stagger', () => {
     }
   });
 
-  it('on a cancel, kills the waiting commands of standby jobs with the running trials, and leaves nothing behind', async () => {
-    // Each activity hears of the cancel with its next heartbeat (within 2 s): a standby whose
-    // predecessor was killed first may start in between — and is killed too, like the rest.
+  it('on a cancel, kills the waiting commands of standby jobs with the running trials: no standby starts, nothing is left', async () => {
+    // Each activity hears of the cancel with its next heartbeat (within 2 s): a running job kills
+    // the standby waiting behind it before it frees the GPU, so the standby cannot start in between.
     const worker = await startWorkerProcess(config, env, work);
     try {
       const { id, runs } = await startSweep('cx', 4, 60);
@@ -105,8 +105,7 @@ describe('standby jobs on GPUs without a stagger', () => {
       expect(jobsWaitingForPermit('cx')).toEqual([]);
       // By process, not by end record: a trial killed before its TERM handler is set records no end.
       await waitUntil('no trial process left', () => liveTrialProcesses(runs().map((r) => r.startRecord.pid), 'cx').length === 0, 15_000);
-      expect(runs().filter((r) => r.endRecord).every((r) => r.endRecord?.signal === 'SIGTERM')).toBe(true);
-      expect(runs().length).toBeLessThanOrEqual(4);
+      expect(runs().map((r) => r.endRecord?.signal)).toEqual(['SIGTERM', 'SIGTERM']);
     } finally {
       await worker.stop();
     }

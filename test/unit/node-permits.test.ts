@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { JOB_TOKEN_VAR, killWaitingJobsCommand } from '../../src/rigs/command';
 import { parseGoMarker, quietResetCommand, type StartPermit, startPermitCommand } from '../../src/rigs/node-permits';
 
 interface HeldJob {
@@ -17,9 +18,10 @@ interface HeldJob {
   ended: Promise<void>;
 }
 
-/** A job that takes its permit in `dir`, prints GO, then holds it for `holdSeconds`. */
-function holdPermit(dir: string, permit: Partial<StartPermit>, holdSeconds: number): HeldJob {
-  const command = `${startPermitCommand({ gpu: 0, slots: 8, spacingSeconds: 0, ...permit }, dir)}; exec sleep ${holdSeconds}`;
+/** A job that takes its permit in `dir`, prints GO, then holds it for `holdSeconds` (as job `token`, if given). */
+function holdPermit(dir: string, permit: Partial<StartPermit>, holdSeconds: number, token?: string): HeldJob {
+  const job = token ? `exec env ${JOB_TOKEN_VAR}=${token} sleep ${holdSeconds}` : `exec sleep ${holdSeconds}`;
+  const command = `${startPermitCommand({ gpu: 0, slots: 8, spacingSeconds: 0, ...permit }, dir)}; ${job}`;
   const child = spawn('/bin/sh', ['-c', command], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
   const go = new Promise<number>((resolve, reject) => {
     let text = '';
@@ -31,6 +33,7 @@ function holdPermit(dir: string, permit: Partial<StartPermit>, holdSeconds: numb
     child.once('close', () => reject(new Error('ended without GO')));
   });
   const ended = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  go.catch(() => undefined); // a job killed while it waits never says GO
   return { go, pid: child.pid!, ended };
 }
 
@@ -94,5 +97,22 @@ describe('start permits on a node', () => {
     process.kill(-holder.pid, 'SIGKILL');
     await holder.ended;
     expect(await holdPermit(dir, { gpu: 0 }, 0).go).toBeLessThan(heldFrom + 5);
+  });
+
+  it("kills only the given run's jobs waiting for the given GPU: not other runs', other GPUs', nor the running job", async () => {
+    const dir = freshDir();
+    const running = holdPermit(dir, { gpu: 0 }, 30, 'run-a/j0');
+    const otherGpuRunning = holdPermit(dir, { gpu: 1 }, 30, 'run-a/j1');
+    await Promise.all([running.go, otherGpuRunning.go]);
+    const standby = holdPermit(dir, { gpu: 0 }, 30, 'run-a/j2');
+    const otherRun = holdPermit(dir, { gpu: 0 }, 30, 'run-b/j0');
+    const otherGpu = holdPermit(dir, { gpu: 1 }, 30, 'run-a/j3');
+    const lookalike = holdPermit(dir, { gpu: 0 }, 30, 'run-ab/j4');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // all four wait on their GPU's lock
+    execFileSync('/bin/sh', ['-c', killWaitingJobsCommand('run-a', 0, dir)]);
+    await standby.ended;
+    const alive = (job: HeldJob) => execFileSync('/bin/sh', ['-c', `kill -0 ${job.pid} 2>/dev/null && echo yes || echo no`]).toString().trim();
+    expect([running, otherGpuRunning, otherRun, otherGpu, lookalike].map(alive)).toEqual(['yes', 'yes', 'yes', 'yes', 'yes']);
+    for (const job of [running, otherGpuRunning, otherRun, otherGpu, lookalike]) process.kill(-job.pid, 'SIGKILL');
   });
 });
