@@ -10,6 +10,7 @@ import { loadJobRange } from '../inputs/load-jobs';
 import { redirectOutputs } from '../shared/output-redirect';
 import { planSweep } from '../inputs/plan-sweep';
 import type { NodeShell } from '../rigs/node-shell';
+import { killWaitingJobsCommand } from '../rigs/command';
 import { classified } from './failures';
 import { checkNodeActivity, warmupGpuActivity, type WarmupResult } from './preflight';
 import { probeNodeActivity, type NodeProbeResult } from './health-check';
@@ -50,6 +51,12 @@ export function createActivities(deps: ActivityDeps) {
     /** Runs one job on one GPU; a failed trial is a result, an unreachable node an error. */
     async runJob(input: RunJobInput): Promise<AttemptResult> {
       return classified(() => runJobActivity(deps, input));
+    },
+
+    /** Kills a withdrawn standby's command still waiting on its node; never throws (its activity is cancelled anyway). */
+    async withdrawWaitingJob(input: { node: SweepNode; gpu: number; runId: string; jobId: string }): Promise<void> {
+      const command = killWaitingJobsCommand(input.runId, input.gpu, { jobId: input.jobId });
+      await deps.shellFor(input.node).run(command, { timeoutMs: 30_000 }).catch(() => undefined);
     },
 
     /** sync + drop caches on a rig between batches; never throws. */

@@ -151,14 +151,17 @@ export function parseStartMarker(line: string): { pgid: number; nodeTimeNs: bigi
 }
 
 /**
- * Kills the jobs of run `runId` still waiting on the node for GPU `gpu`'s lock: what a cancelled
- * sweep's running job does before its own kill, so the GPU it frees is not taken by the standby
- * behind it in the second or two before that standby's activity hears of the cancel. Two greps
+ * Kills the jobs of run `runId` (or its one job `jobId`) still waiting on the node for GPU `gpu`'s
+ * lock: what a cancelled sweep's running job does before its own kill, so the GPU it frees is not
+ * taken by the standby behind it in the second or two before that standby's activity hears of the
+ * cancel; and what a standby's withdrawal does at once, for the same reason. Two greps
  * read every command line on the node (no fork per process); a waiting job's shell leads its own
  * process group. A started job's command line is its trial's and is left alone.
  */
-export function killWaitingJobsCommand(runId: string, gpu: number, dir = NODE_STATE_DIR): string {
-  const token = `${JOB_TOKEN_VAR}=['"]?${escapeEre(runId)}/`;
+export function killWaitingJobsCommand(runId: string, gpu: number, options: { jobId?: string; dir?: string } = {}): string {
+  const { jobId, dir = NODE_STATE_DIR } = options;
+  // One job (its id ends at a quote or a space), or any of the run's.
+  const token = `${JOB_TOKEN_VAR}=['"]?${escapeEre(runId)}/${jobId === undefined ? '' : `${escapeEre(jobId)}(['"\\ ]|$)`}`;
   const waiting = `grep -lsaE -- ${quote([gpuLockWaitPattern(gpu, dir)])} /proc/[0-9]*/cmdline | xargs -r grep -lsaE -- ${quote([token])}`;
   return `for rs_f in $(${waiting}); do rs_p=\${rs_f#/proc/}; kill -TERM -\${rs_p%/cmdline} 2>/dev/null; done`;
 }

@@ -3,7 +3,8 @@
  * what happens after — a result, or (for a run that failed) a durable backoff and another place in
  * the batch's queue, where any node may pick it up.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, sleep } from '@temporalio/workflow';
+import { upkeep } from './activity-proxies';
 import type { SweepActivities } from '../activities/create-activities';
 import type { SweepJob } from '../shared/jobs';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/names';
@@ -27,6 +28,9 @@ const trialRuns = proxyActivities<SweepActivities>({
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });
+
+/** A withdrawn standby's waiting command is killed on its node at once, not only when its activity hears. */
+export const WITHDRAW_ON_NODE_PATCH = 'standby-withdrawn-on-node';
 
 /** Margin over a job's own timeout: the activity enforces the job timeout and still has to kill and report. */
 const JOB_TIMEOUT_MARGIN_SECONDS = 120;
@@ -116,6 +120,9 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
       if (ended || counted) return;
       withdrawn = true;
       scope.cancel();
+      // The cancel reaches the activity with its next heartbeat, up to 2 s away: the node is told
+      // at once, so the job cannot start there in between if the GPU frees up.
+      if (patched(WITHDRAW_ON_NODE_PATCH)) void upkeep.withdrawWaitingJob({ node, gpu, runId: plan.runId, jobId: job.job_id }).catch(() => undefined);
     }, () => undefined);
   }
   const finished = (scope ? scope.run(run) : run())

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { liveTrialProcesses } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, jobsWaitingForPermit, recordHistory, runCli, startTestCluster, startWorkerProcess, sweepResult, waitUntil, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import { collectRuns, jobsWaitingForPermit, recordHistory, runCli, startTestCluster, startWorkerProcess, sweepResult, temporalCli, waitUntil, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -80,7 +80,7 @@ describe('standby jobs on GPUs without a stagger', () => {
       const excludedAt = Date.now() / 1000;
 
       const results = await sweepResult(env, id);
-      await recordHistory(env, id, 'standby-withdrawn-from-excluded-node');
+      await recordHistory(env, id, 'standby-withdrawn-and-killed-on-node');
       expect(results).toMatchObject({ status: 'complete', successful: 4, failed: 0 });
       const moved = results.jobs.find((job: { job_id: string }) => job.job_id === withdrawn);
       expect(moved).toMatchObject({ node: 'localhost', attempt: 1 });
@@ -88,6 +88,11 @@ describe('standby jobs on GPUs without a stagger', () => {
       expect(runs().filter((r) => r.node === rig && r.start > excludedAt)).toEqual([]);
       expect(runs().filter((r) => r.jobId === withdrawn).map((r) => r.node)).toEqual(['localhost']);
       expect(jobsWaitingForPermit('sb')).toEqual([]); // the rig killed the withdrawn job's waiting command
+      // ... at once, by an activity of its own, not only once the standby's activity heard of its cancel.
+      const shown = await temporalCli(['workflow', 'show', '--workflow-id', id, '--output', 'json'], env);
+      const withdrawals = JSON.parse(shown.stdout).events.filter((event: any) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'withdrawWaitingJob');
+      const jobIds = withdrawals.map((event: any) => JSON.parse(Buffer.from(event.activityTaskScheduledEventAttributes.input.payloads[0].data, 'base64').toString()).jobId);
+      expect(jobIds).toEqual([withdrawn]);
     } finally {
       await worker.stop();
     }

@@ -109,10 +109,23 @@ describe('start permits on a node', () => {
     const otherGpu = holdPermit(dir, { gpu: 1 }, 30, 'run-a/j3');
     const lookalike = holdPermit(dir, { gpu: 0 }, 30, 'run-ab/j4');
     await new Promise((resolve) => setTimeout(resolve, 300)); // all four wait on their GPU's lock
-    execFileSync('/bin/sh', ['-c', killWaitingJobsCommand('run-a', 0, dir)]);
+    execFileSync('/bin/sh', ['-c', killWaitingJobsCommand('run-a', 0, { dir })]);
     await standby.ended;
     const alive = (job: HeldJob) => execFileSync('/bin/sh', ['-c', `kill -0 ${job.pid} 2>/dev/null && echo yes || echo no`]).toString().trim();
     expect([running, otherGpuRunning, otherRun, otherGpu, lookalike].map(alive)).toEqual(['yes', 'yes', 'yes', 'yes', 'yes']);
     for (const job of [running, otherGpuRunning, otherRun, otherGpu, lookalike]) process.kill(-job.pid, 'SIGKILL');
+  });
+
+  it('kills one waiting job by its id, not a job whose id merely starts the same', async () => {
+    const dir = freshDir();
+    const running = holdPermit(dir, { gpu: 0 }, 30, 'run-a/j0');
+    await running.go;
+    const target = holdPermit(dir, { gpu: 0 }, 30, 'run-a/j1');
+    const longerId = holdPermit(dir, { gpu: 0 }, 30, 'run-a/j10');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    execFileSync('/bin/sh', ['-c', killWaitingJobsCommand('run-a', 0, { jobId: 'j1', dir })]);
+    await target.ended;
+    expect(execFileSync('/bin/sh', ['-c', `kill -0 ${longerId.pid} && echo alive`]).toString().trim()).toBe('alive');
+    for (const job of [running, longerId]) process.kill(-job.pid, 'SIGKILL');
   });
 });
