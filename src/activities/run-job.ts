@@ -226,7 +226,8 @@ async function throwIfCancelledWithin(ms: number, job: SweepJob, node: SweepNode
 
 /**
  * Waits for the job's exit; on timeout or cancel, kills its process group. A running job is
- * cancelled only with its whole sweep: its kill first kills the sweep's standby waiting for the GPU.
+ * cancelled only with its whole sweep (or its worker's shutdown): its kill first kills the sweep's
+ * standby waiting for the GPU, which would otherwise start before it hears of the cancel itself.
  */
 async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobDeps, pgid: number, input: RunJobInput): Promise<RemoteExit | 'timeout'> {
   const { job, node } = input;

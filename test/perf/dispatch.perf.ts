@@ -20,7 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { SshPool } from '../../src/rigs/ssh-pool';
@@ -28,7 +28,7 @@ import { startRigs, type TestRigs } from '../harness/rigs';
 import { clusterNodes, collectRuns, copyFakeTrial, runCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 import { checkRules, makespan, resetCalls, rollingBuilt, shapeCluster, shapeJobs, shapeReferences, type ShapeMode } from './cluster-shape';
 import { runOverhead, workerLaunches } from './fast-start';
-import { quantile } from './figures';
+import { busyShare, machineBusySeconds, quantile } from './figures';
 import { LONG_TRIALS, longSweep } from './long-sweep';
 import { connectionsCell, sampleSshConnections } from './ssh-connections';
 
@@ -96,12 +96,16 @@ describe('dispatch overhead', () => {
   });
 
   it('(a) instant trials: idle gap per GPU lane between jobs', async () => {
-    await timedCli(['run', '--jobs-file', writeJobs(work, 'instant.json', jobs('instant', 280, '0')), '--config', config, '--output-dir', join(work, 'out')]);
+    const busyBefore = machineBusySeconds();
+    const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'instant.json', jobs('instant', 280, '0')), '--config', config, '--output-dir', join(work, 'out')]);
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('instant'));
     const gaps = laneGaps(runs).map((s) => s * 1000);
     rows.push(['(a) lane gap per job, median / p95 (ms)', `${quantile(gaps, 0.5).toFixed(0)} / ${quantile(gaps, 0.95).toFixed(0)} (${runs.length} jobs, 14 slots)`]);
     // The same sweep as throughput: 14 lanes share the overhead, so the cluster spends this per job.
     rows.push(['(a) 14 lanes: trial span / jobs (ms per job, the cluster as a whole)', `${((span(runs) / runs.length) * 1000).toFixed(0)} (${span(runs).toFixed(1)} s / ${runs.length})`]);
+    // Why the lane gap is what it is: the whole machine (server, worker, sshd rigs, trials) per job.
+    const busy = machineBusySeconds() - busyBefore;
+    rows.push(['(a) 14 lanes: machine CPU per job; cores busy during the run', `${((busy / runs.length) * 1000).toFixed(0)} ms; ${(busyShare(busy, wall) * 100).toFixed(0)}% of ${cpus().length} cores over ${wall.toFixed(1)} s`]);
   });
 
   it('(a) instant trials on one lane: the round trip alone, without 14 lanes sharing 2 cores', async () => {
