@@ -64,6 +64,7 @@ export interface TrialRecord {
   go?: number; // "start" only: when the node's start permit let the job go (RIGSWEEP_STARTED_NS), epoch seconds
   exit_code?: number | null; // "end" only; null when ended by a signal
   signal?: string; // "end" only, when it ended by SIGTERM or --signal-self
+  cpu?: number; // "end" only: the trial process's CPU seconds so far, interpreter start-up included
 }
 
 export interface StandinCall {

@@ -105,6 +105,9 @@ describe('dispatch overhead', () => {
     rows.push(['(a) 14 lanes: trial span / jobs (ms per job, the cluster as a whole)', `${((span(runs) / runs.length) * 1000).toFixed(0)} (${span(runs).toFixed(1)} s / ${runs.length})`]);
     // Why the lane gap is what it is: the whole machine (server, worker, sshd rigs, trials) per job.
     const busy = machineBusySeconds() - busyBefore;
+    const trialCpu = quantile(runs.flatMap((r) => (r.endRecord?.cpu === undefined ? [] : [r.endRecord.cpu * 1000])), 0.5);
+    const cores = cpus().length;
+    rows.push(['(a) 14 lanes: the trial\'s own CPU (an instant Python trial), median; the lane gap it alone forces', `${trialCpu.toFixed(0)} ms; ≥ ${((14 * trialCpu) / cores).toFixed(0)} ms (14 lanes × it / ${cores} cores, with no orchestration at all)`]);
     rows.push(['(a) 14 lanes: machine CPU per job; cores busy during the run', `${((busy / runs.length) * 1000).toFixed(0)} ms; ${(busyShare(busy, wall) * 100).toFixed(0)}% of ${cpus().length} cores over ${wall.toFixed(1)} s`]);
   });
 
