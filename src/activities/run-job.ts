@@ -197,9 +197,7 @@ async function confirmStart(deps: RunJobDeps, input: RunJobInput, startedAt: Dat
  * job queued on a node.
  */
 async function untilStartOrCancel(goLine: Promise<string | null>, shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode): Promise<{ nodeTimeNs: bigint } | null> {
-  const context = Context.current();
-  const cancelled = context.cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const);
-  const line = await Promise.race([goLine, cancelled]);
+  const line = await Promise.race([goLine, cancelRequested()]);
   if (line === 'cancelled') await killAndThrowCancelled(shell, deps, pgid, job, node);
   return parseGoMarker((line as string | null) ?? '');
 }
@@ -211,16 +209,17 @@ async function killAndThrowCancelled(shell: NodeShell, deps: RunJobDeps, pgid: n
   throw new CancelledFailure(`${job.job_id} cancelled; its process group on ${node.name} was killed`);
 }
 
+/** Resolves (never rejects) once Temporal asks this attempt to stop. */
+const cancelRequested = () => Context.current().cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const);
+
 /**
  * Waits out the next heartbeats' answers: a cancel of this attempt already requested arrives with
  * one of them and ends the attempt as cancelled rather than failed.
  */
 async function throwIfCancelledWithin(ms: number, job: SweepJob, node: SweepNode): Promise<void> {
-  const context = Context.current();
   let timer: NodeJS.Timeout | undefined;
   const waited = new Promise<'waited'>((resolve) => (timer = setTimeout(() => resolve('waited'), ms)));
-  const cancelled = context.cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const);
-  const heard = await Promise.race([waited, cancelled]).finally(() => clearTimeout(timer));
+  const heard = await Promise.race([waited, cancelRequested()]).finally(() => clearTimeout(timer));
   if (heard === 'cancelled') throw new CancelledFailure(`${job.job_id} cancelled while it waited on ${node.name}`);
 }
 
@@ -231,12 +230,10 @@ async function throwIfCancelledWithin(ms: number, job: SweepJob, node: SweepNode
  */
 async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobDeps, pgid: number, input: RunJobInput): Promise<RemoteExit | 'timeout'> {
   const { job, node } = input;
-  const context = Context.current();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), job.timeout * 1000)));
-  const cancelled = context.cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const);
   try {
-    const ended = await Promise.race([process.done, timedOut, cancelled]);
+    const ended = await Promise.race([process.done, timedOut, cancelRequested()]);
     if (ended !== 'timeout' && ended !== 'cancelled') return ended;
     if (ended === 'cancelled') {
       process.close();

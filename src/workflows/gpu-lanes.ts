@@ -12,10 +12,9 @@ import type { SweepNode } from '../shared/nodes';
 /** An attempt's place on a GPU: holding it, or (a standby) waiting behind the attempt holding it. */
 export interface LaneSeat {
   gpu: number;
-  standby: boolean;
   /** Its process runs (the node gave it the GPU): only then may a standby wait behind it. */
   started: boolean;
-  /** A standby's: the attempt holding the GPU, whose end lets it start. */
+  /** A standby's (and only a standby has one): the attempt holding the GPU, whose end lets it start. */
   ahead?: LaneSeat;
   /** Set by the dispatcher: when the attempt's activity ended. */
   ended?: Promise<unknown>;
@@ -49,12 +48,12 @@ export class GpuLanes {
   seat(avoid?: number): LaneSeat {
     if (!this.canStartFresh()) {
       const gpu = this.standbyGpu(avoid)!;
-      const seat = { gpu, standby: true, started: false, ahead: this.seats.get(gpu)![0] };
+      const seat = { gpu, started: false, ahead: this.seats.get(gpu)![0] };
       this.seats.get(gpu)!.push(seat);
       return seat;
     }
     const usable = this.free.filter((gpu) => !this.isExcluded(gpu));
-    const seat = { gpu: usable.length > 1 && usable[0] === avoid ? usable[1] : usable[0], standby: false, started: false };
+    const seat: LaneSeat = { gpu: usable.length > 1 && usable[0] === avoid ? usable[1] : usable[0], started: false };
     this.busy++;
     this.free.splice(this.free.indexOf(seat.gpu), 1);
     this.busyOrder.push(seat.gpu);

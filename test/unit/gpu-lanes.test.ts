@@ -4,7 +4,7 @@ import type { SweepNode } from '../../src/shared/nodes';
 import { GpuLanes, type LaneSeat } from '../../src/workflows/gpu-lanes';
 
 const node = (gpuCount: number, maxConcurrent = gpuCount) => ({ name: 'rig', gpuCount, maxConcurrent }) as SweepNode;
-const place = ({ gpu, standby }: LaneSeat) => ({ gpu, standby });
+const place = ({ gpu, ahead }: LaneSeat) => ({ gpu, standby: ahead !== undefined });
 
 describe('GpuLanes', () => {
   it('hands out the GPU idle longest, up to max_concurrent', () => {
