@@ -1,11 +1,14 @@
 /**
  * The probe before a batch: can the node be reached, and does its `health_command` (run in
  * script_path) exit 0 — e.g. a check that rocm-smi shows no GPU in an "unknown" state, the rigs'
- * freeze signature. Never throws: the workflow's node-health policy decides what a failure means.
+ * freeze signature. Never throws but for a cancel (which kills the probe on the node): the
+ * workflow's node-health policy decides what a failure means.
  */
+import { CancelledFailure } from '@temporalio/common';
 import type { SweepNode } from '../shared/nodes';
 import { shellWord } from '../rigs/command';
 import type { NodeShell } from '../rigs/node-shell';
+import { runKillable, withStartMarker } from './killable-command';
 
 export interface NodeProbeResult {
   node: string;
@@ -20,7 +23,7 @@ export async function probeNodeActivity(shell: NodeShell, node: SweepNode): Prom
   const started = Date.now();
   const command = node.healthCommand ? `cd ${shellWord(node.scriptPath)} && { ${node.healthCommand}\n}` : 'true';
   try {
-    const result = await shell.run(command, { timeoutMs: PROBE_TIMEOUT_MS });
+    const result = await runKillable(shell, withStartMarker(command), { timeoutMs: PROBE_TIMEOUT_MS, what: `health probe of ${node.name}` });
     const ms = Date.now() - started;
     if (result.timedOut) return { node: node.name, ok: false, message: `health_command gave no answer within ${PROBE_TIMEOUT_MS / 1000} s` };
     if (result.exitCode !== 0) {
@@ -29,6 +32,7 @@ export async function probeNodeActivity(shell: NodeShell, node: SweepNode): Prom
     }
     return { node: node.name, ok: true, message: `healthy (${ms} ms)` };
   } catch (error) {
+    if (error instanceof CancelledFailure) throw error;
     return { node: node.name, ok: false, message: `unreachable: ${(error as Error).message}` };
   }
 }

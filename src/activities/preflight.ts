@@ -1,11 +1,14 @@
 /**
  * Pre-flight, once per run before the first batch: can each node be reached (the WATCHER's
  * `echo OK`), the seed's HIP kernel-cache clear on ROCm nodes, and an optional per-node warm-up
- * run one GPU at a time. Never throws: the workflow decides what an unreachable node means.
+ * run one GPU at a time. Never throws but for a cancel: the workflow decides what an unreachable
+ * node means.
  */
 import type { SweepNode } from '../shared/nodes';
 import type { NodeCheck } from '../shared/results';
-import { buildJobCommand, killGroupCommand, parseStartMarker } from '../rigs/command';
+import { CancelledFailure } from '@temporalio/common';
+import { buildJobCommand } from '../rigs/command';
+import { runKillable } from './killable-command';
 import type { NodeShell } from '../rigs/node-shell';
 
 /** The seed's once-per-run clear of compiled HIP kernels, so a stale cache cannot poison a sweep. */
@@ -36,20 +39,22 @@ export interface WarmupResult {
   message: string;
 }
 
-/** Runs the node's warm-up on one GPU, with that GPU's env, in script_path; a failure is a warning. */
+/**
+ * Runs the node's warm-up on one GPU, with that GPU's env, in script_path; a failure is a warning.
+ * It heartbeats, and a cancel of the sweep kills the warm-up's process group on the node.
+ */
 export async function warmupGpuActivity(shell: NodeShell, node: SweepNode, gpu: number, runId: string, timeoutSeconds: number): Promise<WarmupResult> {
   // Run like a trial_command (the config allows only {gpu}, {node} and {run_id} in it).
   const warmup = { kind: 'trial' as const, job_id: 'warmup', trial: 0, command: node.warmupCommand ?? 'true', timeout: timeoutSeconds };
   const started = Date.now();
   try {
-    const result = await shell.run(buildJobCommand(warmup, { node, gpu, runId }), { timeoutMs: timeoutSeconds * 1000 });
-    const marker = parseStartMarker(result.stdout.split('\n')[0] ?? '');
-    if (result.timedOut && marker) await shell.run(killGroupCommand(marker.pgid, 5), { timeoutMs: 30_000 }).catch(() => undefined);
+    const result = await runKillable(shell, buildJobCommand(warmup, { node, gpu, runId }), { timeoutMs: timeoutSeconds * 1000, what: `warm-up of ${node.name} GPU ${gpu}` });
     const seconds = (Date.now() - started) / 1000;
     const ok = !result.timedOut && result.exitCode === 0;
     const why = result.timedOut ? `timed out after ${timeoutSeconds} s` : `exit code ${result.exitCode}: ${result.stderr.trim().split('\n').pop() ?? ''}`;
     return { node: node.name, gpu, ok, seconds, message: ok ? `warm-up done in ${seconds.toFixed(1)}s` : `warm-up failed: ${why}` };
   } catch (error) {
+    if (error instanceof CancelledFailure) throw error;
     return { node: node.name, gpu, ok: false, seconds: (Date.now() - started) / 1000, message: `warm-up failed: ${(error as Error).message}` };
   }
 }

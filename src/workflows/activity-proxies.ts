@@ -13,7 +13,19 @@ export const bookkeeping = proxyActivities<SweepActivities>({
 });
 
 /**
- * Node upkeep — resets between batches, pre-flight checks, warm-ups: short, and a failure is a
- * warning or an unreachable node, so one retry is enough.
+ * Quick node checks — pre-flight's reachability check, a standby's withdrawal: short, and a failure
+ * is an unreachable node, so one retry is enough.
  */
 export const upkeep = proxyActivities<SweepActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 2 } });
+
+/**
+ * Commands that run a while on a node — resets, health probes, warm-ups (these set their own
+ * timeout). They heartbeat, and a cancelled sweep waits until each has killed its process group
+ * on the node: nothing the sweep started outlives it.
+ */
+export const nodeUpkeep = proxyActivities<SweepActivities>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '10 seconds',
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { maximumAttempts: 2 },
+});

@@ -9,6 +9,7 @@ import type { SweepNode } from '../shared/nodes';
 import type { BatchRange } from '../shared/planner';
 import type { JobResult } from '../shared/results';
 import type { SweepPlan } from '../shared/sweep-plan';
+import { heldForLater, throwFirstFailure } from './cancellation';
 import { GpuLanes } from './gpu-lanes';
 import { growSegment, type SegmentGrowth } from './growing-segment';
 import { type BatchContext, dispatchAttempt } from './job-attempt';
@@ -56,7 +57,7 @@ export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJo
     background: [],
     over: false,
   };
-  if (growth) context.background.push(growSegment(context, growth, jobs));
+  if (growth) context.background.push(heldForLater(growSegment(context, growth, jobs)));
   const feeds = plan.nodes.map((node) => feedNode(node, context));
   // Settled, not raced: on a cancel every node's jobs must have killed their processes before the
   // sweep records its partial results. Behind the patch of that change: a run recorded before it
@@ -64,9 +65,8 @@ export async function runBatch(plan: SweepPlan, batch: BatchRange, jobs: SweepJo
   if (!patched(RESULTS_ON_CANCEL_PATCH)) await Promise.all(feeds);
   const fed = await Promise.allSettled(feeds);
   context.over = true;
-  await Promise.allSettled(context.background);
-  const failure = fed.find((outcome) => outcome.status === 'rejected');
-  if (failure) throw failure.reason;
+  // The growing segment and probes of lost nodes: a load that failed must not pass unseen.
+  throwFirstFailure([...fed, ...(await Promise.allSettled(context.background))]);
   giveUpStrandedRetries(context);
   const order = new Map(jobs.map((job, index) => [job.job_id, index]));
   const started = jobs.length - context.queue.filter((entry) => entry.attempt === 1).length;
@@ -154,8 +154,6 @@ async function feedNode(node: SweepNode, context: BatchContext): Promise<void> {
     }
   } finally {
     // Also when the sweep is cancelled: end only once every job here has killed its processes.
-    const outcomes = await Promise.allSettled(running);
-    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
-    if (failure) throw failure.reason;
+    throwFirstFailure(await Promise.allSettled(running));
   }
 }

@@ -5,6 +5,7 @@
  */
 import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import { upkeep } from './activity-proxies';
+import { heldForLater, unlessCancelled } from './cancellation';
 import type { SweepActivities } from '../activities/create-activities';
 import type { SweepJob } from '../shared/jobs';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/names';
@@ -72,7 +73,10 @@ export interface BatchContext {
   /** More jobs may still join the queue (growing-segment.ts): the batch is not done yet. */
   growing: boolean;
   results: JobResult[];
-  /** Work beside the lanes (probes of nodes lost mid-batch); ends once the batch is `over`. */
+  /**
+   * Work beside the lanes — the growing segment, probes of nodes lost mid-batch, standby withdrawals —
+   * held from the start (`heldForLater`) and awaited once the lanes are done; probes end once `over`.
+   */
   background: Promise<void>[];
   over: boolean;
 }
@@ -122,9 +126,15 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
       scope.cancel();
       // The cancel reaches the activity with its next heartbeat, up to 2 s away: the node is told
       // at once, so the job cannot start there in between if the GPU frees up.
-      if (patched(WITHDRAW_ON_NODE_PATCH)) void upkeep.withdrawWaitingJob({ node, gpu, runId: plan.runId, jobId: job.job_id }).catch(() => undefined);
+      // Awaited with the batch's other side work: the batch does not end while it is on its way.
+      if (patched(WITHDRAW_ON_NODE_PATCH)) {
+        const told = upkeep.withdrawWaitingJob({ node, gpu, runId: plan.runId, jobId: job.job_id }).catch(unlessCancelled(() => undefined));
+        context.background.push(heldForLater(told));
+      }
     }, () => undefined);
   }
+  // A withdrawn standby's own cancel is its expected end; any other cancel goes on (failedDispatch rethrows it).
+  // eslint-disable-next-line no-restricted-syntax
   const finished = (scope ? scope.run(run) : run())
     .catch((error: unknown) => (withdrawn && isCancellation(error) ? null : failedDispatch(error, node, gpu, entry, batch)))
     .then((result) => {

@@ -7,7 +7,8 @@
  */
 import { condition, patched } from '@temporalio/workflow';
 import type { AttemptResult } from '../shared/results';
-import { upkeep } from './activity-proxies';
+import { nodeUpkeep } from './activity-proxies';
+import { heldForLater, unlessCancelled } from './cancellation';
 import type { BatchContext } from './job-attempt';
 
 /** Seconds between probes of a node lost mid-batch. */
@@ -23,7 +24,7 @@ export function leaveOutLostNode(result: AttemptResult, context: BatchContext): 
   tracker.record({ kind: 'probe', batch: batch.index + 1, node: node.name, verdict: 'left out', message });
   tracker.warnings.push(`batch ${batch.index + 1}: ${node.name} left out: ${message}`);
   tracker.refreshDetails();
-  context.background.push(probeUntilBack(node.name, context));
+  context.background.push(heldForLater(probeUntilBack(node.name, context)));
 }
 
 async function probeUntilBack(name: string, context: BatchContext): Promise<void> {
@@ -31,9 +32,9 @@ async function probeUntilBack(name: string, context: BatchContext): Promise<void
   const node = plan.nodes.find((candidate) => candidate.name === name)!;
   while (tracker.steering.probeVerdict(name) === 'left out') {
     if (await condition(() => context.over, REPROBE_SECONDS * 1000)) return;
-    const probe = await upkeep.probeNode
+    const probe = await nodeUpkeep.probeNode
       .executeWithOptions({ summary: `probe ${name}, lost in batch ${batch.index + 1}` }, [node])
-      .catch((error: Error) => ({ node: name, ok: false, message: `probe failed: ${error.message}` }));
+      .catch(unlessCancelled((error) => ({ node: name, ok: false, message: `probe failed: ${error.message}` })));
     if (context.over) return;
     // Failed probes count as before a batch: a node that stays away is quarantined, and a retry
     // waiting for it gets its final result instead.

@@ -7,7 +7,8 @@
  */
 import { ApplicationFailure, patched, sleep } from '@temporalio/workflow';
 import type { SweepPlan } from '../shared/sweep-plan';
-import { upkeep } from './activity-proxies';
+import { nodeUpkeep } from './activity-proxies';
+import { allSettledOrThrow, unlessCancelled } from './cancellation';
 import type { SweepTracker } from './sweep-tracker';
 
 export async function probeNodes(plan: SweepPlan, batchNumber: number, tracker: SweepTracker): Promise<void> {
@@ -17,11 +18,11 @@ export async function probeNodes(plan: SweepPlan, batchNumber: number, tracker: 
   const { steering } = tracker;
   let candidates = plan.nodes.filter((node) => !steering.quarantined.has(node.name) && !steering.isExcludedByOperator(node));
   for (;;) {
-    const probes = await Promise.all(
+    const probes = await allSettledOrThrow(
       candidates.map((node) =>
-        upkeep.probeNode
+        nodeUpkeep.probeNode
           .executeWithOptions({ summary: `probe ${node.name} before batch ${batchNumber}` }, [node])
-          .catch((error: Error) => ({ node: node.name, ok: false, message: `probe failed: ${error.message}` })),
+          .catch(unlessCancelled((error) => ({ node: node.name, ok: false, message: `probe failed: ${error.message}` }))),
       ),
     );
     const failing: string[] = [];

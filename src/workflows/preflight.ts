@@ -8,18 +8,19 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { SweepNode } from '../shared/nodes';
 import { planBatches } from '../shared/planner';
 import type { SweepPlan } from '../shared/sweep-plan';
-import { upkeep } from './activity-proxies';
+import { nodeUpkeep, upkeep } from './activity-proxies';
+import { allSettledOrThrow, unlessCancelled } from './cancellation';
 import type { SweepTracker } from './sweep-tracker';
 
 /** The plan to run with: only reachable nodes, batches planned again when one was left out. */
 export async function preflight(plan: SweepPlan, tracker: SweepTracker): Promise<SweepPlan> {
   if (!plan.preflight.enabled) return plan;
   tracker.phase = 'pre-flight';
-  const results = await Promise.all(
+  const results = await allSettledOrThrow(
     plan.nodes.map((node) =>
-      upkeep.checkNode({ node, clearHipCache: plan.preflight.clear_hip_cache }).catch((error: Error) => ({
-        node: node.name, reachable: false, latency_ms: null, hip_cache_cleared: null, message: `unreachable: ${error.message}`,
-      })),
+      upkeep.checkNode({ node, clearHipCache: plan.preflight.clear_hip_cache }).catch(
+        unlessCancelled((error) => ({ node: node.name, reachable: false, latency_ms: null, hip_cache_cleared: null, message: `unreachable: ${error.message}` })),
+      ),
     ),
   );
   for (const check of results) {
@@ -34,7 +35,7 @@ export async function preflight(plan: SweepPlan, tracker: SweepTracker): Promise
   }
   if (nodes.length === 0) throw ApplicationFailure.nonRetryable(`pre-flight failed: no node can be reached: ${report}`, 'PreflightFailed');
   for (const check of unreachable) tracker.warnings.push(`pre-flight: ${check.node} left out of this sweep: ${check.message}`);
-  await Promise.all(nodes.filter((node) => node.warmupCommand).map((node) => warmUp(node, plan, tracker)));
+  await allSettledOrThrow(nodes.filter((node) => node.warmupCommand).map((node) => warmUp(node, plan, tracker)));
   return nodes.length === plan.nodes.length ? plan : { ...plan, nodes, ...planBatches(plan.totalJobs, nodes.length, plan.batching) };
 }
 
@@ -42,7 +43,7 @@ export async function preflight(plan: SweepPlan, tracker: SweepTracker): Promise
 async function warmUp(node: SweepNode, plan: SweepPlan, tracker: SweepTracker): Promise<void> {
   const timeoutSeconds = plan.preflight.warmup_timeout_seconds;
   for (let gpu = 0; gpu < node.gpuCount; gpu++) {
-    const result = await upkeep.warmupGpu.executeWithOptions(
+    const result = await nodeUpkeep.warmupGpu.executeWithOptions(
       { startToCloseTimeout: `${timeoutSeconds + 60} seconds`, summary: `warm-up ${node.name} GPU ${gpu}` },
       [{ node, gpu, runId: plan.runId, timeoutSeconds }],
     );

@@ -4,7 +4,7 @@
  * the rigs and cool down (not before the first), fan out one lane per GPU with staggered starts,
  * wait, record the results — and finally write the Results JSON.
  */
-import { allHandlersFinished, CancellationScope, condition, isCancellation, makeContinueAsNewFunc, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, CancelledFailure, condition, isCancellation, makeContinueAsNewFunc, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { jobStartedSignal, progressQuery, resultsQuery } from '../shared/names';
 import type { SweepNode } from '../shared/nodes';
 import { type BatchRange, SEGMENT_JOBS } from '../shared/planner';
@@ -39,10 +39,12 @@ export async function trialSweep(input: SweepInput, carry?: SweepCarry): Promise
 
   setHandler(resultsQuery, () => tracker.finalResults);
 
-  const plan = carry ? tracker.resume(carry) : await planAndCheck(input, tracker);
+  /** Set once planned: from then on a cancel still writes the Results JSON. */
+  let plan = carry ? tracker.resume(carry) : undefined;
   let stoppedReason: string | undefined;
   let index = carry?.nextBatch ?? 0;
   try {
+    plan ??= await planAndCheck(input, tracker, (planned) => (plan = planned));
     for (let next = carry?.nextJob ?? 0; next < plan.totalJobs && !stoppedReason; index++) {
       if (index > 0) await pauseResetAndCoolDown(plan, index, tracker);
       if (index > 0) await probeNodes(plan, index + 1, tracker);
@@ -60,12 +62,17 @@ export async function trialSweep(input: SweepInput, carry?: SweepCarry): Promise
   } catch (error) {
     // Cancelled: every job has killed its processes by now. The sweep still ends cancelled, with
     // its partial Results JSON written (and answered by the `results` query).
-    if (isCancellation(error) && patched(RESULTS_ON_CANCEL_PATCH)) {
-      await CancellationScope.nonCancellable(() => writeResults(plan, tracker, tracker.batch, 'cancelled; no further job was started'));
+    if (isCancellation(error) && plan && patched(RESULTS_ON_CANCEL_PATCH)) {
+      const planned = plan;
+      await CancellationScope.nonCancellable(() => writeResults(planned, tracker, tracker.batch, 'cancelled; no further job was started'));
     }
     throw error;
   }
-  return writeResults(plan, tracker, index, stoppedReason);
+  // Every job has its result: a cancel from here on still gets the whole Results JSON, then ends the sweep as cancelled.
+  const finalPlan = plan;
+  const results = await CancellationScope.nonCancellable(() => writeResults(finalPlan, tracker, index, stoppedReason));
+  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled after its last job ended; the Results JSON is complete');
+  return results;
 }
 
 /** The Results JSON, from every record in results.jsonl; `batches` is how many batches ran. */
@@ -80,9 +87,13 @@ async function writeResults(plan: SweepPlan, tracker: SweepTracker, batches: num
   return results;
 }
 
-/** The first run: plan on the worker host, check the nodes, publish what Temporal Web shows. */
-async function planAndCheck(input: SweepInput, tracker: SweepTracker): Promise<SweepPlan> {
+/**
+ * The first run: plan on the worker host, check the nodes, publish what Temporal Web shows.
+ * `onPlanned` hears of the plan before pre-flight, so a cancel there still writes the results.
+ */
+async function planAndCheck(input: SweepInput, tracker: SweepTracker, onPlanned: (plan: SweepPlan) => void): Promise<SweepPlan> {
   const planned = await bookkeeping.planSweep(input, workflowInfo().workflowId);
+  onPlanned(planned);
   Object.assign(tracker, { sweepName: sweepNameOf(planned.jobSource), resultsDir: planned.resultsDir, totalJobs: planned.totalJobs });
   const plan = await preflight(planned, tracker);
   tracker.nodes.setNodes(planned.nodes, plan.nodes);
@@ -204,7 +215,8 @@ async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, perNodeCap:
   }
   tracker.addTimeline({ kind: 'batch', batch: batch.index + 1, start_ms: batchStart, end_ms: Date.now() });
   tracker.record({ kind: 'batch-end', batch: batch.index + 1, successful: outcome.results.filter((r) => r.success).length, jobs: outcome.results.length });
-  await recordBatch(plan, batch, outcome.results, tracker);
+  // Not cancellable: a cancel now must not lose the batch's records, nor race their append.
+  await CancellationScope.nonCancellable(() => recordBatch(plan, batch, outcome.results, tracker));
   publishCounts(tracker);
   return outcome;
 }

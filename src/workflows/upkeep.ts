@@ -5,7 +5,8 @@
  */
 import { sleep } from '@temporalio/workflow';
 import type { SweepNode } from '../shared/nodes';
-import { upkeep } from './activity-proxies';
+import { nodeUpkeep } from './activity-proxies';
+import { allSettledOrThrow, unlessCancelled } from './cancellation';
 import { recordCooldown } from './sweep-metrics';
 import type { SweepTracker } from './sweep-tracker';
 
@@ -25,11 +26,11 @@ export async function resetRigs(rigs: SweepNode[], labels: UpkeepLabels, tracker
   const resetStart = Date.now();
   // The rig keeps its own quiet window too, so no other sweep starts a job there during this cooldown.
   const cooldownSeconds = tracker.steering.settings!.inter_batch_cooldown_seconds;
-  const outcomes = await Promise.all(
+  const outcomes = await allSettledOrThrow(
     rigs.map((node) =>
-      upkeep.resetNode
+      nodeUpkeep.resetNode
         .executeWithOptions({ summary: labels.resetSummary(node) }, [node, cooldownSeconds])
-        .catch((error: Error) => ({ node: node.name, ok: false, message: `reset failed: ${error.message}` }))
+        .catch(unlessCancelled((error) => ({ node: node.name, ok: false, message: `reset failed: ${error.message}` })))
         .then((outcome) => {
           tracker.nodes.setUpkeep([node.name], null);
           tracker.refreshDetails();
