@@ -7,6 +7,7 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: false,
     globalSetup: ['test/harness/temporal-global-setup.ts'],
+    setupFiles: ['test/harness/no-failed-workflow-tasks.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },
