@@ -8,7 +8,7 @@ import { benchCommand, DEFAULT_BENCH_COOLDOWN_SECONDS, DEFAULT_BENCH_TRIALS } fr
 import { demoCommand, dataDir } from './demo-command';
 import { stopDevServer } from './dev-server';
 import { InputError } from '../inputs/input-error';
-import { cancelCommand, statusCommand } from './control-commands';
+import { cancelCommand, DEFAULT_CANCEL_WAIT_SECONDS, statusCommand } from './control-commands';
 import { CliError, EXIT } from './exit-codes';
 import { DEFAULT_EXPECTED_TRIAL_SECONDS, planCommand } from './plan-command';
 import { runCommand, startCommand } from './run-command';
@@ -83,9 +83,11 @@ program
   });
 program
   .command('cancel <workflow-id>')
-  .description('cancel a sweep; waits until every trial process of it is killed')
-  .action(async (workflowId: string) => {
-    process.exitCode = await cancelCommand(workflowId);
+  .description('cancel a sweep; waits until every trial process of it is killed, at most --wait seconds')
+  .addOption(new Option('--wait <seconds>', 'give up waiting after this long, saying what the sweep still waits for').default(DEFAULT_CANCEL_WAIT_SECONDS).argParser(positiveNumber))
+  .addHelpText('after', '\nExit code: 0 the sweep is cancelled (or was not running), 1 it still runs after --wait seconds, 2 no such sweep.')
+  .action(async (workflowId: string, flags: { wait: number }) => {
+    process.exitCode = await cancelCommand(workflowId, flags.wait);
   });
 program
   .command('pause <workflow-id>')

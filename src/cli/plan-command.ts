@@ -5,6 +5,7 @@
  */
 import { loadJobRange } from '../inputs/load-jobs';
 import { simulateSweep, type SimulatedSweep } from '../shared/dispatch-simulation';
+import { asShownBatches } from '../shared/planner';
 import type { SweepPlan } from '../shared/sweep-plan';
 import { EXIT } from './exit-codes';
 import { defaultWorkflowId, type SweepFlags, sweepInputFromFlags, validateSweep } from './sweep-request';
@@ -21,7 +22,7 @@ const err = (line: string) => process.stderr.write(line + '\n');
 /** Prints the plan as a table, then `Dry run JSON:` and the JSON, the last thing on stdout. */
 export async function planCommand(flags: PlanFlags): Promise<number> {
   const input = sweepInputFromFlags(flags);
-  const plan = await validateSweep(input);
+  const plan = asShownBatches(await validateSweep(input));
   for (const skipped of plan.skippedNodes) err(`notice: node ${skipped.name} skipped: ${skipped.reason}`);
   if (plan.batching.mode === 'rolling' && plan.perNodeCap !== null) {
     err('notice: the plan simulates barrier batches; in rolling mode each node resets on its own, so starts and the ETA differ (usually sooner)');
@@ -31,7 +32,7 @@ export async function planCommand(flags: PlanFlags): Promise<number> {
   const jobIds = (await loadJobRange(plan.jobSource, 0, plan.totalJobs)).map((job) => job.job_id);
   const sweep = simulateSweep(plan, jobIds, { trialSeconds });
 
-  out(`Plan of ${runId}: ${plan.totalJobs} jobs in ${plan.batches.length} batches on ${plan.nodes.length} nodes (nothing started)`);
+  out(`Plan of ${runId}: ${plan.totalJobs} jobs in ${plan.batches.length === 1 ? '1 batch' : `${plan.batches.length} batches`} on ${plan.nodes.length} nodes (nothing started)`);
   for (const line of planTable(sweep)) out(line);
   out(`ETA: ${formatDuration(sweep.makespan)} (expected trial ${trialSeconds}s)`);
   out('Dry run JSON:');

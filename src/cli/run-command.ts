@@ -5,6 +5,7 @@
  */
 import { type WorkflowHandle, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { shownBatchCount } from '../shared/planner';
 import type { ResultsJson } from '../shared/results';
 import { CliError, EXIT } from './exit-codes';
 import { partialResults } from './partial-results';
@@ -19,6 +20,7 @@ export interface RunFlags extends SweepFlags {
 }
 
 const out = (line: string) => process.stdout.write(line + '\n');
+const batchesInWords = (count: number) => (count === 1 ? '1 batch' : `${count} batches`);
 const err = (line: string) => process.stderr.write(line + '\n');
 
 async function prepare(flags: RunFlags) {
@@ -28,7 +30,7 @@ async function prepare(flags: RunFlags) {
   const settings = temporalSettings();
   const { client, connection } = await connectClient(settings);
   const sweep = await startOrAttach(client, settings.taskQueue, flags.workflowId ?? defaultWorkflowId(input, plan), input);
-  err(`${sweep.attached ? 'attached to running sweep' : 'started sweep'} ${sweep.workflowId} (${plan.totalJobs} jobs, ${plan.batches.length} batches)`);
+  err(`${sweep.attached ? 'attached to running sweep' : 'started sweep'} ${sweep.workflowId} (${plan.totalJobs} jobs, ${batchesInWords(shownBatchCount(plan))})`);
   return { input, plan, settings, client, connection, sweep };
 }
 

@@ -23,6 +23,16 @@ export interface BatchRange {
   start: number;
   /** One past the last job index. */
   end: number;
+  /**
+   * The batch's number as users see it, when it is not `index + 1`: a sweep without batches runs
+   * its jobs in internal segments, and all of them are its one batch, number 1.
+   */
+  number?: number;
+}
+
+/** The 1-based batch number users see in progress lines, records and the Results JSON. */
+export function shownBatch(batch: BatchRange): number {
+  return batch.number ?? batch.index + 1;
 }
 
 export interface BatchPlan {
@@ -58,6 +68,23 @@ export function planBatches(jobCount: number, nodeCount: number, batching: JobBa
     resetBetweenBatches: batching.allocator_reset_between_batches,
     cooldownSeconds: batching.inter_batch_cooldown_seconds,
   };
+}
+
+/**
+ * How many batches users are told a plan has: a sweep without batches is one batch, whatever the
+ * number of segments it is fed in.
+ */
+export function shownBatchCount(plan: BatchPlan): number {
+  return plan.perNodeCap === null ? Math.min(1, plan.batches.length) : plan.batches.length;
+}
+
+/**
+ * The plan as users see its batches: a sweep without batches as its one batch — its segments grow
+ * while they run, so nothing drains between them.
+ */
+export function asShownBatches<T extends BatchPlan>(plan: T): T {
+  if (plan.perNodeCap !== null || plan.batches.length <= 1) return plan;
+  return { ...plan, batches: [{ index: 0, start: 0, end: plan.batches.at(-1)!.end }] };
 }
 
 /** Contiguous ranges of at most `size` jobs. */

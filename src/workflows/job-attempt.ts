@@ -10,7 +10,7 @@ import type { SweepActivities } from '../activities/create-activities';
 import type { SweepJob } from '../shared/jobs';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/names';
 import type { SweepNode } from '../shared/nodes';
-import type { BatchRange } from '../shared/planner';
+import { type BatchRange, shownBatch } from '../shared/planner';
 import { type AttemptResult, type AttemptSummary, attemptWithoutExit, type JobResult, summariseAttempt } from '../shared/results';
 import { retryBackoffSeconds, shouldRetry } from '../shared/retry-policy';
 import type { SweepPlan } from '../shared/sweep-plan';
@@ -114,7 +114,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
       scheduleToCloseTimeout: `${startToCloseSeconds(job) + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
       summary: `${job.job_id} on ${node.name} GPU ${gpu}${attempt > 1 ? ` (attempt ${attempt})` : ''}${behind ? ' (standby)' : ''}`,
     },
-    [{ runId: plan.runId, startKey, node, gpu, job, batch: batch.index + 1, attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node), ...(reportStart ? { reportStart } : {}) }],
+    [{ runId: plan.runId, startKey, node, gpu, job, batch: shownBatch(batch), attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node), ...(reportStart ? { reportStart } : {}) }],
   );
   let withdrawn = false;
   if (scope) {
@@ -184,7 +184,7 @@ function failedDispatch(error: unknown, node: SweepNode, gpu: number, entry: Que
   const message = cause instanceof Error ? cause.message : String(cause);
   const type = cause instanceof ApplicationFailure ? cause.type : undefined;
   const now = new Date();
-  const where = { job_id: entry.job.job_id, node: node.name, gpu_id: gpu, batch: batch.index + 1, attempt: entry.attempt, output_file: entry.job.expected_output ?? null };
+  const where = { job_id: entry.job.job_id, node: node.name, gpu_id: gpu, batch: shownBatch(batch), attempt: entry.attempt, output_file: entry.job.expected_output ?? null };
   const failure_mode = type && SSH_ERROR_TYPES.includes(type) ? 'SSH_ERROR' : 'EXECUTION_ERROR';
   return attemptWithoutExit(where, { failure_mode, error: message }, now, now);
 }

@@ -5,6 +5,7 @@
  * takes jobs again once a probe passes, as it would before the next batch, and is quarantined
  * after `quarantine_after` failed probes.
  */
+import { shownBatch } from '../shared/planner';
 import { condition, patched } from '@temporalio/workflow';
 import type { AttemptResult } from '../shared/results';
 import { nodeUpkeep } from './activity-proxies';
@@ -21,8 +22,8 @@ export function leaveOutLostNode(result: AttemptResult, context: BatchContext): 
   if (!node || tracker.steering.probeVerdict(node.name) || !patched('leave-out-lost-nodes')) return;
   const message = result.error ?? 'lost contact';
   tracker.steering.lostContact(node.name, message);
-  tracker.record({ kind: 'probe', batch: batch.index + 1, node: node.name, verdict: 'left out', message });
-  tracker.warnings.push(`batch ${batch.index + 1}: ${node.name} left out: ${message}`);
+  tracker.record({ kind: 'probe', batch: shownBatch(batch), node: node.name, verdict: 'left out', message });
+  tracker.warnings.push(`batch ${shownBatch(batch)}: ${node.name} left out: ${message}`);
   tracker.refreshDetails();
   context.background.push(heldForLater(probeUntilBack(node.name, context)));
 }
@@ -33,15 +34,15 @@ async function probeUntilBack(name: string, context: BatchContext): Promise<void
   while (tracker.steering.probeVerdict(name) === 'left out') {
     if (await condition(() => context.over, REPROBE_SECONDS * 1000)) return;
     const probe = await nodeUpkeep.probeNode
-      .executeWithOptions({ summary: `probe ${name}, lost in batch ${batch.index + 1}` }, [node])
+      .executeWithOptions({ summary: `probe ${name}, lost in batch ${shownBatch(batch)}` }, [node])
       .catch(unlessCancelled((error) => ({ node: name, ok: false, message: `probe failed: ${error.message}` })));
     if (context.over) return;
     // Failed probes count as before a batch: a node that stays away is quarantined, and a retry
     // waiting for it gets its final result instead.
     const verdict = tracker.steering.probed(name, probe.ok, probe.message, plan.nodeHealth?.quarantine_after ?? 3);
     if (verdict === 'left out') continue;
-    tracker.record({ kind: 'probe', batch: batch.index + 1, node: name, verdict: verdict === 'healthy' ? 'readmitted' : verdict, message: probe.message });
-    if (verdict === 'quarantined') tracker.warnings.push(`batch ${batch.index + 1}: ${name} quarantined: ${tracker.steering.quarantined.get(name)}`);
+    tracker.record({ kind: 'probe', batch: shownBatch(batch), node: name, verdict: verdict === 'healthy' ? 'readmitted' : verdict, message: probe.message });
+    if (verdict === 'quarantined') tracker.warnings.push(`batch ${shownBatch(batch)}: ${name} quarantined: ${tracker.steering.quarantined.get(name)}`);
     tracker.refreshDetails();
   }
 }

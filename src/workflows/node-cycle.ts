@@ -4,6 +4,7 @@
  * and cools down — the seed proposal's rhythm, kept per rig, while the other nodes keep working
  * instead of waiting at a cluster-wide barrier for the slowest one.
  */
+import { shownBatch } from '../shared/planner';
 import { condition } from '@temporalio/workflow';
 import type { SweepNode } from '../shared/nodes';
 import type { GpuLanes } from './gpu-lanes';
@@ -22,10 +23,10 @@ export async function cycleNode(node: SweepNode, lanes: GpuLanes, context: Batch
   const starts = tracker.cycleStarts.get(node.name) ?? 0;
   await condition(() => lanes.idle());
   if (plan.resetBetweenBatches && !node.isLocal) {
-    const labels = { batch: batch.index + 1, resetSummary: () => `reset ${node.name} after ${starts} jobs`, warningPrefix: `${node.name} after ${starts} jobs` };
+    const labels = { batch: shownBatch(batch), resetSummary: () => `reset ${node.name} after ${starts} jobs`, warningPrefix: `${node.name} after ${starts} jobs` };
     await resetRigs([node], labels, tracker);
   }
   const seconds = tracker.steering.settings!.inter_batch_cooldown_seconds;
-  if (seconds > 0) await coolDown([node], seconds, { batch: batch.index + 1, summary: `cooldown ${node.name}`, node: node.name }, tracker);
+  if (seconds > 0) await coolDown([node], seconds, { batch: shownBatch(batch), summary: `cooldown ${node.name}`, node: node.name }, tracker);
   tracker.cycleStarts.set(node.name, 0);
 }

@@ -7,7 +7,7 @@
 import { allHandlersFinished, CancellationScope, CancelledFailure, condition, isCancellation, makeContinueAsNewFunc, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { jobStartedSignal, progressQuery, resultsQuery } from '../shared/names';
 import type { SweepNode } from '../shared/nodes';
-import { type BatchRange, SEGMENT_JOBS } from '../shared/planner';
+import { type BatchRange, SEGMENT_JOBS, shownBatch } from '../shared/planner';
 import type { JobResult, ResultsJson } from '../shared/results';
 import type { SweepCarry } from '../shared/sweep-carry';
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type SweepInput } from '../shared/sweep-input';
@@ -70,7 +70,7 @@ export async function trialSweep(input: SweepInput, carry?: SweepCarry): Promise
   }
   // Every job has its result: a cancel from here on still gets the whole Results JSON, then ends the sweep as cancelled.
   const finalPlan = plan;
-  const results = await CancellationScope.nonCancellable(() => writeResults(finalPlan, tracker, index, stoppedReason));
+  const results = await CancellationScope.nonCancellable(() => writeResults(finalPlan, tracker, finalPlan.perNodeCap === null ? 1 : index, stoppedReason));
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled after its last job ended; the Results JSON is complete');
   return results;
 }
@@ -98,7 +98,7 @@ async function planAndCheck(input: SweepInput, tracker: SweepTracker, onPlanned:
   const plan = await preflight(planned, tracker);
   tracker.nodes.setNodes(planned.nodes, plan.nodes);
   tracker.steering.begin(plan);
-  tracker.batchCount = plan.batches.length;
+  tracker.batchCount = plan.perNodeCap === null ? 1 : plan.batches.length;
   publishPlan(plan, tracker);
   return plan;
 }
@@ -119,8 +119,9 @@ async function nextBatch(plan: SweepPlan, index: number, next: number, tracker: 
   const { steering } = tracker;
   if (plan.perNodeCap === null || plan.batching.mode === 'rolling') {
     await untilSomeNodeInService(tracker);
-    tracker.batchCount = index + Math.ceil((plan.totalJobs - next) / SEGMENT_JOBS);
-    return { batch: { index, start: next, end: Math.min(plan.totalJobs, next + SEGMENT_JOBS) }, perNodeCap: Infinity };
+    const segment = { index, start: next, end: Math.min(plan.totalJobs, next + SEGMENT_JOBS) };
+    if (plan.perNodeCap !== null) tracker.batchCount = index + Math.ceil((plan.totalJobs - next) / SEGMENT_JOBS);
+    return { batch: plan.perNodeCap === null ? { ...segment, number: 1 } : segment, perNodeCap: Infinity };
   }
   const planned = plan.batches[index];
   if (!steering.replanNeeded && planned?.start === next) return { batch: planned, perNodeCap: plan.perNodeCap };
@@ -169,8 +170,9 @@ function failedTooMuch(plan: SweepPlan, batch: BatchRange, results: JobResult[],
   const limit = plan.batching.max_fail_percentage;
   const failed = results.filter((result) => !result.success).length;
   const percent = (100 * failed) / Math.max(1, results.length);
-  if (limit === undefined || percent <= limit || next >= plan.totalJobs) return undefined;
-  return `batch ${batch.index + 1}: ${failed} of ${results.length} jobs failed (${Math.round(percent)}%), above max_fail_percentage ${limit}; no further batch was started`;
+  // A sweep without batches is one batch: there is no further batch not to start.
+  if (limit === undefined || plan.perNodeCap === null || percent <= limit || next >= plan.totalJobs) return undefined;
+  return `batch ${shownBatch(batch)}: ${failed} of ${results.length} jobs failed (${Math.round(percent)}%), above max_fail_percentage ${limit}; no further batch was started`;
 }
 
 /** Jobs `start` to `end` (exclusive) of the sweep's list, read by an activity. */
@@ -189,20 +191,24 @@ function segmentGrowth(plan: SweepPlan, batch: BatchRange, input: SweepInput, tr
   return {
     async more(start) {
       if (start >= plan.totalJobs || tracker.steering.pauseRequested || timeToContinueAsNew(input)) return null;
-      const end = Math.min(plan.totalJobs, start + SEGMENT_JOBS);
-      tracker.batchCount = batch.index + 1 + Math.ceil((plan.totalJobs - end) / SEGMENT_JOBS);
-      return loadJobs(plan, input, `batch ${batch.index + 1} grows`, start, end);
+      return loadJobs(plan, input, 'the batch grows', start, Math.min(plan.totalJobs, start + SEGMENT_JOBS));
     },
   };
 }
 
-/** Loads a batch's jobs, runs them over every node, and appends their records to results.jsonl. */
+/**
+ * Loads a batch's jobs, runs them over every node, and appends their records to results.jsonl. A
+ * sweep without batches is one batch to its users, however many internal segments it runs in:
+ * its start is announced with the first segment, its end with the last.
+ */
 async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, perNodeCap: number, input: SweepInput, tracker: SweepTracker) {
-  const jobs = await loadJobs(plan, input, `batch ${batch.index + 1}/${tracker.batchCount}`, batch.start, batch.end);
+  const number = shownBatch(batch);
+  const oneBatch = plan.perNodeCap === null;
+  const jobs = await loadJobs(plan, input, `batch ${number}/${tracker.batchCount}`, batch.start, batch.end);
   tracker.phase = 'running';
-  tracker.batch = batch.index + 1;
+  tracker.batch = number;
   publishCounts(tracker);
-  tracker.record({ kind: 'batch-start', batch: batch.index + 1, batchCount: tracker.batchCount, jobs: jobs.length });
+  if (!oneBatch || batch.start === 0) tracker.record({ kind: 'batch-start', batch: number, batchCount: tracker.batchCount, jobs: oneBatch ? plan.totalJobs : jobs.length });
   const batchStart = Date.now();
   const finished: JobResult[] = [];
   let outcome: Awaited<ReturnType<typeof runBatch>>;
@@ -213,8 +219,9 @@ async function runAndRecordBatch(plan: SweepPlan, batch: BatchRange, perNodeCap:
     if (isCancellation(error) && patched(RESULTS_ON_CANCEL_PATCH)) await CancellationScope.nonCancellable(() => recordBatch(plan, batch, finished, tracker));
     throw error;
   }
-  tracker.addTimeline({ kind: 'batch', batch: batch.index + 1, start_ms: batchStart, end_ms: Date.now() });
-  tracker.record({ kind: 'batch-end', batch: batch.index + 1, successful: outcome.results.filter((r) => r.success).length, jobs: outcome.results.length });
+  tracker.addTimeline({ kind: 'batch', batch: number, start_ms: batchStart, end_ms: Date.now() });
+  if (!oneBatch) tracker.record({ kind: 'batch-end', batch: number, successful: outcome.results.filter((r) => r.success).length, jobs: outcome.results.length });
+  else if (batch.start + outcome.started >= plan.totalJobs) tracker.record({ kind: 'batch-end', batch: number, successful: tracker.done - tracker.failed, jobs: tracker.done });
   // Not cancellable: a cancel now must not lose the batch's records, nor race their append.
   await CancellationScope.nonCancellable(() => recordBatch(plan, batch, outcome.results, tracker));
   publishCounts(tracker);
@@ -226,7 +233,7 @@ async function recordBatch(plan: SweepPlan, batch: BatchRange, results: JobResul
   const timeline = tracker.takeTimeline();
   for (let first = 0; first === 0 || first < results.length; first += RECORDS_PER_CALL) {
     const chunk = results.slice(first, first + RECORDS_PER_CALL);
-    await bookkeeping.recordJobResults.executeWithOptions({ summary: `batch ${batch.index + 1}: record ${chunk.length} results` }, [
+    await bookkeeping.recordJobResults.executeWithOptions({ summary: `batch ${shownBatch(batch)}: record ${chunk.length} results` }, [
       { resultsDir: plan.resultsDir, results: chunk, timeline: first === 0 ? timeline : [] },
     ]);
   }

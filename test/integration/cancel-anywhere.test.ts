@@ -12,7 +12,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { progressQuery } from '../../src/shared/names';
-import { liveTrialProcesses, watchTrialsAfterCancel } from '../harness/chaos-report';
+import { jobsFinishedButNotRecorded, jobsRunTwiceAtOnce, liveTrialProcesses, reportChaos, watchTrialsAfterCancel } from '../harness/chaos-report';
 import { readCalls } from '../harness/rigs';
 import { collectRuns, runCli, startTestCluster, startWorkerProcess, sweepResult, temporalCli, waitUntil, writeJobs, writeUserConfig, type TestCluster } from '../harness/sweep-fixture';
 
@@ -65,7 +65,7 @@ async function endingWithin15s(workflowId: string, since: number): Promise<strin
  * what the issue asks of every cancel: the sweep ends cancelled within 15 s and nothing it started
  * is left on a node. Returns the workflow id.
  */
-async function startThenCancel(name: string, config: Record<string, unknown>, sweepJobs: unknown[], ready: (id: string) => Promise<boolean> | boolean, way: CancelWay): Promise<string> {
+async function startThenCancel(name: string, phase: string, config: Record<string, unknown>, sweepJobs: unknown[], ready: (id: string) => Promise<boolean> | boolean, way: CancelWay): Promise<string> {
   const { env, work } = cluster;
   const configFile = writeUserConfig(work, `${name}.json`, config);
   const start = await runCli(['start', '--jobs-file', writeJobs(work, `${name}-jobs.json`, sweepJobs), '--config', configFile, '--output-dir', join(work, 'results')], env);
@@ -77,7 +77,10 @@ async function startThenCancel(name: string, config: Record<string, unknown>, sw
   const cancel = way === 'rigsweep cancel' ? await runCli(['cancel', id], env) : await temporalCli(['workflow', 'cancel', '--workflow-id', id], env);
   expect(cancel.exitCode, cancel.stderr).toBe(0);
   expect(await endingWithin15s(id, cancelledAt)).toBe('cancelled');
-  expect(await afterCancel).toMatchObject({ orphans: 0 });
+  const after = await afterCancel;
+  const row = { fault: `cancel in ${phase}`, jobs: sweepJobs.length, lost: await jobsFinishedButNotRecorded(runsOf(name), join(work, 'results', id)), twiceAtOnce: jobsRunTwiceAtOnce(runsOf(name)), orphans: after.orphans, recoverSeconds: after.goneAfterSeconds };
+  reportChaos(row);
+  expect(row).toMatchObject({ lost: 0, twiceAtOnce: 0, orphans: 0 });
   return id;
 }
 
@@ -107,7 +110,7 @@ describe('a cancel on staggered nodes', () => {
     const rig = cluster.rigs.rigs[0];
     await cluster.rigs.cut(rig.index);
     try {
-      const id = await startThenCancel('cpre', { nodes: [cluster.configNodes[1]] }, jobs('cpre', 2, '0.2'), async (sweep) => (await phaseOf(sweep)) === 'pre-flight', 'rigsweep cancel');
+      const id = await startThenCancel('cpre', 'pre-flight', { nodes: [cluster.configNodes[1]] }, jobs('cpre', 2, '0.2'), async (sweep) => (await phaseOf(sweep)) === 'pre-flight', 'rigsweep cancel');
       expect(runsOf('cpre')).toEqual([]);
       expect(partialResults(id)).toMatchObject({ total_jobs: 2, successful: 0 });
     } finally {
@@ -118,20 +121,20 @@ describe('a cancel on staggered nodes', () => {
   it('in a warm-up: the warm-up is killed on its rig', async () => {
     const warmup = 'python3 fake_trial.py --job cwarm{gpu} --sleep 60 --gpu-id {gpu}';
     const config = { nodes: [cluster.configNodes[0], { ...cluster.configNodes[2], warmup_command: warmup }] };
-    await startThenCancel('cwarm', config, jobs('cwarmjob', 2, '0.2'), () => runsOf('cwarm').length === 1, 'temporal workflow cancel');
+    await startThenCancel('cwarm', 'a warm-up', config, jobs('cwarmjob', 2, '0.2'), () => runsOf('cwarm').length === 1, 'temporal workflow cancel');
     expect(runsOf('cwarm')).toHaveLength(1);
     expect(runsOf('cwarmjob')).toEqual([]);
   });
 
   it('in a stagger wait: the running trial is killed and the next never starts', async () => {
     const config = { nodes: [{ ...cluster.configNodes[1], stagger_delay: 3 }] };
-    await startThenCancel('cstag', config, jobs('cstag', 2, '60'), () => runsOf('cstag').length === 1, 'rigsweep cancel');
+    await startThenCancel('cstag', 'a stagger wait', config, jobs('cstag', 2, '60'), () => runsOf('cstag').length === 1, 'rigsweep cancel');
     expect(runsOf('cstag')).toHaveLength(1);
   });
 
   it('in a retry backoff: no further attempt starts', async () => {
     const config = { nodes: [cluster.configNodes[0]], retry_backoff_seconds: 60 };
-    await startThenCancel('cretry', config, jobs('cretry', 1, '0.1', ['--exit-code', '3']), () => runsOf('cretry').some((run) => run.endRecord), 'temporal workflow cancel');
+    await startThenCancel('cretry', 'a retry backoff', config, jobs('cretry', 1, '0.1', ['--exit-code', '3']), () => runsOf('cretry').some((run) => run.endRecord), 'temporal workflow cancel');
     expect(runsOf('cretry')).toHaveLength(1);
   });
 
@@ -141,7 +144,7 @@ describe('a cancel on staggered nodes', () => {
     try {
       const config = { nodes: [cluster.configNodes[2]], job_batching: { max_jobs_per_batch: 1, max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 0 } };
       const resetsBefore = readCalls(rig.callsLog).length;
-      await startThenCancel('creset', config, jobs('creset', 2, '0.1'), () => readCalls(rig.callsLog).length > resetsBefore, 'rigsweep cancel');
+      await startThenCancel('creset', 'a reset', config, jobs('creset', 2, '0.1'), () => readCalls(rig.callsLog).length > resetsBefore, 'rigsweep cancel');
       expect(runsOf('creset').map((run) => run.jobId)).toEqual(['creset0']);
     } finally {
       rmSync(join(rig.diskDir, 'sudo-sleeps'), { force: true });
@@ -152,8 +155,30 @@ describe('a cancel on staggered nodes', () => {
     const rig = cluster.rigs.rigs[0];
     const config = { nodes: [cluster.configNodes[1]], job_batching: { mode: 'rolling', max_jobs_per_batch: 2, max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 60 } };
     const resetsBefore = readCalls(rig.callsLog).length;
-    await startThenCancel('ccool', config, jobs('ccool', 3, '0.1'), () => readCalls(rig.callsLog).length > resetsBefore, 'temporal workflow cancel');
+    await startThenCancel('ccool', 'a rolling cooldown', config, jobs('ccool', 3, '0.1'), () => readCalls(rig.callsLog).length > resetsBefore, 'temporal workflow cancel');
     expect(runsOf('ccool').map((run) => run.jobId)).toEqual(['ccool0']);
+  });
+
+  it('rigsweep cancel returns after --wait while a cut-off rig holds its job, saying what the sweep waits for', async () => {
+    // The other rig: the rolling cooldown's quiet window, which outlives its cancelled sweep, holds rig 1.
+    const rig = cluster.rigs.rigs[1];
+    const { env, work } = cluster;
+    const config = writeUserConfig(work, 'ccut.json', { nodes: [cluster.configNodes[2]], lease_seconds: 4 });
+    const start = await runCli(['start', '--jobs-file', writeJobs(work, 'ccut-jobs.json', jobs('ccut', 1, '120')), '--config', config, '--output-dir', join(work, 'results')], env);
+    const id = start.stdout.trim();
+    await waitUntil('the trial to run', () => runsOf('ccut').length === 1, 20_000);
+    await cluster.rigs.cut(rig.index);
+    try {
+      const cancel = await runCli(['cancel', id, '--wait', '1'], env);
+      expect(cancel.exitCode, cancel.stderr).toBe(1);
+      expect(cancel.stderr).toContain(`${id} still runs 1 s after the cancel request`);
+      expect(cancel.stderr).toMatch(new RegExp(`runJob on ${rig.address.replace(/\./g, '\\.')} GPU \\d`));
+    } finally {
+      await cluster.rigs.restore(rig.index);
+    }
+    // The rig kills its own job once its lease runs out; the sweep then ends cancelled.
+    expect(await endingWithin15s(id, Date.now())).toBe('cancelled');
+    expect((await watchTrialsAfterCancel(() => leftOnNodes('ccut'), Date.now())).orphans).toBe(0);
   });
 
   it('by Ctrl-C on rigsweep run after the last job ended: the Results JSON is complete and the sweep cancelled', async () => {

@@ -75,7 +75,7 @@ describe('a sweep that continues as new', () => {
     await recordHistory(env, id, 'continued-as-new-middle-run', byAge[1].execution.runId);
   });
 
-  it('grows an unbatched segment instead of draining every 100 jobs, and hands over only when the run is due', async () => {
+  it('grows an unbatched segment instead of draining every 100 jobs, shows the sweep as its one batch, and hands over only when the run is due', async () => {
     const count = 250;
     // Jobs cost 6-10 events each: the run is not yet due at its first growth (~96 jobs dispatched)
     // and is due at its second (~196): it grows once, to 200 jobs, then hands over.
@@ -86,15 +86,24 @@ describe('a sweep that continues as new', () => {
     const id = 'growing-segments';
     const started = await temporalCli(['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)], env);
     expect(started.exitCode, started.stderr).toBe(0);
+    const watched = await runCli(['watch', id, '--plain'], env);
     const results = await sweepResult(env, id);
     expect(results).toMatchObject({ status: 'complete', total_jobs: count, successful: count, failed: 0 });
-    // 100-job segments that drained would be 3 batches; grown ones are one per run: 200 jobs, then 50.
-    expect(results.batches).toBe(2);
+    // A sweep without batches is one batch to its users, whatever its internal segments.
+    expect(results.batches).toBe(1);
+    expect(watched.stdout).toContain(`[BATCH 1/1] ${count} jobs`);
+    expect(watched.stdout).toContain(`[BATCH 1] Complete: ${count}/${count} successful`);
+    expect(watched.stdout).not.toMatch(/\[BATCH (\d+\/(?!1\b)|[2-9])/);
+    expect((await runCli(['status', id], env)).stdout).toContain(`${id}: COMPLETED, done, batch 1/1, ${count}/${count} done`);
 
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('grow_'));
     expect(runs.map((r) => r.jobId).sort()).toEqual(jobs.map((j) => j.job_id));
-    const records = readFileSync(join(work, 'out', id, 'results.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).job_id);
-    expect(records.sort()).toEqual(jobs.map((j) => j.job_id));
+    // Grown, not drained: the 101st job started while some of the first 100 still ran.
+    const firstOfNextSegment = runs.find((r) => r.jobId === 'grow_100')!.start;
+    expect(runs.filter((r) => Number(r.jobId.slice(5)) < 100).some((r) => r.end > firstOfNextSegment)).toBe(true);
+    const records = readFileSync(join(work, 'out', id, 'results.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(records.map((record) => record.job_id).sort()).toEqual(jobs.map((j) => j.job_id));
+    expect(new Set(records.map((record) => record.batch))).toEqual(new Set([1]));
     const listed = await temporalCli(['workflow', 'list', '--query', `WorkflowId = "${id}"`, '--output', 'json'], env);
     const executions = JSON.parse(listed.stdout) as { status: string; historyLength: string }[];
     expect(executions).toHaveLength(2);
