@@ -104,10 +104,11 @@ def non_negative_int(text: str) -> int:
 
 def sweep_input(args: argparse.Namespace) -> dict[str, Any]:
     """The workflow input: one JSON object with the camelCase keys of src/shared/sweep-input.ts."""
-    # The worker reads these paths on ITS host, relative to ITS working directory. Made absolute
-    # here (as `rigsweep run` does), a relative path means the file next to the caller, which is
-    # right when the WATCHER runs on the worker host (the coordinator); from elsewhere, pass the
-    # absolute path the file has on the worker host (it is sent unchanged).
+    # The worker reads these paths on ITS host. Files are made absolute here and the output dir
+    # is sent as typed with this directory as `workingDir` (as `rigsweep run` does): a relative
+    # path means the one next to the caller, which is right when the WATCHER runs on the worker
+    # host (the coordinator), and a relative output dir also means that folder below each node's
+    # script_path, as the seed had it. From elsewhere, pass the absolute paths of the worker host.
     data: dict[str, Any] = {}
     if args.trials is not None:
         data["trials"] = args.trials
@@ -116,7 +117,8 @@ def sweep_input(args: argparse.Namespace) -> dict[str, Any]:
     if args.config:
         data["configFile"] = os.path.abspath(args.config)
     if args.output_dir:
-        data["outputDir"] = os.path.abspath(args.output_dir)
+        data["outputDir"] = args.output_dir
+    data["workingDir"] = os.getcwd()
     if args.preserve_paths:
         data["preservePaths"] = True
     if args.max_retries is not None:
@@ -176,9 +178,8 @@ async def run(args: argparse.Namespace, workflow_id: str) -> int:
                 # A sweep with this id still running: attach to it rather than fail or start a
                 # second sweep on the same rigs.
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                # A sweep with this id that already completed is not run again (its run id is its
-                # workflow id, so a rerun would also write into the same results directory); we
-                # return its result below. One that failed, was cancelled or terminated may be
+                # A sweep with this id that already completed is not run again: we return its
+                # result below. One that failed, was cancelled or terminated may be
                 # started again under the same id, e.g. after fixing a bad jobs file.
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             )
@@ -207,7 +208,7 @@ async def run(args: argparse.Namespace, workflow_id: str) -> int:
         log(f"Temporal refused the request ({error.status.name}): {error.message}")
         return EXIT_BAD_INPUT if error.status in (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.NOT_FOUND) else EXIT_JOBS_FAILED
 
-    log(f"sweep {results.get('run_id')}: {results.get('status')}, {results.get('successful')}/"
+    log(f"sweep {workflow_id} (run {results.get('run_id')}): {results.get('status')}, {results.get('successful')}/"
         f"{results.get('total_jobs')} jobs successful, {results.get('failed')} failed "
         f"in {results.get('runtime_seconds')}s; results in {results.get('output_dir')}")
     print(json.dumps(results, indent=2))

@@ -30,10 +30,14 @@ export interface ActivityDeps extends RunJobDeps {
 
 export function createActivities(deps: ActivityDeps) {
   return {
-    /** Reads and validates config and jobs on this host and plans the batches. */
-    async planSweep(input: unknown, runId: string): Promise<SweepPlan> {
+    /**
+     * Reads and validates config and jobs on this host, plans the batches and claims the run
+     * folder, whose name — from the sweep's start, in this host's local time — is the run id.
+     */
+    async planSweep(input: unknown, sweepId: string, startedAtMs?: number): Promise<SweepPlan> {
       return classified(async () => {
-        const plan = await planSweep(input, runId, { configFile: deps.defaultConfigFile, cwd: deps.cwd });
+        const sweep = { sweepId, startedAt: new Date(startedAtMs ?? Date.now()), claimRunFolder: true };
+        const plan = await planSweep(input, sweep, { configFile: deps.defaultConfigFile, cwd: deps.cwd });
         await startResultsFile(plan.resultsDir);
         await startTimelineFile(plan.resultsDir);
         return plan;
@@ -54,8 +58,8 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Kills a withdrawn standby's command still waiting on its node; never throws (its activity is cancelled anyway). */
-    async withdrawWaitingJob(input: { node: SweepNode; gpu: number; runId: string; jobId: string }): Promise<void> {
-      const command = killWaitingJobsCommand(input.runId, input.gpu, { jobId: input.jobId });
+    async withdrawWaitingJob(input: { node: SweepNode; gpu: number; sweepId?: string; runId?: string; jobId: string }): Promise<void> {
+      const command = killWaitingJobsCommand(input.sweepId ?? input.runId ?? '', input.gpu, { jobId: input.jobId });
       await deps.shellFor(input.node).run(command, { timeoutMs: 30_000 }).catch(() => undefined);
     },
 
@@ -75,8 +79,8 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Pre-flight: the node's warm-up on one GPU; never throws. */
-    async warmupGpu(input: { node: SweepNode; gpu: number; runId: string; timeoutSeconds: number }): Promise<WarmupResult> {
-      return warmupGpuActivity(deps.shellFor(input.node), input.node, input.gpu, input.runId, input.timeoutSeconds);
+    async warmupGpu(input: { node: SweepNode; gpu: number; runId: string; sweepId?: string; timeoutSeconds: number }): Promise<WarmupResult> {
+      return warmupGpuActivity(deps.shellFor(input.node), input.node, input.gpu, { runId: input.runId, sweepId: input.sweepId }, input.timeoutSeconds);
     },
 
     /** Appends a finished batch's records to results.jsonl, and what happened around it to timeline.jsonl. */

@@ -6,7 +6,9 @@ import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { asyncLocalStorage, log } from '@temporalio/activity';
 import { writeReports } from '../reports/write-reports';
-import { buildResultsJson, type JobResult, type NodeCheck, type ResultsJson } from '../shared/results';
+import { buildResultsJson, type JobResult, type ResultsJson, type WriteResultsInput } from '../shared/results';
+
+export type { WriteResultsInput } from '../shared/results';
 import type { SweepPlan } from '../shared/sweep-plan';
 
 export const RESULTS_JSONL = 'results.jsonl';
@@ -31,16 +33,6 @@ export async function readJobResults(resultsDir: string): Promise<JobResult[]> {
   return [...byId.values()];
 }
 
-export interface WriteResultsInput {
-  plan: SweepPlan;
-  startedAtMs: number;
-  warnings: string[];
-  stoppedReason?: string;
-  preflight: NodeCheck[];
-  /** Batches that ran, when operators changed the plan while it ran (else the planned count). */
-  batches?: number;
-  quarantined?: { node: string; reason: string }[];
-}
 
 async function writeAtomically(path: string, text: string): Promise<void> {
   await writeFile(`${path}.tmp`, text);
@@ -54,6 +46,7 @@ export async function writeResultsActivity(input: WriteResultsInput): Promise<Re
   const results = buildResultsJson(
     {
       runId: plan.runId,
+      workflowId: plan.sweepId,
       totalJobs: plan.totalJobs,
       runtimeSeconds: (Date.now() - input.startedAtMs) / 1000,
       timestamp: new Date().toISOString(),
@@ -86,27 +79,34 @@ export async function startResultsFile(resultsDir: string): Promise<void> {
 }
 
 /**
- * The seed's `scripts_run_manifest.json`, written for every run (also with preservePaths): what
- * ran, from which files, and where every output is — on its node and, copied home, here.
+ * The seed's `scripts_run_manifest.json`, written for every run (also with preservePaths), with
+ * exactly the seed's keys and shapes — the user's step-3 script prints `run_id`, `jobs_expected`,
+ * `jobs_completed` and `jobs_failed` from it. What rigsweep adds has keys of its own.
  */
 function runManifest(input: WriteResultsInput, results: ResultsJson, jobs: JobResult[]) {
   const { plan } = input;
   return {
+    manifest_version: '1.0.0',
+    script_job_spec_version: '1.0',
     run_id: plan.runId,
+    timestamp: results.timestamp,
+    config_file: plan.configFile,
+    jobs_file: plan.jobSource.kind === 'file' ? plan.jobSource.path : null,
+    jobs_expected: plan.totalJobs,
+    jobs_completed: results.successful,
+    jobs_failed: results.failed,
+    runtime_seconds: results.runtime_seconds,
+    output_dir: plan.resultsDir,
+    outputs: jobs.filter((job) => job.success && job.output_file).map((job) => job.output_file),
+    failures: jobs.filter((job) => !job.success).map(({ job_id, failure_mode, error }) => ({ job_id, failure_mode, error })),
+    nodes: results.nodes,
+    workflow_id: results.workflow_id,
     status: results.status,
     started_at: new Date(input.startedAtMs).toISOString(),
-    finished_at: results.timestamp,
-    jobs_file: plan.jobSource.kind === 'file' ? plan.jobSource.path : null,
     job_source: plan.jobSource.kind,
-    config_file: plan.configFile,
-    total_jobs: plan.totalJobs,
-    successful: results.successful,
-    failed: results.failed,
-    output_dir: plan.resultsDir,
     preserve_paths: plan.preservePaths,
     node_output_dir: plan.nodeRunDir ?? null,
-    nodes: plan.nodes.map((node) => node.name),
     results_file: results.results_file,
-    outputs: jobs.map(({ job_id, success, node, gpu_id, output_file, local_output }) => ({ job_id, success, node, gpu_id, output_file, local_output })),
+    output_details: jobs.map(({ job_id, success, node, gpu_id, output_file, local_output }) => ({ job_id, success, node, gpu_id, output_file, local_output })),
   };
 }

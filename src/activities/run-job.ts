@@ -26,7 +26,10 @@ import { recordJobFinished, recordJobStarted } from '../metrics/job-metrics';
 export const DEFAULT_LEASE_SECONDS = 20;
 
 export interface RunJobInput {
+  /** The run id users see (`{run_id}`). */
   runId: string;
+  /** The sweep's identity, its workflow id: the job's process tag on the node; default `runId`. */
+  sweepId?: string;
   /** Names this dispatch in the `jobStarted` signal. */
   startKey: string;
   node: SweepNode;
@@ -81,7 +84,7 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
   const outputFile = expectedOutput(job, { node, gpu, runId: input.runId });
   const redirected = outputFile && input.nodeRunDir && outputFile.startsWith(`${input.nodeRunDir}/`);
   const leaseSeconds = node.isLocal ? undefined : (input.leaseSeconds ?? DEFAULT_LEASE_SECONDS);
-  const commandContext = { node, gpu, runId: input.runId, createDirs: redirected ? [dirname(outputFile)] : [], leaseSeconds };
+  const commandContext = { node, gpu, runId: input.runId, sweepId: input.sweepId, createDirs: redirected ? [dirname(outputFile)] : [], leaseSeconds };
   const shell = deps.shellFor(node);
 
   await killLeftover(shell, deps, input);
@@ -160,7 +163,7 @@ async function killLeftover(shell: NodeShell, deps: RunJobDeps, input: RunJobInp
   const context = Context.current();
   const previous = context.info.heartbeatDetails as { pgid?: number; node?: string } | undefined;
   if (!previous?.pgid || previous.node !== input.node.name) return;
-  const command = killLeftoverCommand(previous.pgid, jobToken(input.runId, input.job.job_id), deps.killGraceSeconds ?? 5);
+  const command = killLeftoverCommand(previous.pgid, jobToken(input.sweepId ?? input.runId, input.job.job_id), deps.killGraceSeconds ?? 5);
   const said = await shell.run(command, { timeoutMs: 60_000 });
   if (said.stdout.includes('LEFTOVER')) context.log.warn('killed the process group a lost attempt left running', { job: input.job.job_id, node: input.node.name, pgid: previous.pgid });
 }
@@ -237,7 +240,7 @@ async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobD
     if (ended !== 'timeout' && ended !== 'cancelled') return ended;
     if (ended === 'cancelled') {
       process.close();
-      return await killAndThrowCancelled(shell, deps, pgid, job, node, killWaitingJobsCommand(input.runId, input.gpu));
+      return await killAndThrowCancelled(shell, deps, pgid, job, node, killWaitingJobsCommand(input.sweepId ?? input.runId, input.gpu));
     }
     await shell.run(killGroupCommand(pgid, deps.killGraceSeconds ?? 5), { timeoutMs: 30_000 }).catch(() => undefined);
     process.close();

@@ -13,7 +13,7 @@ export const MIN_SUCCESS_RATE = 0.95;
 export const BENCH_COLUMNS = ['trials', 'total_runtime_s', 'avg_trial_time_s', 'throughput_trials_per_min', 'success_rate', 'successful', 'failed'] as const;
 type BenchColumn = (typeof BENCH_COLUMNS)[number];
 /** Keys of a row in bench_results.json besides the parameter's: a parameter cannot share one. */
-export const BENCH_ROW_KEYS: readonly string[] = [...BENCH_COLUMNS, 'run_id', 'results_file', 'extra_args'];
+export const BENCH_ROW_KEYS: readonly string[] = [...BENCH_COLUMNS, 'run_id', 'workflow_id', 'results_file', 'extra_args'];
 
 /** Decimals shown in the table and the CSV; counts are whole numbers. */
 const DECIMALS: Partial<Record<BenchColumn, number>> = { total_runtime_s: 2, avg_trial_time_s: 2, throughput_trials_per_min: 2, success_rate: 3 };
@@ -30,12 +30,13 @@ export interface BenchRow extends Record<BenchColumn, number | null> {
   success_rate: number;
   successful: number;
   failed: number;
-  /** The sweep that measured it (its workflow id) and where its records are. */
+  /** The sweep that measured it — its run id (its folder's name) and its workflow id — and where its records are. */
   run_id: string;
+  workflow_id: string;
   results_file: string;
 }
 
-type SweepSummary = Pick<ResultsJson, 'run_id' | 'results_file' | 'total_jobs' | 'successful' | 'failed' | 'runtime_seconds'>;
+type SweepSummary = Pick<ResultsJson, 'run_id' | 'results_file' | 'total_jobs' | 'successful' | 'failed' | 'runtime_seconds'> & Partial<Pick<ResultsJson, 'workflow_id'>>;
 
 /** One value's row, from its sweep's Results JSON and every job's record (results.jsonl). */
 export function benchRow(value: string, sweep: SweepSummary, records: Pick<JobResult, 'success' | 'runtime'>[]): BenchRow {
@@ -50,6 +51,7 @@ export function benchRow(value: string, sweep: SweepSummary, records: Pick<JobRe
     successful: sweep.successful,
     failed: sweep.failed,
     run_id: sweep.run_id,
+    workflow_id: sweep.workflow_id ?? sweep.run_id,
     results_file: sweep.results_file,
   };
 }

@@ -32,16 +32,17 @@ export async function statusCommand(workflowId: string): Promise<number> {
       process.stdout.write(`${workflowId}: ${status} (no worker answered the progress query)\n`);
       return EXIT.ok;
     }
-    const { phase, batch, batchCount, totalJobs, done, failed, running, retries, pauseRequested, settings, nodes, sweepName, resultsDir } = progress;
+    const { phase, batch, batchCount, totalJobs, done, failed, running, retries, pauseRequested, settings, nodes, sweepName, resultsDir, runId } = progress;
     const pause = pauseRequested && phase !== 'paused' ? ', pause requested' : '';
     process.stdout.write(
       `${workflowId}: ${status}, ${phase}${pause}, batch ${batch}/${batchCount}, ${done}/${totalJobs} done (${failed} failed, ${running} running, ${retries} retried)\n`,
     );
+    if (runId) process.stdout.write(`  run ${runId}: ${resultsDir}\n`);
     for (const node of nodes ?? []) {
       const excluded = node.excludedGpus.length ? `, excluded GPUs ${node.excludedGpus.join(',')}` : '';
       process.stdout.write(`  ${node.name}: ${node.state}, ${node.busyGpus.length}/${node.gpuCount} GPUs busy, ${node.done} done, ${node.failed} failed${excluded}\n`);
     }
-    const live = { workflow_id: workflowId, sweep: sweepName, status, phase, pause_requested: pauseRequested, batch, batches: batchCount, total_jobs: totalJobs, done, failed, running, retries };
+    const live = { workflow_id: workflowId, run_id: runId ?? null, sweep: sweepName, status, phase, pause_requested: pauseRequested, batch, batches: batchCount, total_jobs: totalJobs, done, failed, running, retries };
     process.stdout.write(JSON.stringify({ ...live, settings, nodes, results_dir: resultsDir }, null, 2) + '\n');
     return EXIT.ok;
   } finally {

@@ -27,16 +27,17 @@ export async function planCommand(flags: PlanFlags): Promise<number> {
   if (plan.batching.mode === 'rolling' && plan.perNodeCap !== null) {
     err('notice: the plan simulates barrier batches; in rolling mode each node resets on its own, so starts and the ETA differ (usually sooner)');
   }
-  const runId = flags.workflowId ?? defaultWorkflowId(input, plan);
+  const workflowId = flags.workflowId ?? defaultWorkflowId(input, plan);
   const trialSeconds = flags.expectedTrialSeconds ?? DEFAULT_EXPECTED_TRIAL_SECONDS;
   const jobIds = (await loadJobRange(plan.jobSource, 0, plan.totalJobs)).map((job) => job.job_id);
   const sweep = simulateSweep(plan, jobIds, { trialSeconds });
 
-  out(`Plan of ${runId}: ${plan.totalJobs} jobs in ${plan.batches.length === 1 ? '1 batch' : `${plan.batches.length} batches`} on ${plan.nodes.length} nodes (nothing started)`);
+  // The run id is a preview: a sweep started now would take it, or the next free `_2`, `_3`, ...
+  out(`Plan of ${workflowId} (run ${plan.runId}): ${plan.totalJobs} jobs in ${plan.batches.length === 1 ? '1 batch' : `${plan.batches.length} batches`} on ${plan.nodes.length} nodes (nothing started)`);
   for (const line of planTable(sweep)) out(line);
   out(`ETA: ${formatDuration(sweep.makespan)} (expected trial ${trialSeconds}s)`);
   out('Dry run JSON:');
-  out(JSON.stringify(dryRunJson(plan, runId, trialSeconds, sweep), null, 2));
+  out(JSON.stringify(dryRunJson(plan, workflowId, trialSeconds, sweep), null, 2));
   return EXIT.ok;
 }
 
@@ -49,7 +50,7 @@ function planTable(sweep: SimulatedSweep): string[] {
 }
 
 /** The seed's dry-run JSON: every node's jobs (nodes in config order, jobs in start order). */
-function dryRunJson(plan: SweepPlan, runId: string, trialSeconds: number, sweep: SimulatedSweep) {
+function dryRunJson(plan: SweepPlan, workflowId: string, trialSeconds: number, sweep: SimulatedSweep) {
   const assignments = Object.fromEntries(
     plan.nodes.map((node) => [
       node.name,
@@ -60,7 +61,8 @@ function dryRunJson(plan: SweepPlan, runId: string, trialSeconds: number, sweep:
   );
   return {
     status: 'dry_run',
-    run_id: runId,
+    run_id: plan.runId,
+    workflow_id: workflowId,
     total_jobs: plan.totalJobs,
     eta_seconds: sweep.makespan,
     expected_trial_seconds: trialSeconds,

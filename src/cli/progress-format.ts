@@ -46,7 +46,8 @@ function formatRate(perMinute: number | null): string {
 
 /** Where the sweep is: its name, batch and phase, and PAUSED once an operator asked for it. */
 export function headerLine(progress: SweepProgress, workflowId: string): string {
-  const name = progress.sweepName ? `${progress.sweepName} (${workflowId})` : workflowId;
+  const ids = progress.runId ? `${workflowId}, run ${progress.runId}` : workflowId;
+  const name = progress.sweepName ? `${progress.sweepName} (${ids})` : ids;
   const where = progress.batch ? `batch ${progress.batch}/${progress.batchCount} · ${progress.phase}` : progress.phase;
   return [`sweep ${name}`, where, progress.pauseRequested ? 'PAUSED: no new batch starts until resume' : ''].filter(Boolean).join(' · ');
 }

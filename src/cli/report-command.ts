@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { RESULTS_JSON, RESULTS_JSONL } from '../activities/results-files';
+import { findRunFolder } from '../inputs/run-folder';
 import { writeReports } from '../reports/write-reports';
 import { progressQuery } from '../shared/names';
 import type { ResultsJson } from '../shared/results';
@@ -30,17 +31,22 @@ async function resultsDirFromSweep(handle: WorkflowHandle, status: string, withD
   return typeof progress?.resultsDir === 'string' ? progress.resultsDir : null;
 }
 
-/** Finds the sweep's results folder (else `<outputDir>/<workflow-id>`), writes both reports there and prints their paths. */
+/**
+ * Finds the sweep's results folder — as the sweep says, else the run folder below the output dir
+ * that is marked as this sweep's — writes both reports there and prints their paths.
+ */
 export async function reportCommand(workflowId: string, flags: { outputDir?: string }): Promise<number> {
   const { handle, connection, description } = await handleFor(workflowId);
   let resultsDir: string | null;
   try {
     const withDeadline = <T>(fn: () => Promise<T>) => connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, fn);
-    resultsDir = await resultsDirFromSweep(handle, description.status.name, withDeadline);
+    const memo = (description.memo ?? {}) as { results_dir?: unknown };
+    resultsDir = typeof memo.results_dir === 'string' ? memo.results_dir : await resultsDirFromSweep(handle, description.status.name, withDeadline);
   } finally {
     await connection.close();
   }
-  resultsDir ??= resolve(flags.outputDir ?? DEFAULT_OUTPUT_DIR, workflowId);
+  const outputDir = resolve(flags.outputDir ?? DEFAULT_OUTPUT_DIR);
+  resultsDir ??= (await findRunFolder(outputDir, workflowId)) ?? join(outputDir, workflowId);
   if (!existsSync(join(resultsDir, RESULTS_JSONL)) && !existsSync(join(resultsDir, RESULTS_JSON))) {
     throw new CliError(`no results of ${workflowId} in ${resultsDir} yet (run this on the worker host, or give --output-dir)`, EXIT.badInput);
   }

@@ -28,8 +28,10 @@ export function sweepInputFromFlags(flags: SweepFlags): SweepInput {
   return {
     ...(flags.jobsFile !== undefined ? { jobsFile: resolve(flags.jobsFile) } : { trials: flags.trials }),
     configFile: resolve(flags.config),
-    // As typed: relative output dirs mean the same folder below each node's script_path, as in the seed.
+    // As typed: a relative output dir means the same folder below each node's script_path, as in
+    // the seed, and at home below the directory the command was typed in, whichever worker runs it.
     ...(flags.outputDir !== undefined ? { outputDir: flags.outputDir } : {}),
+    workingDir: process.cwd(),
     ...(flags.preservePaths ? { preservePaths: true } : {}),
     ...(flags.maxRetries !== undefined ? { maxRetries: flags.maxRetries } : {}),
   };
@@ -38,7 +40,7 @@ export function sweepInputFromFlags(flags: SweepFlags): SweepInput {
 /** Validates config and jobs exactly as the worker will; bad input becomes exit code 2. */
 export async function validateSweep(input: SweepInput): Promise<SweepPlan> {
   try {
-    return await planSweep(input, 'validation', { configFile: input.configFile! });
+    return await planSweep(input, { sweepId: 'validation', startedAt: new Date() }, { configFile: input.configFile! });
   } catch (error) {
     if (error instanceof InputError) throw new CliError(error.message, EXIT.badInput, { cause: error });
     throw error;

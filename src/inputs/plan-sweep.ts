@@ -11,20 +11,29 @@ import type { JobSource, SweepPlan } from '../shared/sweep-plan';
 import { describeZodIssues, InputError } from './input-error';
 import { effectiveBatching, loadConfig } from './load-config';
 import { loadJobsFile, parseJobList } from './load-jobs';
+import { claimRunFolder, seedRunId } from './run-folder';
 
 export interface PlanDefaults {
   /** The worker's `--config`, used when the input names none. */
   configFile: string;
-  /** Where relative paths of the input are resolved (the worker's working directory). */
+  /** Where relative paths of the input are resolved when it names no `workingDir` (the worker's working directory). */
   cwd?: string;
 }
 
-export async function planSweep(rawInput: unknown, runId: string, defaults: PlanDefaults): Promise<SweepPlan> {
+/** Which sweep is planned: its workflow id (its identity on the nodes) and when it started. */
+export interface SweepIdentity {
+  sweepId: string;
+  startedAt: Date;
+  /** Create the run folder (the plan activity); without it the run id is only previewed (the CLI's validation). */
+  claimRunFolder?: boolean;
+}
+
+export async function planSweep(rawInput: unknown, sweep: SweepIdentity, defaults: PlanDefaults): Promise<SweepPlan> {
   const inputName = 'workflow input';
   const parsed = sweepInputSchema.safeParse(rawInput ?? {});
   if (!parsed.success) throw new InputError(inputName, describeZodIssues(parsed.error));
   const input = parsed.data;
-  const cwd = defaults.cwd ?? process.cwd();
+  const cwd = input.workingDir ?? defaults.cwd ?? process.cwd();
 
   const loaded = await loadConfig(resolve(cwd, input.configFile ?? defaults.configFile));
   const batching = effectiveBatching(loaded.config, input.batching, inputName);
@@ -52,9 +61,12 @@ export async function planSweep(rawInput: unknown, runId: string, defaults: Plan
   const outputDirAsGiven = input.outputDir ?? DEFAULT_OUTPUT_DIR;
   const outputDir = resolve(cwd, outputDirAsGiven);
   const preservePaths = input.preservePaths ?? false;
+  const seedId = seedRunId(outputDir, sweep.startedAt);
+  const runId = sweep.claimRunFolder ? await claimRunFolder(outputDir, seedId, sweep.sweepId) : seedId;
   return {
     ...planBatches(totalJobs, loaded.nodes.length, batching),
     runId,
+    sweepId: sweep.sweepId,
     configFile: loaded.path,
     configDigest: loaded.digest,
     nodes: loaded.nodes,
@@ -70,8 +82,8 @@ export async function planSweep(rawInput: unknown, runId: string, defaults: Plan
     preflight: loaded.config.preflight,
     nodeHealth: loaded.config.node_health,
     leaseSeconds: loaded.config.lease_seconds,
-    // rigsweep's own records always go to a run-scoped folder, so runs never mix;
-    // preservePaths only keeps the trials' own output paths as the jobs name them.
+    // rigsweep's own records always go to the run folder, so runs never mix; preservePaths only
+    // keeps the trials' own output paths as the jobs name them.
     resultsDir: join(outputDir, runId),
   };
 }

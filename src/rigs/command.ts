@@ -46,7 +46,10 @@ export function gpuEnvWords(node: Pick<SweepNode, 'isRocm'>, gpu: number): strin
 export interface JobCommandContext {
   node: SweepNode;
   gpu: number;
+  /** The run id users see: the `{run_id}` placeholder. */
   runId: string;
+  /** The sweep's identity (its workflow id): the job's process tag, what kills find it by; default `runId`. */
+  sweepId?: string;
   /** Folders (relative to script_path) to create before the job starts: its redirected output's. */
   createDirs?: string[];
   /**
@@ -113,7 +116,7 @@ export function buildJobCommand(job: SweepJob, context: JobCommandContext): stri
     ...(context.permit ? [startPermitCommand(context.permit)] : []),
     `cd ${shellWord(context.node.scriptPath)} || exit 97`,
     ...(context.createDirs?.length ? [`mkdir -p -- ${context.createDirs.map((dir) => quote([dir])).join(' ')}`] : []),
-    ['exec', 'env', tokenWord(jobToken(context.runId, job.job_id)), ...(context.permit ? [`${STARTED_VAR}=$rs_now`] : []), ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
+    ['exec', 'env', tokenWord(jobToken(context.sweepId ?? context.runId, job.job_id)), ...(context.permit ? [`${STARTED_VAR}=$rs_now`] : []), ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
   ].join('; ');
 }
 
@@ -121,13 +124,13 @@ export function buildJobCommand(job: SweepJob, context: JobCommandContext): stri
 export const STARTED_VAR = 'RIGSWEEP_STARTED_NS';
 
 /**
- * Every job's process carries `RIGSWEEP_JOB=<run_id>/<job_id>` in its environment, so a later
+ * Every job's process carries `RIGSWEEP_JOB=<sweep id>/<job_id>` in its environment, so a later
  * attempt can tell a leftover of this job from an unrelated process that reused its pid.
  */
 export const JOB_TOKEN_VAR = 'RIGSWEEP_JOB';
 
-export function jobToken(runId: string, jobId: string): string {
-  return `${runId}/${jobId}`;
+export function jobToken(sweepId: string, jobId: string): string {
+  return `${sweepId}/${jobId}`;
 }
 
 /** `RIGSWEEP_JOB=<token>`, quoted, as the job's command line carries it. */
@@ -151,17 +154,17 @@ export function parseStartMarker(line: string): { pgid: number; nodeTimeNs: bigi
 }
 
 /**
- * Kills the jobs of run `runId` (or its one job `jobId`) still waiting on the node for GPU `gpu`'s
+ * Kills the jobs of sweep `sweepId` (or its one job `jobId`) still waiting on the node for GPU `gpu`'s
  * lock: what a cancelled sweep's running job does before its own kill, so the GPU it frees is not
  * taken by the standby behind it in the second or two before that standby's activity hears of the
  * cancel; and what a standby's withdrawal does at once, for the same reason. Two greps
  * read every command line on the node (no fork per process); a waiting job's shell leads its own
  * process group. A started job's command line is its trial's and is left alone.
  */
-export function killWaitingJobsCommand(runId: string, gpu: number, options: { jobId?: string; dir?: string } = {}): string {
+export function killWaitingJobsCommand(sweepId: string, gpu: number, options: { jobId?: string; dir?: string } = {}): string {
   const { jobId, dir = NODE_STATE_DIR } = options;
-  // One job (its id ends at a quote or a space), or any of the run's.
-  const token = `${JOB_TOKEN_VAR}=['"]?${escapeEre(runId)}/${jobId === undefined ? '' : `${escapeEre(jobId)}(['"\\ ]|$)`}`;
+  // One job (its id ends at a quote or a space), or any of the sweep's.
+  const token = `${JOB_TOKEN_VAR}=['"]?${escapeEre(sweepId)}/${jobId === undefined ? '' : `${escapeEre(jobId)}(['"\\ ]|$)`}`;
   const waiting = `grep -lsaE -- ${quote([gpuLockWaitPattern(gpu, dir)])} /proc/[0-9]*/cmdline | xargs -r grep -lsaE -- ${quote([token])}`;
   return `for rs_f in $(${waiting}); do rs_p=\${rs_f#/proc/}; kill -TERM -\${rs_p%/cmdline} 2>/dev/null; done`;
 }

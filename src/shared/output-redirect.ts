@@ -1,34 +1,30 @@
 /**
- * The seed's run-scoped outputs: without `--preserve-paths`, a job's `--output-file` argument (and
- * its `expected_output`, when it names the same file) is redirected into `<output-dir>/<run_id>/`
- * on the node, so two runs never write over each other's results. Pure code.
+ * The seed's run-scoped outputs: without `--preserve-paths`, a job's `expected_output` becomes
+ * `<output-dir>/<run_id>/<its file name>` below the node's script_path, and its `--output-file X`
+ * (or `--output-file=X`) argument is replaced by that same path — whether X was relative or
+ * absolute — so two runs never write over each other's results and the job writes exactly where
+ * it is checked. Pure code.
  */
 import type { SweepJob } from './jobs';
 
 const FLAG = '--output-file';
 
-/** `scorer_trial_results/trial_0007.json` → `<nodeRunDir>/trial_0007.json`; absolute paths stay. */
-function redirect(path: string, nodeRunDir: string): string {
-  if (path.startsWith('/') || path.startsWith('~')) return path;
-  return `${nodeRunDir.replace(/\/+$/, '')}/${path.split('/').filter(Boolean).pop() ?? path}`;
-}
+const fileName = (path: string) => path.split('/').filter(Boolean).pop() ?? path;
 
-/** The job with its `--output-file` (relative paths only) moved into `nodeRunDir`, file name kept. */
+/**
+ * The job with its output moved into `nodeRunDir`, file name kept: the file name of
+ * `expected_output`, else of the `--output-file` argument. `trial_command` jobs are left alone
+ * (their templates place outputs themselves, `{run_id}` included).
+ */
 export function redirectOutputs(job: SweepJob, nodeRunDir: string): SweepJob {
   if (job.kind !== 'script') return job;
-  let original: string | undefined;
+  const flagged = job.args.findIndex((arg, index) => arg.startsWith(`${FLAG}=`) || (arg === FLAG && index + 1 < job.args.length));
+  const named = job.expected_output ?? (flagged < 0 ? undefined : job.args[flagged] === FLAG ? job.args[flagged + 1] : job.args[flagged].slice(FLAG.length + 1));
+  if (named === undefined) return job;
+  const moved = `${nodeRunDir.replace(/\/+$/, '')}/${fileName(named)}`;
   const args = job.args.map((arg, index) => {
-    if (arg.startsWith(`${FLAG}=`)) {
-      original = arg.slice(FLAG.length + 1);
-      return `${FLAG}=${redirect(original, nodeRunDir)}`;
-    }
-    if (index > 0 && job.args[index - 1] === FLAG) {
-      original = arg;
-      return redirect(arg, nodeRunDir);
-    }
-    return arg;
+    if (arg.startsWith(`${FLAG}=`)) return `${FLAG}=${moved}`;
+    return index > 0 && job.args[index - 1] === FLAG ? moved : arg;
   });
-  if (original === undefined) return job;
-  const expected = job.expected_output === original ? redirect(original, nodeRunDir) : job.expected_output;
-  return { ...job, args, expected_output: expected };
+  return { ...job, args, ...(job.expected_output !== undefined ? { expected_output: moved } : {}) };
 }

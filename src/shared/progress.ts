@@ -61,6 +61,8 @@ export interface SweepProgress {
   nodes: NodeProgress[];
   /** `<outputDir>/<run_id>` on the worker host, where results and reports are written; null before planning. */
   resultsDir: string | null;
+  /** The run id users see (the run folder's name); null before planning. */
+  runId?: string | null;
   /** 1-based batch in progress, 0 before the first. */
   batch: number;
   batchCount: number;

@@ -2,6 +2,7 @@
  * What a sweep reports: one flat record per job and the seed's Results JSON around them.
  * Field names are the seed's (snake_case), because the user's scripts already parse them.
  */
+import type { SweepPlan } from './sweep-plan';
 
 /** Why a job did not succeed: the seed's six, plus the ones the seed could not tell apart. */
 export const FAILURE_MODES = [
@@ -106,7 +107,10 @@ export interface NodeSummary {
 
 export interface ResultsJson {
   status: 'complete' | 'partial';
+  /** The seed's run id: the run folder's name. */
   run_id: string;
+  /** The sweep's workflow id, its identity in Temporal and on the nodes. */
+  workflow_id: string;
   total_jobs: number;
   successful: number;
   failed: number;
@@ -152,8 +156,22 @@ function listedJobs(jobs: JobResult[]): JobResult[] {
   return listed;
 }
 
+/** What the Results JSON of a sweep is written from, on the worker host. */
+export interface WriteResultsInput {
+  plan: SweepPlan;
+  startedAtMs: number;
+  warnings: string[];
+  stoppedReason?: string;
+  preflight: NodeCheck[];
+  /** Batches that ran, when operators changed the plan while it ran (else the planned count). */
+  batches?: number;
+  quarantined?: { node: string; reason: string }[];
+}
+
 export interface ResultsContext {
   runId: string;
+  /** Absent for sweeps planned before the two were told apart, whose run id was their workflow id. */
+  workflowId?: string;
   totalJobs: number;
   runtimeSeconds: number;
   timestamp: string;
@@ -186,6 +204,7 @@ export function buildResultsJson(context: ResultsContext, jobs: JobResult[]): Re
   return {
     status: failed === 0 ? 'complete' : 'partial',
     run_id: context.runId,
+    workflow_id: context.workflowId ?? context.runId,
     total_jobs: context.totalJobs,
     successful,
     failed,

@@ -14,6 +14,9 @@ export const sweepInputSchema = z
     jobs: z.array(scriptJobSchema).min(1).optional(),
     configFile: z.string().min(1).optional(),
     outputDir: z.string().min(1).optional(),
+    // Where relative jobsFile, configFile and outputDir are resolved on the worker host: the CLI
+    // sends the directory it was typed in; without it, the worker's own directory.
+    workingDir: z.string().startsWith('/', 'must be an absolute path').optional(),
     preservePaths: z.boolean().optional(),
     maxRetries: z.number().int().nonnegative().optional(),
     batching: jobBatchingOverrideSchema.optional(),

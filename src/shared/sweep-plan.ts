@@ -18,7 +18,17 @@ export type JobSource = (
 ) & { extraArgs?: string[] };
 
 export interface SweepPlan extends BatchPlan {
+  /**
+   * The run id users see, the seed's `<stem of output dir>_<YYYYmmdd_HHMMSS>` (`_2`, ... when a
+   * sweep of the same second took it): the run folder's name, `run_id` in the Results JSON and
+   * the manifest, the `{run_id}` placeholder.
+   */
   runId: string;
+  /**
+   * The sweep's identity: its workflow id, unique per sweep. Processes on the nodes are tagged and
+   * killed by it (`RIGSWEEP_JOB=<sweepId>/<job_id>`). Absent in plans made before it existed.
+   */
+  sweepId?: string;
   configFile: string;
   /** sha256 of the config file as read when planning: the memo shows which config a sweep ran with. */
   configDigest?: string;
@@ -27,13 +37,13 @@ export interface SweepPlan extends BatchPlan {
   skippedNodes: { name: string; reason: string }[];
   jobSource: JobSource;
   totalJobs: number;
-  /** `<outputDir>/<runId>`: where this run's records are written, on the worker host. */
+  /** `<outputDir>/<runId>`, the run folder on the worker host: this run's records, reports and copied outputs. */
   resultsDir: string;
   outputDir: string;
   preservePaths: boolean;
   /**
    * Without preservePaths: `<output dir as given>/<run_id>`, the folder on each node (relative
-   * to script_path) that `--output-file` arguments are redirected into, as the seed did.
+   * to script_path) that outputs are redirected into, as the seed did.
    */
   nodeRunDir?: string;
   /** Further attempts of a job whose run failed. */

@@ -3,7 +3,7 @@
  * what happens after — a result, or (for a run that failed) a durable backoff and another place in
  * the batch's queue, where any node may pick it up.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import { upkeep } from './activity-proxies';
 import { heldForLater, unlessCancelled } from './cancellation';
 import type { SweepActivities } from '../activities/create-activities';
@@ -114,7 +114,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
       scheduleToCloseTimeout: `${startToCloseSeconds(job) + INFRASTRUCTURE_DEADLINE_SECONDS} seconds`,
       summary: `${job.job_id} on ${node.name} GPU ${gpu}${attempt > 1 ? ` (attempt ${attempt})` : ''}${behind ? ' (standby)' : ''}`,
     },
-    [{ runId: plan.runId, startKey, node, gpu, job, batch: shownBatch(batch), attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node), ...(reportStart ? { reportStart } : {}) }],
+    [{ runId: plan.runId, sweepId: workflowInfo().workflowId, startKey, node, gpu, job, batch: shownBatch(batch), attempt, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir, leaseSeconds: plan.leaseSeconds, spacingSeconds: tracker.steering.staggerSeconds(node), ...(reportStart ? { reportStart } : {}) }],
   );
   let withdrawn = false;
   if (scope) {
@@ -128,7 +128,7 @@ export function dispatchAttempt(node: SweepNode, gpu: number, entry: QueuedJob, 
       // at once, so the job cannot start there in between if the GPU frees up.
       // Awaited with the batch's other side work: the batch does not end while it is on its way.
       if (patched(WITHDRAW_ON_NODE_PATCH)) {
-        const told = upkeep.withdrawWaitingJob({ node, gpu, runId: plan.runId, jobId: job.job_id }).catch(unlessCancelled(() => undefined));
+        const told = upkeep.withdrawWaitingJob({ node, gpu, sweepId: workflowInfo().workflowId, jobId: job.job_id }).catch(unlessCancelled(() => undefined));
         context.background.push(heldForLater(told));
       }
     }, () => undefined);

@@ -4,7 +4,7 @@
  * node is left out of this sweep with a warning — its jobs go to the others — unless
  * `preflight.required` asks to fail instead.
  */
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { SweepNode } from '../shared/nodes';
 import { planBatches } from '../shared/planner';
 import type { SweepPlan } from '../shared/sweep-plan';
@@ -45,7 +45,7 @@ async function warmUp(node: SweepNode, plan: SweepPlan, tracker: SweepTracker): 
   for (let gpu = 0; gpu < node.gpuCount; gpu++) {
     const result = await nodeUpkeep.warmupGpu.executeWithOptions(
       { startToCloseTimeout: `${timeoutSeconds + 60} seconds`, summary: `warm-up ${node.name} GPU ${gpu}` },
-      [{ node, gpu, runId: plan.runId, timeoutSeconds }],
+      [{ node, gpu, runId: plan.runId, sweepId: workflowInfo().workflowId, timeoutSeconds }],
     );
     tracker.record({ kind: 'preflight', node: node.name, gpu, ok: result.ok, message: result.message });
     if (!result.ok) tracker.warnings.push(`pre-flight: ${node.name} GPU ${gpu}: ${result.message}`);

@@ -18,6 +18,8 @@ export class SweepTracker {
   sweepName = '';
   startedAtMs = Date.now();
   resultsDir: string | null = null;
+  /** The run id users see; the workflow id is the sweep's identity. */
+  runId: string | null = null;
   /** The Results JSON once written (the `results` query). */
   finalResults: ResultsJson | null = null;
   batch = 0;
@@ -105,7 +107,7 @@ export class SweepTracker {
   /** Takes over where the previous run of the sweep stopped; returns its plan. */
   resume(carry: SweepCarry): SweepPlan {
     const { plan } = carry;
-    Object.assign(this, { startedAtMs: carry.startedAtMs, sweepName: carry.sweepName, resultsDir: plan.resultsDir, totalJobs: plan.totalJobs, ...carry.counts });
+    Object.assign(this, { startedAtMs: carry.startedAtMs, sweepName: carry.sweepName, resultsDir: plan.resultsDir, runId: plan.runId, totalJobs: plan.totalJobs, ...carry.counts });
     this.warnings.push(...carry.warnings);
     this.preflight.push(...carry.preflight);
     this.events.continueFrom(carry.events, carry.events.at(-1)?.seq ?? 0);
@@ -117,12 +119,13 @@ export class SweepTracker {
   }
 
   progress(afterSeq = 0): SweepProgress {
-    const { phase, sweepName, startedAtMs, resultsDir, batch, batchCount, totalJobs, done, failed, running, retries, steering } = this;
+    const { phase, sweepName, startedAtMs, resultsDir, runId, batch, batchCount, totalJobs, done, failed, running, retries, steering } = this;
     return {
       phase,
       sweepName,
       startedAtMs,
       resultsDir,
+      runId,
       pauseRequested: steering.pauseRequested,
       settings: steering.settings,
       nodes: this.nodes.snapshot((node) => steering.excludedGpus(node), (node) => steering.probeVerdict(node)),

@@ -28,7 +28,7 @@ const GROWING_SEGMENTS_PATCH = 'growing-segments';
 const RECORDS_PER_CALL = 50;
 
 /**
- * Runs one sweep to its Results JSON; its workflow id is the sweep's run_id. A long sweep
+ * Runs one sweep to its Results JSON; its workflow id is the sweep's identity. A long sweep
  * continues as new between batches (`carry` is what the previous run hands on), so no run's
  * history grows with the sweep.
  */
@@ -92,9 +92,10 @@ async function writeResults(plan: SweepPlan, tracker: SweepTracker, batches: num
  * `onPlanned` hears of the plan before pre-flight, so a cancel there still writes the results.
  */
 async function planAndCheck(input: SweepInput, tracker: SweepTracker, onPlanned: (plan: SweepPlan) => void): Promise<SweepPlan> {
-  const planned = await bookkeeping.planSweep(input, workflowInfo().workflowId);
+  const { workflowId, startTime } = workflowInfo();
+  const planned = await bookkeeping.planSweep(input, workflowId, startTime.getTime());
   onPlanned(planned);
-  Object.assign(tracker, { sweepName: sweepNameOf(planned.jobSource), resultsDir: planned.resultsDir, totalJobs: planned.totalJobs });
+  Object.assign(tracker, { sweepName: sweepNameOf(planned.jobSource), resultsDir: planned.resultsDir, runId: planned.runId, totalJobs: planned.totalJobs });
   const plan = await preflight(planned, tracker);
   tracker.nodes.setNodes(planned.nodes, plan.nodes);
   tracker.steering.begin(plan);

@@ -25,6 +25,7 @@ export function publishPlan(plan: SweepPlan, tracker: SweepTracker): void {
     config_digest: plan.configDigest ?? null,
     job_source: source.kind === 'file' ? `${source.path} (sha256 ${source.digest})` : source.kind === 'trials' ? `trials: ${source.command}` : 'inline jobs',
     total_jobs: plan.totalJobs,
+    run_id: plan.runId,
     results_dir: plan.resultsDir,
   });
   upsertSearchAttributes([{ key: SWEEP_NAME_ATTRIBUTE, value: tracker.sweepName }]);

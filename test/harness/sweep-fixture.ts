@@ -3,11 +3,12 @@
  * the sshd test rigs — and reads back what the rigs recorded.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { findTemporalCli } from '../../src/cli/dev-server';
+import { SWEEP_MARKER } from '../../src/inputs/run-folder';
 import { readTrialRecords, startRigs, type TestRigs, type TrialRecord } from './rigs';
 import { type ProcessRun, runProcess } from './run-process';
 
@@ -282,4 +283,16 @@ export function jobsWaitingForPermit(jobPrefix: string): { jobId: string; script
     if (job && commandLine.includes('RIGSWEEP_GO')) waiting.push({ jobId: job[1], scriptPath: folder?.[1] ?? '' });
   }
   return waiting;
+}
+
+/**
+ * The run folder of sweep `workflowId` below `outputDir` (its name is the seed's run id, e.g.
+ * `results_20261204_101500`): the one whose marker names the workflow id. Throws when none does.
+ */
+export function runFolder(outputDir: string, workflowId: string): string {
+  for (const name of existsSync(outputDir) ? readdirSync(outputDir) : []) {
+    const marker = join(outputDir, name, SWEEP_MARKER);
+    if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === workflowId) return join(outputDir, name);
+  }
+  throw new Error(`no run folder of ${workflowId} in ${outputDir}`);
 }

@@ -42,7 +42,7 @@ function brokenConfig(name: string, body: Record<string, unknown>, field: string
 
 function brokenJobs(name: string, jobs: unknown[], field: string) {
   const path = writeJobs(work, name, jobs);
-  return { args: ['run', '--jobs-file', path, '--config', goodConfig], names: [`${path}: ${field}`] };
+  return { args: ['run', '--jobs-file', path, '--preserve-paths', '--config', goodConfig], names: [`${path}: ${field}`] };
 }
 
 // Everything else in each file is valid: were its one fault missed, trials would start on the nodes.
@@ -70,7 +70,7 @@ const brokenInputs: BrokenInput[] = [
     kind: 'a jobs file that is not there',
     write: () => {
       const path = join(work, 'nope.json');
-      return { args: ['run', '--jobs-file', path, '--config', goodConfig], names: [`${path}: cannot read jobs file: not found`] };
+      return { args: ['run', '--jobs-file', path, '--preserve-paths', '--config', goodConfig], names: [`${path}: cannot read jobs file: not found`] };
     },
   },
 ];

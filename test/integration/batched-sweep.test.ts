@@ -63,9 +63,9 @@ describe('a 50-job sweep through rigsweep run', () => {
 
   beforeAll(async () => {
     const jobsFile = writeJobs(work, 'scorer_jobs.json', jobsFor('big', 50));
-    run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'out')], env);
+    run = await runCli(['run', '--jobs-file', jobsFile, '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'out')], env);
     runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('big_'));
-    await recordHistory(env, run.results.run_id, 'barrier-50-jobs-3-batches');
+    await recordHistory(env, run.results.workflow_id, 'barrier-50-jobs-3-batches');
   });
 
   it('succeeds, prints the seed lines and the Results JSON last', () => {
@@ -173,7 +173,7 @@ describe('a sweep of at most max_jobs_per_batch jobs', () => {
   it('runs as one batch with no reset and no cooldown', async () => {
     const resetsBefore = sudoResets().length;
     const jobsFile = writeJobs(work, 'small_jobs.json', jobsFor('small', 20));
-    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'out')], env);
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'out')], env);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^\[BATCH 1\/1\] 20 jobs$/m);
     expect(run.stdout).not.toContain('[COOLDOWN]');

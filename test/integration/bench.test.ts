@@ -114,7 +114,8 @@ describe('rigsweep bench --param sample_size --values 100,200,300', () => {
     const json = JSON.parse(readFileSync(join(outputDir(), 'bench_results.json'), 'utf8'));
     expect(json).toMatchObject({ param: 'sample_size', values: [100, 200, 300], complete: true, cooldown_seconds: COOLDOWN });
     for (const [i, row] of json.rows.entries()) {
-      expect(row.run_id).toMatch(new RegExp(`^rigsweep-trials-${TRIALS}-[0-9a-f]{10}-bench-\\d{8}T\\d{6}-sample_size-${VALUES[i]}$`));
+      expect(row.workflow_id).toMatch(new RegExp(`^rigsweep-trials-${TRIALS}-[0-9a-f]{10}-bench-\\d{8}T\\d{6}-sample_size-${VALUES[i]}$`));
+      expect(row.run_id).toMatch(/_\d{8}_\d{6}(_\d+)?$/);
       expect(row.extra_args).toEqual(['--sample-size', VALUES[i]]);
       const sweep = JSON.parse(readFileSync(join(outputDir(), row.run_id, 'sweep_results.json'), 'utf8'));
       expect([sweep.total_jobs, sweep.successful, sweep.runtime_seconds]).toEqual([TRIALS, row.successful, row.total_runtime_s]);

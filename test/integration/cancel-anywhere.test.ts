@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { progressQuery } from '../../src/shared/names';
 import { jobsFinishedButNotRecorded, jobsRunTwiceAtOnce, liveTrialProcesses, reportChaos, watchTrialsAfterCancel } from '../harness/chaos-report';
 import { readCalls } from '../harness/rigs';
-import { collectRuns, runCli, startTestCluster, startWorkerProcess, sweepResult, temporalCli, waitUntil, writeJobs, writeUserConfig, type TestCluster } from '../harness/sweep-fixture';
+import { collectRuns, runCli, runFolder, startTestCluster, startWorkerProcess, sweepResult, temporalCli, waitUntil, writeJobs, writeUserConfig, type TestCluster } from '../harness/sweep-fixture';
 
 let cluster: TestCluster;
 let worker: Awaited<ReturnType<typeof startWorkerProcess>>;
@@ -68,7 +68,7 @@ async function endingWithin15s(workflowId: string, since: number): Promise<strin
 async function startThenCancel(name: string, phase: string, config: Record<string, unknown>, sweepJobs: unknown[], ready: (id: string) => Promise<boolean> | boolean, way: CancelWay): Promise<string> {
   const { env, work } = cluster;
   const configFile = writeUserConfig(work, `${name}.json`, config);
-  const start = await runCli(['start', '--jobs-file', writeJobs(work, `${name}-jobs.json`, sweepJobs), '--config', configFile, '--output-dir', join(work, 'results')], env);
+  const start = await runCli(['start', '--jobs-file', writeJobs(work, `${name}-jobs.json`, sweepJobs), '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'results')], env);
   expect(start.exitCode, start.stderr).toBe(0);
   const id = start.stdout.trim();
   await waitUntil(`${name}: the moment to cancel`, () => ready(id), 40_000);
@@ -78,14 +78,14 @@ async function startThenCancel(name: string, phase: string, config: Record<strin
   expect(cancel.exitCode, cancel.stderr).toBe(0);
   expect(await endingWithin15s(id, cancelledAt)).toBe('cancelled');
   const after = await afterCancel;
-  const row = { fault: `cancel in ${phase}`, jobs: sweepJobs.length, lost: await jobsFinishedButNotRecorded(runsOf(name), join(work, 'results', id)), twiceAtOnce: jobsRunTwiceAtOnce(runsOf(name)), orphans: after.orphans, recoverSeconds: after.goneAfterSeconds };
+  const row = { fault: `cancel in ${phase}`, jobs: sweepJobs.length, lost: await jobsFinishedButNotRecorded(runsOf(name), runFolder(join(work, 'results'), id)), twiceAtOnce: jobsRunTwiceAtOnce(runsOf(name)), orphans: after.orphans, recoverSeconds: after.goneAfterSeconds };
   reportChaos(row);
   expect(row).toMatchObject({ lost: 0, twiceAtOnce: 0, orphans: 0 });
   return id;
 }
 
 const phaseOf = async (id: string) => (await new Client({ connection }).workflow.getHandle(id).query(progressQuery, Number.MAX_SAFE_INTEGER)).phase;
-const partialResults = (id: string) => JSON.parse(readFileSync(join(cluster.work, 'results', id, 'sweep_results.json'), 'utf8'));
+const partialResults = (id: string) => JSON.parse(readFileSync(join(runFolder(join(cluster.work, 'results'), id), 'sweep_results.json'), 'utf8'));
 
 describe('a cancel on staggered nodes', () => {
   it('ends the sweep cancelled and kills every trial while jobs wait for a GPU (the reported case)', async () => {
@@ -164,7 +164,7 @@ describe('a cancel on staggered nodes', () => {
     const rig = cluster.rigs.rigs[1];
     const { env, work } = cluster;
     const config = writeUserConfig(work, 'ccut.json', { nodes: [cluster.configNodes[2]], lease_seconds: 4 });
-    const start = await runCli(['start', '--jobs-file', writeJobs(work, 'ccut-jobs.json', jobs('ccut', 1, '120')), '--config', config, '--output-dir', join(work, 'results')], env);
+    const start = await runCli(['start', '--jobs-file', writeJobs(work, 'ccut-jobs.json', jobs('ccut', 1, '120')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env);
     const id = start.stdout.trim();
     await waitUntil('the trial to run', () => runsOf('ccut').length === 1, 20_000);
     await cluster.rigs.cut(rig.index);
@@ -187,7 +187,7 @@ describe('a cancel on staggered nodes', () => {
     const { env, work } = cluster;
     const config = writeUserConfig(work, 'clast.json', { nodes: [cluster.configNodes[0]] });
     let interruptedAt = 0;
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'clast-jobs.json', jobs('clast', 1, '1')), '--config', config, '--output-dir', join(work, 'results')], env, {
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'clast-jobs.json', jobs('clast', 1, '1')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env, {
       onSpawn: (child) => {
         void waitUntil('the trial to start', () => runsOf('clast').length === 1).then(async () => {
           process.kill(worker.pid, 'SIGSTOP');

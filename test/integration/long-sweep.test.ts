@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult } from '../harness/sweep-fixture';
+import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, runFolder } from '../harness/sweep-fixture';
 
 const JOBS = 40;
 const EVENTS_PER_RUN = 120;
@@ -42,7 +42,7 @@ describe('a sweep that continues as new', () => {
       args: ['--job', `long_${String(i).padStart(2, '0')}`, '--sleep', '0.1', '--output', `out/long_${i}.json`],
       expected_output: `out/long_${i}.json`,
     }));
-    const input = { jobsFile: writeJobs(work, 'long_jobs.json', jobs), configFile: config, outputDir: join(work, 'out'), continueAsNewAfterEvents: EVENTS_PER_RUN };
+    const input = { jobsFile: writeJobs(work, 'long_jobs.json', jobs), configFile: config, outputDir: join(work, 'out'), preservePaths: true, continueAsNewAfterEvents: EVENTS_PER_RUN };
     const id = 'long-sweep';
     const started = await temporalCli(['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)], env);
     expect(started.exitCode, started.stderr).toBe(0);
@@ -55,7 +55,7 @@ describe('a sweep that continues as new', () => {
     // Every job once on the rigs, in results.jsonl, and on the follower's screen.
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('long_'));
     expect(runs.map((r) => r.jobId).sort()).toEqual(jobs.map((j) => j.job_id));
-    const records = readFileSync(join(work, 'out', id, 'results.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).job_id);
+    const records = readFileSync(join(runFolder(join(work, 'out'), id), 'results.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).job_id);
     expect(records.sort()).toEqual(jobs.map((j) => j.job_id));
     const shown = [...watched.stdout.matchAll(/✓ (long_\d+)/g)].map((m) => m[1]);
     expect(new Set(shown).size).toBe(JOBS);
@@ -82,7 +82,7 @@ describe('a sweep that continues as new', () => {
     const threshold = 1100;
     const jobs = Array.from({ length: count }, (_, i) => ({ job_id: `grow_${String(i).padStart(3, '0')}`, script: 'fake_trial.py', args: ['--job', `grow_${String(i).padStart(3, '0')}`, '--sleep', '0', '--output', `out/grow_${i}.json`], expected_output: `out/grow_${i}.json` }));
     const unbatched = writeUserConfig(work, 'unbatched_config.json', { ...JSON.parse(readFileSync(config, 'utf8')), job_batching: { enabled: false } });
-    const input = { jobsFile: writeJobs(work, 'grow_jobs.json', jobs), configFile: unbatched, outputDir: join(work, 'out'), continueAsNewAfterEvents: threshold };
+    const input = { jobsFile: writeJobs(work, 'grow_jobs.json', jobs), configFile: unbatched, outputDir: join(work, 'out'), preservePaths: true, continueAsNewAfterEvents: threshold };
     const id = 'growing-segments';
     const started = await temporalCli(['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)], env);
     expect(started.exitCode, started.stderr).toBe(0);
@@ -101,7 +101,7 @@ describe('a sweep that continues as new', () => {
     // Grown, not drained: the 101st job started while some of the first 100 still ran.
     const firstOfNextSegment = runs.find((r) => r.jobId === 'grow_100')!.start;
     expect(runs.filter((r) => Number(r.jobId.slice(5)) < 100).some((r) => r.end > firstOfNextSegment)).toBe(true);
-    const records = readFileSync(join(work, 'out', id, 'results.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const records = readFileSync(join(runFolder(join(work, 'out'), id), 'results.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(records.map((record) => record.job_id).sort()).toEqual(jobs.map((j) => j.job_id));
     expect(new Set(records.map((record) => record.batch))).toEqual(new Set([1]));
     const listed = await temporalCli(['workflow', 'list', '--query', `WorkflowId = "${id}"`, '--output', 'json'], env);

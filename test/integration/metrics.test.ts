@@ -121,7 +121,7 @@ describe('a worker with RIGSWEEP_METRICS_PORT', () => {
     try {
       expect(worker.stderr()).toContain(`Prometheus metrics on http://0.0.0.0:${port}/metrics`);
       await waitForPoller();
-      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'metric-jobs.json', jobs), '--config', config, '--output-dir', join(work, 'results'), '--max-retries', '0'], env);
+      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'metric-jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results'), '--max-retries', '0'], env);
       expect(run.exitCode, run.stderr).toBe(1);
       expect(run.stderr).not.toContain('hosting one in this process');
       const samples = await scrape(port);

@@ -50,7 +50,7 @@ describe('a rig cut off mid-trial', () => {
     const jobs = trials('cut', 2, '8');
     const worker = await startWorkerProcess(config, env, work);
     try {
-      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'cut_jobs.json', jobs), '--config', config, '--output-dir', join(work, 'out')], env);
+      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'cut_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env);
       expect(started.exitCode, started.stderr).toBe(0);
       const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('cut_'));
       await waitUntil('both trials to start', () => runs().length === 2, 30_000);
@@ -94,7 +94,7 @@ describe('a rig cut off mid-trial', () => {
     const jobs = trials('gone', 4, '6');
     const worker = await startWorkerProcess(gone, env, work);
     try {
-      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'gone_jobs.json', jobs), '--config', gone, '--output-dir', join(work, 'out')], env);
+      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'gone_jobs.json', jobs), '--preserve-paths', '--config', gone, '--output-dir', join(work, 'out')], env);
       expect(started.exitCode, started.stderr).toBe(0);
       const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('gone_'));
       const onRig = () => runs().filter((r) => r.node === rigs.rigs[0].address);

@@ -52,7 +52,7 @@ describe('probes before every batch', () => {
     writeFileSync(sick(1), ''); // pre-flight only checks reachability: rig B works in batch 1
     const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('mend_'));
     let healed = false;
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'mend_jobs.json', jobs('mend', 16, '1')), '--config', config('mend.json', { quarantine_after: 3 }), '--output-dir', join(work, 'out')], env, {
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'mend_jobs.json', jobs('mend', 16, '1')), '--preserve-paths', '--config', config('mend.json', { quarantine_after: 3 }), '--output-dir', join(work, 'out')], env, {
       onSpawn: () => {
         // Heal rig B once batch 2 (jobs 4-7) has started without it.
         const poll = setInterval(() => {
@@ -83,7 +83,7 @@ describe('probes before every batch', () => {
     try {
       const failOnRigA = (i: number) => (i === 0 ? ['--exit-code', '3'] : []);
       const cfg = config('quarantine.json', { quarantine_after: 2 }, { diagnose_command: 'echo "DIAG $(cat /proc/loadavg)"; echo "dmesg: nothing new"' });
-      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'q_jobs.json', jobs('quar', 16, '0.3', failOnRigA)), '--config', cfg, '--output-dir', join(work, 'out'), '--max-retries', '0'], env);
+      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'q_jobs.json', jobs('quar', 16, '0.3', failOnRigA)), '--preserve-paths', '--config', cfg, '--output-dir', join(work, 'out'), '--max-retries', '0'], env);
       expect(run.exitCode, run.stderr).toBe(1);
       expect(run.results.quarantined).toEqual([{ node: rigB, reason: 'failed 2 probes in a row; last: health_command exited 1: GPU 1: unknown' }]);
       expect(run.results.warnings).toContainEqual(expect.stringMatching(new RegExp(`^before batch 3: ${rigB.replace(/\./g, '\\.')} quarantined`)));
@@ -101,7 +101,7 @@ describe('probes before every batch', () => {
   it('fails the sweep when node_health.on_failure is "fail", starting nothing more', async () => {
     writeFileSync(sick(0), '');
     try {
-      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'strict_jobs.json', jobs('strict', 8, '0.2')), '--config', config('strict.json', { on_failure: 'fail' }), '--output-dir', join(work, 'out')], env);
+      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'strict_jobs.json', jobs('strict', 8, '0.2')), '--preserve-paths', '--config', config('strict.json', { on_failure: 'fail' }), '--output-dir', join(work, 'out')], env);
       expect(run.exitCode).toBe(1);
       expect(run.stderr).toContain(`before batch 2: ${rigs.rigs[0].address} (health_command exited 1: GPU 1: unknown) failed the health probe; node_health.on_failure is "fail"`);
       expect(collectRuns(nodes).filter((r) => r.jobId.startsWith('strict_')).length).toBe(4); // batch 1 only

@@ -69,7 +69,7 @@ describe('the success rule, through real trials', () => {
     const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'results'), '--max-retries', '0', '--preserve-paths'], env);
     expect(run.exitCode, run.stderr).toBe(1);
     expect(run.results).toMatchObject({ status: 'partial', preserve_paths: true });
-    await recordHistory(env, run.results.run_id, 'failure-modes-timeout-kill');
+    await recordHistory(env, run.results.workflow_id, 'failure-modes-timeout-kill');
     const modes = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j.failure_mode]));
     expect(modes).toEqual({ ok: null, exit3: 'EXIT_CODE', trialerror: 'TRIAL_ERROR', crashed: 'TRIAL_ERROR', stale: 'STALE_OUTPUT', missing: 'FILE_MISSING', oom: 'KILLED', slow: 'TIMEOUT' });
     const byId = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j]));
@@ -86,32 +86,7 @@ describe('the success rule, through real trials', () => {
   });
 });
 
-describe('run-scoped outputs, brought home', () => {
-  it('redirects --output-file into <output-dir>/<run_id>/ on each node, copies every result home and writes the manifest', async () => {
-    const jobsFile = writeJobs(work, 'scoped_jobs.json', [0, 1, 2, 3, 4, 5].map((i) => ({
-      job_id: `scorer_trial_${i}`,
-      script: 'fake_trial.py',
-      args: ['--job', `scorer_trial_${i}`, '--sleep', '0.1', '--output-file', `scorer_trial_results/trial_000${i}.json`],
-      expected_output: `scorer_trial_results/trial_000${i}.json`,
-    })));
-    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile, '--output-dir', 'scorer_trial_results', '--workflow-id', 'scoped-run'], env, { cwd: work });
-    expect(run.exitCode, run.stderr).toBe(0);
-    const home = join(work, 'scorer_trial_results', 'scoped-run');
-    expect(run.results.output_dir).toBe(home);
-    for (const job of run.results.jobs) {
-      const name = `trial_000${job.job_id.split('_').pop()}.json`;
-      expect(job.output_file).toBe(`scorer_trial_results/scoped-run/${name}`);
-      const node = nodes.find((n) => n.name === job.node)!;
-      const onNode = readFileSync(join(node.workDir, 'scorer_trial_results', 'scoped-run', name), 'utf8');
-      expect(job.local_output).toBe(join(home, name));
-      expect(readFileSync(job.local_output, 'utf8')).toBe(onNode);
-    }
-    expect(new Set(run.results.jobs.map((j: any) => j.node)).size).toBeGreaterThan(1);
-    const manifest = JSON.parse(readFileSync(join(home, 'scripts_run_manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ run_id: 'scoped-run', jobs_file: jobsFile, total_jobs: 6, successful: 6, preserve_paths: false, node_output_dir: 'scorer_trial_results/scoped-run' });
-    expect(manifest.outputs.map((o: any) => o.local_output)).toEqual(run.results.jobs.map((j: any) => j.local_output));
-  });
-});
+// Run folders, redirected outputs and the seed's manifest: test/integration/step3-drop-in.test.ts.
 
 describe('retries of failed runs', () => {
   it('retries a run that failed on another GPU, shows every attempt, and never retries a trial that reported an error', async () => {
@@ -122,9 +97,9 @@ describe('retries of failed runs', () => {
       job('broken', ['--exit-code', '4']),
       job('reported', ['--output', 'out/reported.json', '--status', 'error']),
     ]);
-    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', rigOnly, '--output-dir', join(work, 'results'), '--max-retries', '2'], env);
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--preserve-paths', '--config', rigOnly, '--output-dir', join(work, 'results'), '--max-retries', '2'], env);
     expect(run.exitCode, run.stderr).toBe(1);
-    await recordHistory(env, run.results.run_id, 'retries-on-another-gpu');
+    await recordHistory(env, run.results.workflow_id, 'retries-on-another-gpu');
     const byId = Object.fromEntries(run.results.jobs.map((j: any) => [j.job_id, j]));
     expect(byId.flaky).toMatchObject({ success: true, attempt: 2, gpu_id: 1 });
     expect(byId.flaky.attempts.map((a: any) => [a.attempt, a.gpu_id, a.failure_mode])).toEqual([[1, 0, 'EXIT_CODE'], [2, 1, null]]);
@@ -146,7 +121,7 @@ describe('max_fail_percentage', () => {
       job_batching: { max_jobs_per_batch: 2, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0, max_fail_percentage: 50 },
     });
     const jobsFile = writeJobs(work, 'stop_jobs.json', [0, 1, 2, 3].map((i) => job(`doomed${i}`, ['--exit-code', '5'])));
-    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', stopping, '--output-dir', join(work, 'results'), '--max-retries', '0'], env);
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--preserve-paths', '--config', stopping, '--output-dir', join(work, 'results'), '--max-retries', '0'], env);
     expect(run.exitCode, run.stderr).toBe(1);
     expect(run.results).toMatchObject({ total_jobs: 4, successful: 0, failed: 4, batches: 1 }); // batches that ran
     expect(run.results.stopped_reason).toBe('batch 1: 2 of 2 jobs failed (100%), above max_fail_percentage 50; no further batch was started');
@@ -160,7 +135,7 @@ describe('max_fail_percentage', () => {
 describe('no server, and help', () => {
   it('says how to start a server when Temporal cannot be reached, exit 4', async () => {
     const jobsFile = writeJobs(work, 'one.json', [job('one', ['--output', 'out/one.json'])]);
-    const run = await runCli(['run', '--jobs-file', jobsFile, '--config', configFile], { ...env, temporalAddress: '127.0.0.1:1' });
+    const run = await runCli(['run', '--jobs-file', jobsFile, '--preserve-paths', '--config', configFile], { ...env, temporalAddress: '127.0.0.1:1' });
     expect(run.exitCode).toBe(4);
     expect(run.stderr).toContain('cannot reach the Temporal server at 127.0.0.1:1');
     expect(run.stderr).toContain('temporal server start-dev');
@@ -177,9 +152,10 @@ describe('trials from the config trial_command', () => {
   it('renders {trial_id}, {gpu}, {node} and {run_id} per dispatch and checks trial_output', async () => {
     const run = await runCli(['run', '--trials', '5', '--config', configFile, '--output-dir', join(work, 'results'), '--workflow-id', 'trials-five'], env);
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.results).toMatchObject({ run_id: 'trials-five', total_jobs: 5, successful: 5 });
+    // {run_id} is the seed's run id, the run folder's name, not the workflow id.
+    expect(run.results).toMatchObject({ workflow_id: 'trials-five', run_id: expect.stringMatching(/^results_\d{8}_\d{6}/), total_jobs: 5, successful: 5 });
     await recordHistory(env, 'trials-five', 'trials-from-trial-command');
-    const runs = collectRuns(nodes).filter((r) => /^trial_000[0-4]$/.test(r.jobId) && r.startRecord.argv.includes('out/trials-five/' + r.jobId + '.json'));
+    const runs = collectRuns(nodes).filter((r) => /^trial_000[0-4]$/.test(r.jobId) && r.startRecord.argv.includes(`out/${run.results.run_id}/${r.jobId}.json`));
     expect(runs.map((r) => r.jobId).sort()).toEqual(['trial_0000', 'trial_0001', 'trial_0002', 'trial_0003', 'trial_0004']);
     for (const r of runs) {
       const argv = r.startRecord.argv;
@@ -193,7 +169,7 @@ describe('trials from the config trial_command', () => {
 describe('one sweep per command', () => {
   it('attaches a second invocation to the sweep the first one started', async () => {
     const jobsFile = writeJobs(work, 'attach.json', [1, 2, 3].map((i) => job(`attach${i}`, ['--output', `out/attach${i}.json`, '--sleep', '1'])));
-    const args = ['--jobs-file', jobsFile, '--config', configFile, '--output-dir', join(work, 'results')];
+    const args = ['--jobs-file', jobsFile, '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'results')];
     const started = await runCli(['start', ...args], env);
     expect(started.exitCode, started.stderr).toBe(0);
     const workflowId = started.stdout.trim();
@@ -201,14 +177,16 @@ describe('one sweep per command', () => {
     const run = await runCli(['run', ...args], env);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stderr).toContain(`attached to running sweep ${workflowId}`);
-    expect(run.results.run_id).toBe(workflowId);
+    // One sweep, two names: its workflow id, and the seed's run id that names its run folder.
+    expect(run.results).toMatchObject({ workflow_id: workflowId, run_id: expect.stringMatching(/^results_\d{8}_\d{6}(_\d+)?$/) });
     expect(collectRuns(nodes).filter((r) => r.jobId.startsWith('attach')).map((r) => r.jobId).sort()).toEqual(['attach1', 'attach2', 'attach3']);
     // The same command after the sweep finished is a new sweep, not the old one again.
     const again = await runCli(['start', ...args], env);
     expect(again.stdout.trim()).toBe(`${workflowId}-2`);
     const rerun = await runCli(['run', ...args], env);
     expect(rerun.exitCode, rerun.stderr).toBe(0);
-    expect(rerun.results.run_id).toBe(`${workflowId}-2`);
+    expect(rerun.results.workflow_id).toBe(`${workflowId}-2`);
+    expect(rerun.results.run_id).not.toBe(run.results.run_id);
   });
 });
 
@@ -218,7 +196,7 @@ describe('sweeps started by the official temporal CLI', () => {
     try {
       const ok = await temporalCli(['workflow', 'execute', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', 'from-temporal-cli', '--input', '{"trials": 3}', '--output', 'json'], env);
       expect(ok.exitCode, ok.stderr + ok.stdout).toBe(0);
-      expect(JSON.parse(ok.stdout).result).toMatchObject({ run_id: 'from-temporal-cli', total_jobs: 3, successful: 3, status: 'complete' });
+      expect(JSON.parse(ok.stdout).result).toMatchObject({ workflow_id: 'from-temporal-cli', total_jobs: 3, successful: 3, status: 'complete' });
       // A jobs file with preservePaths; a second start of the same id attaches (UseExisting).
       const jobsFile = writeJobs(work, 'temporal_cli_jobs.json', [1, 2].map((i) => job(`tcli${i}`, ['--output', `out/tcli${i}.json`, '--sleep', '1'])));
       const input = JSON.stringify({ jobsFile, preservePaths: true, outputDir: join(work, 'results') });

@@ -51,7 +51,8 @@ describe('rigsweep plan', () => {
     expect(run.stdout).toMatch(/^ETA: .+ \(expected trial 2\.8s\)$/m);
     const json = dryRunJson(run);
     expect(json).toMatchObject({ status: 'dry_run', total_jobs: 50, batches: 3, expected_trial_seconds: 2.8 });
-    expect(json.run_id).toMatch(/^rigsweep-trials-50-[0-9a-f]{10}$/);
+    expect(json.workflow_id).toMatch(/^rigsweep-trials-50-[0-9a-f]{10}$/);
+    expect(json.run_id).toMatch(/^full_scoring_results_\d{8}_\d{6}$/);
     expect(Object.keys(json.assignments)).toEqual(NODES);
     expect(plannedJobIds(json)).toEqual(Array.from({ length: 50 }, (_, i) => `trial_${String(i).padStart(4, '0')}`));
     const last = Object.values(json.assignments as Record<string, { planned_end_s: number }[]>).flat();
@@ -67,12 +68,12 @@ describe('rigsweep plan', () => {
     expect(run.stdout).toContain('(expected trial 60s)');
     const json = dryRunJson(run);
     expect(json).toMatchObject({ status: 'dry_run', total_jobs: 50, expected_trial_seconds: 60 });
-    expect(json.run_id).toMatch(/^rigsweep-scorer_jobs-[0-9a-f]{10}$/);
+    expect(json.workflow_id).toMatch(/^rigsweep-scorer_jobs-[0-9a-f]{10}$/);
     expect(plannedJobIds(json)).toEqual([...ids].sort());
 
     const start = await runCli(['start', '--dry-run', '--jobs-file', jobsFile, '--config', configFile, '--workflow-id', 'my-sweep'], env);
     expect(start.exitCode, start.stderr).toBe(0);
-    expect(dryRunJson(start).run_id).toBe('my-sweep');
+    expect(dryRunJson(start).workflow_id).toBe('my-sweep');
   });
 
   it('exits 2 on bad input, exactly like run, and prints no plan', async () => {

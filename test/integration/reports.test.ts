@@ -51,7 +51,7 @@ beforeAll(async () => {
     job('rep_broken', ['--exit-code', '4']),
     job('rep_oom', ['--signal-self', 'KILL']),
   ]);
-  run = await runCli(['run', '--jobs-file', jobsFile, '--config', config, '--output-dir', join(work, 'results'), '--workflow-id', 'report-sweep', '--max-retries', '1'], env);
+  run = await runCli(['run', '--jobs-file', jobsFile, '--preserve-paths', '--config', config, '--output-dir', join(work, 'results'), '--workflow-id', 'report-sweep', '--max-retries', '1'], env);
   browser = await launchChromium();
 });
 
@@ -63,7 +63,7 @@ afterAll(async () => {
 describe('reports at the end of a sweep', () => {
   it('writes joblog.tsv and report.html next to the Results JSON', () => {
     expect(run.exitCode, run.stderr).toBe(1); // rep_broken and rep_oom fail on both attempts
-    expect(run.results).toMatchObject({ run_id: 'report-sweep', total_jobs: 10, batches: 3 });
+    expect(run.results).toMatchObject({ workflow_id: 'report-sweep', total_jobs: 10, batches: 3 });
     for (const name of ['joblog.tsv', 'report.html', 'sweep_results.json', 'results.jsonl']) expect(existsSync(join(run.results.output_dir, name))).toBe(true);
   });
 

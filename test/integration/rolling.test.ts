@@ -38,9 +38,9 @@ beforeAll(async () => {
     args: ['--job', `roll_${i}`, '--sleep', i % 4 === 0 ? '1.5' : '0.4', '--output', `out/roll_${i}.json`],
     expected_output: `out/roll_${i}.json`,
   }));
-  run = await runCli(['run', '--jobs-file', writeJobs(work, 'rolling_jobs.json', jobs), '--config', config, '--output-dir', join(work, 'out')], env);
+  run = await runCli(['run', '--jobs-file', writeJobs(work, 'rolling_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env);
   runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('roll_'));
-  await recordHistory(env, run.results.run_id, 'rolling-24-jobs');
+  await recordHistory(env, run.results.workflow_id, 'rolling-24-jobs');
 });
 
 afterAll(async () => {
@@ -100,7 +100,7 @@ describe('a rolling sweep', () => {
   });
 
   it('writes each node\'s cooldown to the timeline and says it in the seed-style lines', () => {
-    const timeline = readFileSync(join(work, 'out', run.results.run_id, 'timeline.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const timeline = readFileSync(join(run.results.output_dir, 'timeline.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     const cooldowns = timeline.filter((entry) => entry.kind === 'cooldown');
     expect(cooldowns.length).toBeGreaterThan(0);
     expect(cooldowns.every((entry) => nodes.some((node) => node.name === entry.node))).toBe(true);

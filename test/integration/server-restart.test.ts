@@ -40,7 +40,7 @@ describe('a Temporal server restart mid-sweep', () => {
     const jobs = Array.from({ length: 12 }, (_, i) => ({ job_id: `j${i}`, script: 'fake_trial.py', args: ['--job', `j${i}`, '--sleep', '1', '--output', `out/j${i}.json`], expected_output: `out/j${i}.json` }));
     const env = { temporalAddress: `127.0.0.1:${port}`, taskQueue: 'restart', home: work };
     const started = () => readTrialRecords(local).filter((r) => r.event === 'start');
-    const run = runCli(['run', '--jobs-file', writeJobs(work, 'jobs.json', jobs), '--config', config, '--output-dir', join(work, 'out')], env, { timeoutMs: 240_000 });
+    const run = runCli(['run', '--jobs-file', writeJobs(work, 'jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env, { timeoutMs: 240_000 });
     for (let i = 0; i < 150 && started().length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 200));
     server!.kill('SIGKILL');
     const killedAt = Date.now();

@@ -13,7 +13,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type AfterCancel, type ChaosRow, inChaosRun, jobsFinishedButNotRecorded, jobsRunTwiceAtOnce, liveTrialProcesses, reportChaos, watchTrialsAfterCancel } from '../harness/chaos-report';
 import { readTrialRecords, startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, sweepResult, temporalCli, waitUntil, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, sweepResult, temporalCli, waitUntil, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun, runFolder } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -49,7 +49,7 @@ async function reportCancel(fault: string, prefix: string, jobCount: number, wor
   const row = {
     fault,
     jobs: jobCount,
-    lost: await jobsFinishedButNotRecorded(runsOf(prefix), join(work, 'results', workflowId)),
+    lost: await jobsFinishedButNotRecorded(runsOf(prefix), runFolder(join(work, 'results'), workflowId)),
     twiceAtOnce: jobsRunTwiceAtOnce(runsOf(prefix)),
     orphans: after.orphans,
     recoverSeconds: after.goneAfterSeconds,
@@ -67,7 +67,7 @@ describe.skipIf(inChaosRun)('reaching rigs as OpenSSH does', () => {
     writeFileSync(join(rigs.home, '.ssh', 'config'), `Host gpu-rig-a\n  HostName ${rigs.rigs[0].address}\n  User ${rigs.user}\n`);
     const { username, ...aliased } = configNodes[1];
     const config = writeUserConfig(work, 'alias.json', { nodes: [{ ...aliased, hostname: 'gpu-rig-a' }] });
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'alias-jobs.json', jobs('alias', 2)), '--config', config, '--output-dir', join(work, 'results')], env);
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'alias-jobs.json', jobs('alias', 2)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.results.jobs.map((j: any) => j.node)).toEqual(['gpu-rig-a', 'gpu-rig-a']);
     const starts = readTrialRecords(rigs.rigs[0].workDir).filter((r) => r.event === 'start' && r.argv[1]?.startsWith('alias'));
@@ -85,14 +85,14 @@ describe.skipIf(inChaosRun)('reaching rigs as OpenSSH does', () => {
     };
     // Pre-flight on (the default): the rig is left out, its jobs run on the trusted rig.
     const both = writeUserConfig(work, 'both-rigs.json', { nodes: [configNodes[1], configNodes[2]] });
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'hostkey-jobs.json', jobs('hostkey', 2)), '--config', both, '--output-dir', join(work, 'results')], { ...env, home });
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'hostkey-jobs.json', jobs('hostkey', 2)), '--preserve-paths', '--config', both, '--output-dir', join(work, 'results')], { ...env, home });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.results.jobs.map((j: any) => j.node)).toEqual([rigs.rigs[0].address, rigs.rigs[0].address]);
     expect(run.results.warnings).toHaveLength(1);
     expectHostKeyMessage(run.results.warnings[0]);
     // Pre-flight off: every job sent there fails with SSH_ERROR and the same message, not retried.
     const alone = writeUserConfig(work, 'rig2-only.json', { nodes: [configNodes[2]], preflight: { enabled: false } });
-    const refused = await runCli(['run', '--jobs-file', writeJobs(work, 'hostkey-jobs2.json', jobs('refused', 2)), '--config', alone, '--output-dir', join(work, 'results')], { ...env, home });
+    const refused = await runCli(['run', '--jobs-file', writeJobs(work, 'hostkey-jobs2.json', jobs('refused', 2)), '--preserve-paths', '--config', alone, '--output-dir', join(work, 'results')], { ...env, home });
     expect(refused.exitCode, refused.stderr).toBe(1);
     for (const job of refused.results.jobs) {
       expect(job).toMatchObject({ failure_mode: 'SSH_ERROR', attempt: 1 });
@@ -108,7 +108,7 @@ describe.skipIf(inChaosRun)('pre-flight, once per run', () => {
     execFileSync('runuser', ['-u', rigs.user, '--', 'sh', '-c', `mkdir -p ${cache} && echo stale > ${cache}/kernel.bin`]);
     const warmup = 'python3 fake_trial.py --job warmup-{gpu} --sleep 0.3 --gpu-id {gpu}';
     const config = writeUserConfig(work, 'preflight.json', { nodes: [configNodes[0], { ...configNodes[1], warmup_command: warmup }] });
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'preflight-jobs.json', jobs('pre', 4)), '--config', config, '--output-dir', join(work, 'results')], env);
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'preflight-jobs.json', jobs('pre', 4)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(existsSync(cache)).toBe(false);
     const rig = rigs.rigs[0].address;
@@ -116,7 +116,7 @@ describe.skipIf(inChaosRun)('pre-flight, once per run', () => {
     expect(run.stdout).toMatch(/^\[PREFLIGHT\] localhost: reachable \(\d+ ms\)$/m);
     expect(run.stdout).toMatch(new RegExp(`^\\[WARMUP\\] ${rig.replace(/\./g, '\\.')}:GPU1 warm-up done`, 'm'));
     expect(run.results.preflight.map((c: any) => [c.node, c.reachable, c.hip_cache_cleared])).toEqual([['localhost', true, null], [rig, true, true]]);
-    await recordHistory(env, run.results.run_id, 'preflight-warmup');
+    await recordHistory(env, run.results.workflow_id, 'preflight-warmup');
     const records = readTrialRecords(rigs.rigs[0].workDir);
     const warmups = records.filter((r) => r.argv[1]?.startsWith('warmup-'));
     const [w0s, w0e, w1s, w1e] = ['warmup-0', 'warmup-1'].flatMap((id) => ['start', 'end'].map((event) => warmups.find((r) => r.argv[1] === id && r.event === event)!));
@@ -129,14 +129,14 @@ describe.skipIf(inChaosRun)('pre-flight, once per run', () => {
   it('leaves an unreachable node out with a warning (its jobs run elsewhere), or fails when asked to', async () => {
     const phantom = { ...configNodes[2], hostname: '10.231.0.99' };
     const config = writeUserConfig(work, 'phantom.json', { nodes: [configNodes[1], phantom] });
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'phantom-jobs.json', jobs('ph', 3)), '--config', config, '--output-dir', join(work, 'results')], env);
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'phantom-jobs.json', jobs('ph', 3)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.results.jobs.map((j: any) => j.node)).toEqual([rigs.rigs[0].address, rigs.rigs[0].address, rigs.rigs[0].address]);
     expect(run.results.warnings).toEqual([expect.stringMatching(/^pre-flight: 10\.231\.0\.99 left out of this sweep: unreachable/)]);
     expect(run.stdout).toMatch(/^\[PREFLIGHT\] 10\.231\.0\.99: unreachable/m);
-    await recordHistory(env, run.results.run_id, 'preflight-node-left-out');
+    await recordHistory(env, run.results.workflow_id, 'preflight-node-left-out');
     const strict = writeUserConfig(work, 'phantom-strict.json', { nodes: [configNodes[1], phantom], preflight: { required: true } });
-    const failed = await runCli(['run', '--jobs-file', writeJobs(work, 'phantom-jobs2.json', jobs('strict', 2)), '--config', strict, '--output-dir', join(work, 'results')], env);
+    const failed = await runCli(['run', '--jobs-file', writeJobs(work, 'phantom-jobs2.json', jobs('strict', 2)), '--preserve-paths', '--config', strict, '--output-dir', join(work, 'results')], env);
     expect(failed.exitCode).toBe(1);
     expect(failed.stderr).toContain('pre-flight failed: 10.231.0.99');
     expect(readTrialRecords(rigs.rigs[0].workDir).filter((r) => r.argv[1]?.startsWith('strict'))).toEqual([]);
@@ -152,12 +152,12 @@ describe.skipIf(inChaosRun)('the reset between batches', () => {
         nodes: configNodes.slice(1),
         job_batching: { max_jobs_per_batch: 2, max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 0.5 },
       });
-      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'reset-jobs.json', jobs('reset', 3)), '--config', config, '--output-dir', join(work, 'results')], env);
+      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'reset-jobs.json', jobs('reset', 3)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env);
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.results).toMatchObject({ successful: 3, batches: 2 });
       expect(run.results.warnings).toEqual([`before batch 2: ${rigs.rigs[0].address}: reset failed: sudo: a password is required (see README: the sudoers line for drop_caches)`]);
       expect(run.stdout).toContain(`[RESET] ${rigs.rigs[1].address}: caches dropped`);
-      await recordHistory(env, run.results.run_id, 'two-batches-reset-warning');
+      await recordHistory(env, run.results.workflow_id, 'two-batches-reset-warning');
     } finally {
       rmSync(refuse);
     }
@@ -169,7 +169,7 @@ describe('Ctrl-C on rigsweep run', () => {
     const config = writeUserConfig(work, 'cancel.json', { nodes: configNodes });
     let interruptedAt = 0;
     let afterCancel: Promise<AfterCancel> | undefined;
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'cancel-jobs.json', jobs('cancel', 6, '120')), '--config', config, '--output-dir', join(work, 'results')], env, {
+    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'cancel-jobs.json', jobs('cancel', 6, '120')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env, {
       onSpawn: (child) => {
         const poll = setInterval(() => {
           if (runsOf('cancel').length >= 6) {
@@ -199,7 +199,7 @@ describe('a sweep started elsewhere', () => {
     const config = writeUserConfig(work, 'elsewhere.json', { nodes: configNodes });
     const worker = await startWorkerProcess(config, env, work);
     try {
-      const start = await runCli(['start', '--jobs-file', writeJobs(work, 'remote-jobs.json', jobs('remote', 6, '120')), '--config', config, '--output-dir', join(work, 'results')], env);
+      const start = await runCli(['start', '--jobs-file', writeJobs(work, 'remote-jobs.json', jobs('remote', 6, '120')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env);
       expect(start.exitCode, start.stderr).toBe(0);
       const id = start.stdout.trim();
       await waitUntil('six trials to run', () => runsOf('remote').length >= 6, 20_000);
@@ -237,7 +237,7 @@ describe('a sweep started elsewhere', () => {
     const isLong = (run: TrialRun) => run.jobId === 'tcancel3';
     const worker = await startWorkerProcess(config, env, work);
     try {
-      const start = await runCli(['start', '--jobs-file', writeJobs(work, 'tcancel-jobs.json', sweepJobs), '--config', config, '--output-dir', join(work, 'results')], env);
+      const start = await runCli(['start', '--jobs-file', writeJobs(work, 'tcancel-jobs.json', sweepJobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env);
       expect(start.exitCode, start.stderr).toBe(0);
       const id = start.stdout.trim();
       await waitUntil("the long trial to run and the second batch's short one to end", () => runsOf('tcancel').filter(isLong).length === 1 && runsOf('tcancel').filter((run) => run.endRecord).length === 3, 30_000);
@@ -259,7 +259,7 @@ describe('a sweep started elsewhere', () => {
         ['tcancel3', 'SIGTERM'],
       ]);
       await recordHistory(env, id, 'cancelled-after-finished-jobs');
-      const partial = JSON.parse(readFileSync(join(work, 'results', id, 'sweep_results.json'), 'utf8'));
+      const partial = JSON.parse(readFileSync(join(runFolder(join(work, 'results'), id), 'sweep_results.json'), 'utf8'));
       expect(partial).toMatchObject({ status: 'partial', total_jobs: 4, successful: 3, stopped_reason: expect.stringContaining('cancelled') });
     } finally {
       await worker.stop();

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster, sweepResult, waitUntil } from '../harness/sweep-fixture';
+import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster, sweepResult, waitUntil, runFolder } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe('a sweep steered while it runs', () => {
   it('pauses after its batch, takes new numbers and exclusions, rejects bad ones, resumes and obeys them', async () => {
-    const started = await runCli(['start', '--jobs-file', writeJobs(work, 'steer_jobs.json', jobs), '--config', config, '--output-dir', join(work, 'out')], env);
+    const started = await runCli(['start', '--jobs-file', writeJobs(work, 'steer_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env);
     expect(started.exitCode, started.stderr).toBe(0);
     const id = started.stdout.trim();
     const runs = () => collectRuns(nodes).filter((run) => run.jobId.startsWith('steer_'));
@@ -97,7 +97,7 @@ describe('a sweep steered while it runs', () => {
     const laterBatches = new Set(after.map((run) => batchOf.get(run.jobId)!));
     for (const batch of laterBatches) expect(results.jobs.filter((job: any) => job.batch === batch).length).toBeLessThanOrEqual(3);
 
-    const timeline = readFileSync(join(work, 'out', id, 'timeline.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const timeline = readFileSync(join(runFolder(join(work, 'out'), id), 'timeline.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     const pause = timeline.find((entry) => entry.kind === 'pause');
     expect(pause.end_ms - pause.start_ms).toBeGreaterThanOrEqual(1500);
     expect(timeline.filter((entry) => entry.kind === 'batch').length).toBe(results.batches);
@@ -117,7 +117,7 @@ describe('a sweep steered while it runs', () => {
       job_batching: { max_jobs_per_batch: 6, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0.2 },
     });
     const midJobs = jobs.slice(0, 12).map((job) => JSON.parse(JSON.stringify(job).replaceAll('steer_', 'mid_')));
-    const started = await runCli(['start', '--jobs-file', writeJobs(work, 'mid_jobs.json', midJobs), '--config', slowStarts, '--output-dir', join(work, 'out')], env);
+    const started = await runCli(['start', '--jobs-file', writeJobs(work, 'mid_jobs.json', midJobs), '--preserve-paths', '--config', slowStarts, '--output-dir', join(work, 'out')], env);
     expect(started.exitCode, started.stderr).toBe(0);
     const id = started.stdout.trim();
     const rigB = rigs.rigs[1].address;

@@ -47,7 +47,7 @@ describe('two sweeps on the same rig at once', () => {
     try {
       const [first, second] = await Promise.all(
         ['watcher', 'bench'].map((sweep) =>
-          runCli(['start', '--workflow-id', `two-sweeps-${sweep}`, '--jobs-file', writeJobs(work, `${sweep}.json`, jobsOf(sweep)), '--config', config, '--output-dir', join(work, 'out')], env),
+          runCli(['start', '--workflow-id', `two-sweeps-${sweep}`, '--jobs-file', writeJobs(work, `${sweep}.json`, jobsOf(sweep)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env),
         ),
       );
       expect(first.exitCode, first.stderr).toBe(0);

@@ -90,7 +90,7 @@ afterAll(async () => {
 });
 
 async function startSweep(name: string, jobList: unknown[], extra: string[] = []): Promise<string> {
-  const start = await runCli(['start', '--jobs-file', writeJobs(work, `${name}.json`, jobList), '--config', config, '--output-dir', join(work, 'results'), ...extra], env);
+  const start = await runCli(['start', '--jobs-file', writeJobs(work, `${name}.json`, jobList), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results'), ...extra], env);
   expect(start.exitCode, start.stderr).toBe(0);
   return start.stdout.trim();
 }
@@ -130,7 +130,7 @@ describe('rigsweep watch in a terminal', () => {
 
   it('rigsweep run at a terminal shows the live view, logs a failure above it and still prints the Results JSON last', async () => {
     const jobList = jobs('tty', 6, () => '1.5', (i) => (i === 3 ? ['--exit-code', '7'] : []));
-    startInTerminal('run', ['run', '--jobs-file', writeJobs(work, 'tty-jobs.json', jobList), '--config', config, '--output-dir', join(work, 'results'), '--max-retries', '0']);
+    startInTerminal('run', ['run', '--jobs-file', writeJobs(work, 'tty-jobs.json', jobList), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results'), '--max-retries', '0']);
     const { captures, exitCode } = await watchScreen('run');
     expect(exitCode).toBe(1);
     expect(captures.some((shown) => OVERALL.test(shown) && nodeNames.every((name) => nodeLineOf(name).test(shown)))).toBe(true);
@@ -142,7 +142,7 @@ describe('rigsweep watch in a terminal', () => {
   });
 
   it('Ctrl-C on rigsweep run at a terminal leaves the last picture and says below it that the sweep is cancelled', async () => {
-    startInTerminal('interrupted-run', ['run', '--jobs-file', writeJobs(work, 'ctrlc-jobs.json', jobs('ctrlc', 6, () => '60')), '--config', config, '--output-dir', join(work, 'results')]);
+    startInTerminal('interrupted-run', ['run', '--jobs-file', writeJobs(work, 'ctrlc-jobs.json', jobs('ctrlc', 6, () => '60')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')]);
     for (let i = 0; i < 120 && !/ 6 running /.test(screen('interrupted-run')); i++) await sleep(250);
     tmux('send-keys', '-t', 'interrupted-run', 'C-c');
     const { captures, exitCode } = await watchScreen('interrupted-run', 60_000);

@@ -91,11 +91,13 @@ describe('the WATCHER starts sweeps with the Temporal Python SDK', () => {
     const run = await watcher(['--trials', '3', '--output-dir', join(work, 'results')]);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.results).toMatchObject({ status: 'complete', total_jobs: 3, successful: 3, failed: 0 });
+    const workflowId: string = run.results.workflow_id;
     const runId: string = run.results.run_id;
-    expect(runId).toMatch(/^watcher-trials-3-\d{8}T\d{6}Z$/);
+    expect(workflowId).toMatch(/^watcher-trials-3-\d{8}T\d{6}Z$/);
+    expect(runId).toMatch(/^results_\d{8}_\d{6}(_\d+)?$/);
     expect(run.results.jobs.map((j: any) => j.job_id).sort()).toEqual(['trial_0000', 'trial_0001', 'trial_0002']);
     expect(existsSync(run.results.results_file)).toBe(true);
-    expect(run.stderr).toContain(`sweep ${runId}: complete, 3/3 jobs successful, 0 failed`);
+    expect(run.stderr).toContain(`sweep ${workflowId} (run ${runId}): complete, 3/3 jobs successful, 0 failed`);
     // The trials really ran, once each, with this sweep's run id in their output paths.
     const runs = collectRuns(nodes).filter((r) => r.startRecord.argv.includes(`out/${runId}/${r.jobId}.json`));
     expect(runs.map((r) => r.jobId).sort()).toEqual(['trial_0000', 'trial_0001', 'trial_0002']);
@@ -105,7 +107,7 @@ describe('the WATCHER starts sweeps with the Temporal Python SDK', () => {
     writeJobs(work, 'watcher_jobs.json', [job('wjob1'), job('wjob2', ['--lr', '0.01']), job('wjob3')]);
     const run = await watcher(['--jobs-file', 'watcher_jobs.json', '--config', 'distributed_config.json', '--preserve-paths', '--output-dir', 'results', '--workflow-id', 'watcher-jobs-file'], { cwd: work });
     expect(run.exitCode, run.stderr).toBe(0);
-    expect(run.results).toMatchObject({ run_id: 'watcher-jobs-file', status: 'complete', total_jobs: 3, successful: 3, preserve_paths: true });
+    expect(run.results).toMatchObject({ workflow_id: 'watcher-jobs-file', status: 'complete', total_jobs: 3, successful: 3, preserve_paths: true });
     expect(run.results.results_file.startsWith(join(work, 'results'))).toBe(true); // made absolute by the caller
     expect(ranJobs('wjob')).toEqual(['wjob1', 'wjob2', 'wjob3']);
     const wjob2 = collectRuns(nodes).find((r) => r.jobId === 'wjob2')!;
@@ -114,7 +116,7 @@ describe('the WATCHER starts sweeps with the Temporal Python SDK', () => {
 
   it('exits 1 when a job failed, still with the Results JSON saying which and why', async () => {
     const jobsFile = writeJobs(work, 'watcher_fail.json', [job('wfail_ok'), job('wfail_bad', ['--exit-code', '3'])]);
-    const run = await watcher(['--jobs-file', jobsFile, '--max-retries', '0']);
+    const run = await watcher(['--jobs-file', jobsFile, '--preserve-paths', '--max-retries', '0']);
     expect(run.exitCode, run.stderr).toBe(1);
     expect(run.results).toMatchObject({ status: 'partial', successful: 1, failed: 1 });
     const bad = run.results.jobs.find((j: any) => j.job_id === 'wfail_bad');
@@ -124,11 +126,11 @@ describe('the WATCHER starts sweeps with the Temporal Python SDK', () => {
 
   it('ends two concurrent invocations with the same --workflow-id on ONE sweep, and a later one gets its result', async () => {
     const jobsFile = writeJobs(work, 'watcher_same.json', [1, 2, 3].map((i) => job(`wsame${i}`, ['--sleep', '2'])));
-    const args = ['--jobs-file', jobsFile, '--workflow-id', `watcher-same-${process.pid}`];
+    const args = ['--jobs-file', jobsFile, '--preserve-paths', '--workflow-id', `watcher-same-${process.pid}`];
     const [first, second] = await Promise.all([watcher(args), watcher(args)]);
     expect(first.exitCode, first.stderr).toBe(0);
     expect(second.exitCode, second.stderr).toBe(0);
-    expect(first.results.run_id).toBe(`watcher-same-${process.pid}`);
+    expect(first.results.workflow_id).toBe(`watcher-same-${process.pid}`);
     expect(second.results).toEqual(first.results); // the same sweep's result, not a second sweep
     expect(ranJobs('wsame')).toEqual(['wsame1', 'wsame2', 'wsame3']); // each job ran once
     // After it completed, the same id returns that sweep's result and runs nothing again.
@@ -141,7 +143,7 @@ describe('the WATCHER starts sweeps with the Temporal Python SDK', () => {
 
   it('exits 2 on bad input, naming the file, and the same id runs once the input is fixed', async () => {
     const missing = join(work, 'watcher_missing.json');
-    const args = ['--jobs-file', missing, '--workflow-id', `watcher-missing-${process.pid}`];
+    const args = ['--jobs-file', missing, '--preserve-paths', '--workflow-id', `watcher-missing-${process.pid}`];
     const bad = await watcher(args);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('watcher_missing.json: cannot read jobs file: not found');
@@ -151,12 +153,12 @@ describe('the WATCHER starts sweeps with the Temporal Python SDK', () => {
     writeJobs(work, 'watcher_missing.json', [job('wmissing1')]);
     const fixed = await watcher(args);
     expect(fixed.exitCode, fixed.stderr).toBe(0);
-    expect(fixed.results).toMatchObject({ run_id: `watcher-missing-${process.pid}`, successful: 1 });
+    expect(fixed.results).toMatchObject({ workflow_id: `watcher-missing-${process.pid}`, successful: 1 });
     expect(ranJobs('wmissing')).toEqual(['wmissing1']);
   });
 
   it('exits 2 on bad usage and 4 when no Temporal server answers', async () => {
-    const usage = await watcher(['--trials', '3', '--jobs-file', 'x.json']);
+    const usage = await watcher(['--trials', '3', '--jobs-file', 'x.json', '--preserve-paths']);
     expect(usage.exitCode).toBe(2);
     expect(usage.stderr).toContain('not allowed with argument');
     const original = env.temporalAddress;

@@ -63,7 +63,7 @@ describe('Temporal Web "Start Workflow"', () => {
       if (answer.exitCode === 0) result = JSON.parse(answer.stdout).result;
       else await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    expect(result).toMatchObject({ run_id: 'from-web-ui', total_jobs: 3, successful: 3, status: 'complete' });
+    expect(result).toMatchObject({ workflow_id: 'from-web-ui', run_id: expect.stringMatching(/^full_scoring_results_\d{8}_\d{6}/), total_jobs: 3, successful: 3, status: 'complete' });
     const ran = collectRuns(nodes).filter((r) => r.jobId.startsWith('web_'));
     expect(ran.map((r) => r.jobId).sort()).toEqual(['web_0000', 'web_0001', 'web_0002']);
     expect(new Set(ran.map((r) => r.node))).toEqual(new Set(result.jobs.map((j: any) => j.node)));
@@ -104,6 +104,8 @@ describe('Temporal Web "Start Workflow"', () => {
     await tab('Search Attributes', '"RigsweepDone": 6');
     expect(await shown()).toContain('"RigsweepSweep": "trials"');
     await tab('Memo', '"config_digest"');
+    // Temporal Web names the sweep by its workflow id and shows its run id, the run folder's name, in the memo.
+    expect(await shown()).toMatch(/"run_id": "full_scoring_results_\d{8}_\d{6}/);
     await page.screenshot({ path: join(work, 'web-ui-story.png') });
   });
 });

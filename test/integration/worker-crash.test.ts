@@ -40,7 +40,7 @@ async function startWithWorker(prefix: string, count: number, sleepOf: (i: numbe
     expected_output: `out/${prefix}${i}.json`,
   }));
   const first = await startWorkerProcess(configFile, env, work);
-  const started = await runCli(['start', '--jobs-file', writeJobs(work, `${prefix}jobs.json`, jobs), '--config', configFile, '--output-dir', join(work, 'out')], env);
+  const started = await runCli(['start', '--jobs-file', writeJobs(work, `${prefix}jobs.json`, jobs), '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'out')], env);
   expect(started.exitCode, started.stderr).toBe(0);
   return { jobs, first, id: started.stdout.trim(), runs: () => collectRuns(nodes).filter((r) => r.jobId.startsWith(prefix)) };
 }

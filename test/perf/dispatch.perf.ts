@@ -74,7 +74,7 @@ beforeAll(async () => {
   ({ nodes, configNodes } = cluster);
   config = writeUserConfig(work, 'distributed_config.json', { nodes: cluster.configNodes, job_batching: { enabled: false }, preflight: { enabled: false } });
   // Warm up once: the first sweep pays for SSH logins and the workflow bundle's first load.
-  await timedCli(['run', '--jobs-file', writeJobs(work, 'warm.json', jobs('warm', 14, '0')), '--config', config, '--output-dir', join(work, 'out')]);
+  await timedCli(['run', '--jobs-file', writeJobs(work, 'warm.json', jobs('warm', 14, '0')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')]);
 });
 
 afterAll(async () => {
@@ -97,7 +97,7 @@ describe('dispatch overhead', () => {
 
   it('(a) instant trials: idle gap per GPU lane between jobs', async () => {
     const busyBefore = machineBusySeconds();
-    const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'instant.json', jobs('instant', 280, '0')), '--config', config, '--output-dir', join(work, 'out')]);
+    const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'instant.json', jobs('instant', 280, '0')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')]);
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('instant'));
     const gaps = laneGaps(runs).map((s) => s * 1000);
     rows.push(['(a) lane gap per job, median / p95 (ms)', `${quantile(gaps, 0.5).toFixed(0)} / ${quantile(gaps, 0.95).toFixed(0)} (${runs.length} jobs, 14 slots)`]);
@@ -114,7 +114,7 @@ describe('dispatch overhead', () => {
   it('(a) instant trials on one lane: the round trip alone, without 14 lanes sharing 2 cores', async () => {
     const rig = configNodes[1];
     const oneLane = writeUserConfig(work, 'one-lane.json', { nodes: [{ ...rig, gpu_count: 1, max_concurrent_script_jobs: 1 }], job_batching: { enabled: false }, preflight: { enabled: false } });
-    await timedCli(['run', '--jobs-file', writeJobs(work, 'lane.json', jobs('lane', 60, '0')), '--config', oneLane, '--output-dir', join(work, 'out')]);
+    await timedCli(['run', '--jobs-file', writeJobs(work, 'lane.json', jobs('lane', 60, '0')), '--preserve-paths', '--config', oneLane, '--output-dir', join(work, 'out')]);
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('lane'));
     const gaps = laneGaps(runs).map((s) => s * 1000);
     rows.push(['(a) one lane (1 rig GPU): idle gap per job, median / p95 (ms)', `${quantile(gaps, 0.5).toFixed(0)} / ${quantile(gaps, 0.95).toFixed(0)} (${runs.length} jobs)`]);
@@ -122,7 +122,7 @@ describe('dispatch overhead', () => {
 
   it('(b) 140 trials of 0.5 s on 14 slots: rigsweep vs GNU parallel', async () => {
     const connections = sampleSshConnections(rigs);
-    const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'half.json', jobs('half', 140, '0.5')), '--config', config, '--output-dir', join(work, 'out')]).finally(() => connections.stop());
+    const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'half.json', jobs('half', 140, '0.5')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')]).finally(() => connections.stop());
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('half'));
     const sshCell = connectionsCell(rigs, connections.stop(), runs);
     const parallelWall = await gnuParallel(140, 0.5);
@@ -175,7 +175,7 @@ async function shapeSweep(mode: ShapeMode, refs: { seed: number; bound: number }
   const { nodes, config } = shapeCluster(rigs, work, mode);
   const prefix = `shape-${mode}-`;
   const from = Date.now() / 1000;
-  const args = ['run', '--jobs-file', writeJobs(work, `${prefix}jobs.json`, shapeJobs(prefix)), '--config', config, '--output-dir', join(work, 'out'), '--max-retries', '0'];
+  const args = ['run', '--jobs-file', writeJobs(work, `${prefix}jobs.json`, shapeJobs(prefix)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out'), '--max-retries', '0'];
   const run = await runCli(args, { ...env, taskQueue: `${env.taskQueue}-${mode}` }, { cwd: work, timeoutMs: 600_000 });
   const to = Date.now() / 1000;
   if (run.exitCode !== 0) {

@@ -104,7 +104,7 @@ async function timedRun(config: string, env: CliEnv, work: string, workflowId: s
   const run = await runCli(['run', '--trials', String(TRIALS), '--config', config, '--output-dir', join(work, 'out'), '--workflow-id', workflowId], env, { cwd: work });
   const to = Date.now() / 1000;
   if (run.exitCode !== 0 || run.results?.successful !== TRIALS) throw new Error(`rigsweep run ${workflowId} failed (exit ${run.exitCode}): ${run.stderr}`);
-  const runs = collectRuns([localNode]).filter((r) => r.jobId.startsWith(`${workflowId}_`));
+  const runs = collectRuns([localNode]).filter((r) => r.jobId.startsWith(`${run.results.run_id}_`));
   const [first, last] = [Math.min(...runs.map((r) => r.start)), Math.max(...runs.map((r) => r.end))];
   return { wall: to - from, span: last - first, toFirst: first - from, afterLast: to - last };
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { ResultsJson } from '../../src/shared/results';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, runCli, startWorkerProcess, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import { collectRuns, runCli, runFolder, startWorkerProcess, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
 import { median, met } from './figures';
 import { chainStats } from './history-stats';
 import { type ConnectionSampler, connectionsCell, sampleSshConnections } from './ssh-connections';
@@ -43,15 +43,22 @@ export async function longSweep(setup: LongSweepSetup): Promise<[string, string]
   });
   const outputDir = join(work, 'out-long');
   const worker = await startWorkerProcess(config, env, work);
-  let resultsFile: string | undefined;
-  const memory = sampleRss(worker.pid, () => countLines(resultsFile));
+  let sweepId: string | undefined;
+  const resultsFile = () => {
+    try {
+      return sweepId ? join(runFolder(outputDir, sweepId), 'results.jsonl') : undefined;
+    } catch {
+      return undefined; // not planned yet
+    }
+  };
+  const memory = sampleRss(worker.pid, () => countLines(resultsFile()));
   const connections = sampleSshConnections(rigs);
   const started = Date.now();
   let finished: Awaited<ReturnType<typeof startAndWait>>;
   let samples: RssSample[];
   let sampled: ReturnType<ConnectionSampler['stop']>;
   try {
-    finished = await startAndWait(env, config, outputDir, work, (id) => (resultsFile = join(outputDir, id, 'results.jsonl')));
+    finished = await startAndWait(env, config, outputDir, work, (id) => (sweepId = id));
   } finally {
     // The last RSS sample is the worker at the end of the sweep, before it stops.
     samples = memory.stop();
@@ -72,7 +79,7 @@ export async function longSweep(setup: LongSweepSetup): Promise<[string, string]
   const label = LONG_TRIALS.toLocaleString('en');
   return [
     [`(d) ${label} trials of --sleep 0 on 14 slots, unbatched: wall`, `${wall.toFixed(0)} s = ${(wall / 60).toFixed(1)} min (${(LONG_TRIALS / wall).toFixed(1)} trials/s, ${((wall * 14) / LONG_TRIALS).toFixed(2)} s per job per slot)`],
-    ['(d) completes, every trial once', `${onceEach(runs, result)}; Results JSON: ${result.status}, ${result.successful}/${result.total_jobs} successful, ${result.batches} segments, results.jsonl ${countLines(resultsFile)} lines`],
+    ['(d) completes, every trial once', `${onceEach(runs, result)}; Results JSON: ${result.status}, ${result.successful}/${result.total_jobs} successful, results.jsonl ${countLines(resultsFile())} lines`],
     ['(d) runs; history events per run, max / median', `${chain.runs.length} runs; ${Math.max(...events)} / ${median(events)} (< ${TARGET.events.toLocaleString('en')}: ${met(Math.max(...events) < TARGET.events)})${chain.mismatches ? `; ${chain.mismatches} runs list another length than they hold` : ''}`],
     ['(d) largest payload in any run', `${payloadKb.toFixed(1)} KB in ${chain.largest[0].eventType} (≤ ${TARGET.payloadKb} KB: ${met(payloadKb <= TARGET.payloadKb)}); next: ${nextLargest}`],
     [`(d) worker RSS after ${RSS_BASELINE_JOBS} jobs / at the end (MB)`, `${baseline?.rssMb.toFixed(0)} / ${end.rssMb.toFixed(0)} = ${ratio.toFixed(2)} (≤ ${TARGET.rssRatio}: ${met(ratio <= TARGET.rssRatio)}); peak ${Math.max(...samples.map((s) => s.rssMb)).toFixed(0)}, at start ${samples[0].rssMb.toFixed(0)}`],

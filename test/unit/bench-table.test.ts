@@ -3,7 +3,7 @@ import { benchCsv, benchJson, benchRow, type BenchRow, formatBenchTable, recomme
 
 /** A sweep's summary as its Results JSON gives it. */
 function sweep(successful: number, failed: number, runtimeSeconds: number, runId = 'bench-x') {
-  return { run_id: runId, results_file: `/out/${runId}/results.jsonl`, total_jobs: successful + failed, successful, failed, runtime_seconds: runtimeSeconds };
+  return { run_id: runId, workflow_id: `sweep-${runId}`, results_file: `/out/${runId}/results.jsonl`, total_jobs: successful + failed, successful, failed, runtime_seconds: runtimeSeconds };
 }
 
 function row(value: string, successful: number, failed: number, runtimeSeconds: number): BenchRow {
@@ -27,6 +27,7 @@ describe('a value\'s row', () => {
       successful: 2,
       failed: 1,
       run_id: 'bench-x',
+      workflow_id: 'sweep-bench-x',
       results_file: '/out/bench-x/results.jsonl',
     });
   });
@@ -61,7 +62,7 @@ describe('the table', () => {
   it('keeps the rows in JSON under the parameter\'s name, numbers as numbers, with the sweep and arguments of each', () => {
     const json = benchJson('sample_size', rows, { values: ['350', '1250', 'big'], extraArgs: { '350': ['--sample-size', '350'], '1250': ['--sample-size', '1250'] }, cooldownSeconds: 30, complete: false });
     expect(json).toMatchObject({ param: 'sample_size', values: [350, 1250, 'big'], complete: false, cooldown_seconds: 30, min_success_rate: 0.95 });
-    expect(json.rows[0]).toEqual({ sample_size: 350, trials: 20, total_runtime_s: 80, avg_trial_time_s: 2.5, throughput_trials_per_min: 15, success_rate: 1, successful: 20, failed: 0, run_id: 'bench-350', results_file: '/out/bench-350/results.jsonl', extra_args: ['--sample-size', '350'] });
+    expect(json.rows[0]).toEqual({ sample_size: 350, trials: 20, total_runtime_s: 80, avg_trial_time_s: 2.5, throughput_trials_per_min: 15, success_rate: 1, successful: 20, failed: 0, run_id: 'bench-350', workflow_id: 'sweep-bench-350', results_file: '/out/bench-350/results.jsonl', extra_args: ['--sample-size', '350'] });
     expect(json.recommended).toEqual({ sample_size: 350, throughput_trials_per_min: 15, success_rate: 1 });
   });
 });

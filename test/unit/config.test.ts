@@ -108,21 +108,22 @@ describe('loading jobs', () => {
 describe('planning a sweep from its input', () => {
   it('needs exactly one job source', async () => {
     const config = file('plan-config.json', { ...userConfig, trial_command: 'python3 t.py {trial}' });
-    const both = await inputError(planSweep({ trials: 3, jobsFile: 'x.json' }, 'r', { configFile: config }));
+    const both = await inputError(planSweep({ trials: 3, jobsFile: 'x.json' }, { sweepId: 'r', startedAt: new Date() }, { configFile: config }));
     expect(both.message).toContain('exactly one of "trials", "jobsFile" or "jobs"');
-    const plan = await planSweep({ trials: 50 }, 'run-1', { configFile: config, cwd: dir });
-    expect(plan).toMatchObject({ totalJobs: 50, perNodeCap: 6, resultsDir: join(dir, 'full_scoring_results', 'run-1') });
+    const plan = await planSweep({ trials: 50 }, { sweepId: 'sweep-1', startedAt: new Date(2026, 0, 15, 14, 30, 5) }, { configFile: config, cwd: dir });
+    // The seed's run id, in local time; the workflow id stays the sweep's identity.
+    expect(plan).toMatchObject({ totalJobs: 50, perNodeCap: 6, runId: 'full_scoring_results_20260115_143005', sweepId: 'sweep-1', resultsDir: join(dir, 'full_scoring_results', 'full_scoring_results_20260115_143005') });
     expect(plan.batches.map((b) => b.end - b.start)).toEqual([18, 18, 14]);
   });
 
   it('asks for trial_command when given only a trial count', async () => {
     const path = file('no-command.json', userConfig);
-    const error = await inputError(planSweep({ trials: 3 }, 'r', { configFile: path }));
+    const error = await inputError(planSweep({ trials: 3 }, { sweepId: 'r', startedAt: new Date() }, { configFile: path }));
     expect(error.message).toContain(`${path}: trial_command: required`);
   });
 
   it('validates batching overrides as the config keys they override', async () => {
-    const error = await inputError(planSweep({ trials: 3, batching: { max_jobs_per_batch: 0 } }, 'r', { configFile: file('c2.json', { ...userConfig, trial_command: 'x' }) }));
+    const error = await inputError(planSweep({ trials: 3, batching: { max_jobs_per_batch: 0 } }, { sweepId: 'r', startedAt: new Date() }, { configFile: file('c2.json', { ...userConfig, trial_command: 'x' }) }));
     expect(error.message).toContain('batching.max_jobs_per_batch');
   });
 });

@@ -60,7 +60,7 @@ describe('loaders under arbitrary input', () => {
     const config = file(JSON.stringify({ nodes: [validNode], trial_command: 'x {trial}' }));
     await fc.assert(
       fc.asyncProperty(fc.jsonValue(), async (input) => {
-        const outcome = await planSweep(input, 'r', { configFile: config, cwd: dir }).then(() => 'ok', (error: unknown) => error);
+        const outcome = await planSweep(input, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: dir }).then(() => 'ok', (error: unknown) => error);
         if (outcome !== 'ok') expect(outcome).toBeInstanceOf(InputError);
       }),
       { numRuns: 300 },

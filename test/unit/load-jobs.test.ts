@@ -62,14 +62,14 @@ describe('extraArgs in a sweep input', () => {
   writeFileSync(config, JSON.stringify({ nodes: [{ hostname: 'rig', username: 'u', gpu_count: 1, script_path: '/w', python_env: '/p' }], trial_command: 'x {trial}' }));
 
   it('travel in the plan\'s job source only when given, so plans without them stay as they were', async () => {
-    const plan = await planSweep({ trials: 2, extraArgs: ['--sample-size', 350] }, 'r', { configFile: config, cwd: work });
+    const plan = await planSweep({ trials: 2, extraArgs: ['--sample-size', 350] }, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: work });
     expect(plan.jobSource).toMatchObject({ kind: 'trials', extraArgs: ['--sample-size', '350'] });
-    expect(Object.keys((await planSweep({ trials: 2 }, 'r', { configFile: config, cwd: work })).jobSource)).not.toContain('extraArgs');
-    expect(Object.keys((await planSweep({ trials: 2, extraArgs: [] }, 'r', { configFile: config, cwd: work })).jobSource)).not.toContain('extraArgs');
+    expect(Object.keys((await planSweep({ trials: 2 }, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: work })).jobSource)).not.toContain('extraArgs');
+    expect(Object.keys((await planSweep({ trials: 2, extraArgs: [] }, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: work })).jobSource)).not.toContain('extraArgs');
   });
 
   it('must be a list of strings or numbers; the error names the field', async () => {
-    const error = await planSweep({ trials: 2, extraArgs: '--sample-size 350' }, 'r', { configFile: config, cwd: work }).catch((e: unknown) => e);
+    const error = await planSweep({ trials: 2, extraArgs: '--sample-size 350' }, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: work }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
     expect((error as Error).message).toMatch(/^workflow input: extraArgs: /);
   });
