@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { readJobResults } from '../activities/results-files';
+import { readJobResults } from '../results/run-files';
 import type { JobResult, ResultsJson } from '../shared/results';
 import type { SweepInput } from '../shared/sweep-input';
 import { benchArgs } from './bench-args';

@@ -4,10 +4,9 @@
  * here for `rigsweep run` (Ctrl-C) and `rigsweep cancel`; any other client can read the same file
  * or ask the `results` query.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { RESULTS_JSON } from '../activities/results-files';
+import { readResultsJson, RESULTS_JSON } from '../results/run-files';
 import type { ResultsJson } from '../shared/results';
 
 export interface PartialResults {
@@ -21,6 +20,6 @@ export async function partialResults(handle: WorkflowHandle): Promise<PartialRes
   const memo = (description?.memo ?? {}) as { results_dir?: unknown };
   if (typeof memo.results_dir !== 'string') return null;
   const file = join(memo.results_dir, RESULTS_JSON);
-  const results = await readFile(file, 'utf8').then((text) => JSON.parse(text) as ResultsJson, () => null);
+  const results = await readResultsJson(memo.results_dir).catch(() => null);
   return { file, results };
 }

@@ -6,9 +6,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { RESULTS_JSON, RESULTS_JSONL } from '../activities/results-files';
 import { findRunFolder } from '../inputs/run-folder';
 import { writeReports } from '../reports/write-reports';
+import { RESULTS_JSON, RESULTS_JSONL } from '../results/run-files';
 import { progressQuery } from '../shared/names';
 import type { ResultsJson } from '../shared/results';
 import { DEFAULT_OUTPUT_DIR } from '../shared/sweep-input';

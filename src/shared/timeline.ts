@@ -4,8 +4,6 @@
  * them behind the trials' bars. Times are epoch milliseconds (workflow time).
  */
 
-export const TIMELINE_JSONL = 'timeline.jsonl';
-
 export type TimelineEntry =
   /** A batch, from its first dispatch to its last job's end. */
   | { kind: 'batch'; batch: number; start_ms: number; end_ms: number }

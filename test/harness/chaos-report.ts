@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { readJobResults } from '../../src/activities/results-files';
+import { readJobResults } from '../../src/results/run-files';
 import type { TrialRun } from './sweep-fixture';
 
 export const CHAOS_REPORT_ENV = 'RIGSWEEP_CHAOS_REPORT';

@@ -2,8 +2,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appendJobResults, writeResultsActivity } from '../../src/activities/results-files';
+import { writeResultsActivity } from '../../src/activities/write-results';
 import { writeReports } from '../../src/reports/write-reports';
+import { appendJobResults } from '../../src/results/run-files';
 import type { SweepPlan } from '../../src/shared/sweep-plan';
 import { attempt, failedWith, jobRecord, T0 } from './synthetic-sweep';
 

@@ -1,47 +1,18 @@
 /**
- * Results on the worker host: every job's record appended to `results.jsonl` as batches finish (so
- * an interrupted sweep keeps what it did), and the Results JSON written once at the end.
+ * The end of a sweep on the worker host: the Results JSON and the seed's manifest built from the
+ * run's records, written into its run folder, and the reports drawn from them.
  */
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asyncLocalStorage, log } from '@temporalio/activity';
 import { writeReports } from '../reports/write-reports';
+import { readJobResults, RESULTS_JSONL, writeResultsFiles } from '../results/run-files';
 import { buildResultsJson, type JobResult, type ResultsJson, type WriteResultsInput } from '../shared/results';
 
 export type { WriteResultsInput } from '../shared/results';
-import type { SweepPlan } from '../shared/sweep-plan';
 
-export const RESULTS_JSONL = 'results.jsonl';
-export const RESULTS_JSON = 'sweep_results.json';
-export const MANIFEST_JSON = 'scripts_run_manifest.json';
-
-export async function appendJobResults(resultsDir: string, results: JobResult[]): Promise<void> {
-  await mkdir(resultsDir, { recursive: true });
-  await appendFile(join(resultsDir, RESULTS_JSONL), results.map((result) => JSON.stringify(result) + '\n').join(''));
-}
-
-/** Every job's last record, in job order (a retried append may have written one twice). */
-export async function readJobResults(resultsDir: string): Promise<JobResult[]> {
-  let text = '';
-  try {
-    text = await readFile(join(resultsDir, RESULTS_JSONL), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const byId = new Map<string, JobResult>();
-  for (const line of text.split('\n')) if (line.trim()) byId.set((JSON.parse(line) as JobResult).job_id, JSON.parse(line));
-  return [...byId.values()];
-}
-
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
-}
-
+/** Builds the Results JSON and the manifest from every job's last record, writes them, draws the reports. */
 export async function writeResultsActivity(input: WriteResultsInput): Promise<ResultsJson> {
   const { plan } = input;
-  await mkdir(plan.resultsDir, { recursive: true });
   const jobs = await readJobResults(plan.resultsDir);
   const results = buildResultsJson(
     {
@@ -62,20 +33,12 @@ export async function writeResultsActivity(input: WriteResultsInput): Promise<Re
     },
     jobs,
   );
-  await writeAtomically(join(plan.resultsDir, RESULTS_JSONL), jobs.map((job) => JSON.stringify(job) + '\n').join(''));
-  await writeAtomically(join(plan.resultsDir, RESULTS_JSON), JSON.stringify(results, null, 2) + '\n');
-  await writeAtomically(join(plan.resultsDir, MANIFEST_JSON), JSON.stringify(runManifest(input, results, jobs), null, 2) + '\n');
+  await writeResultsFiles(plan.resultsDir, { jobs, results, manifest: runManifest(input, results, jobs) });
   // The reports are a picture of the sweep, not part of it: failing to draw one must not fail the sweep.
   await writeReports(plan.resultsDir).catch((error: unknown) => {
     if (asyncLocalStorage.getStore()) log.warn(`reports not written to ${plan.resultsDir}: ${(error as Error).message}`);
   });
   return results;
-}
-
-/** Starts a run's records afresh: a workflow id used again must not inherit an old run's lines. */
-export async function startResultsFile(resultsDir: string): Promise<void> {
-  await mkdir(resultsDir, { recursive: true });
-  await writeFile(join(resultsDir, RESULTS_JSONL), '');
 }
 
 /**
