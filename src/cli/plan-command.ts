@@ -4,8 +4,7 @@
  * server and without starting anything. Bad input exits 2, exactly as `run` would.
  */
 import { loadJobRange } from '../inputs/load-jobs';
-import { simulateSweep, type SimulatedSweep } from '../shared/dispatch-simulation';
-import { asShownBatches } from '../shared/planner';
+import { simulateSweep, type SimulatedSweep } from '../shared/dispatch/ideal-run';
 import type { SweepPlan } from '../shared/sweep-plan';
 import { EXIT } from './exit-codes';
 import { defaultWorkflowId, type SweepFlags, sweepInputFromFlags, validateSweep } from './sweep-request';
@@ -22,18 +21,16 @@ const err = (line: string) => process.stderr.write(line + '\n');
 /** Prints the plan as a table, then `Dry run JSON:` and the JSON, the last thing on stdout. */
 export async function planCommand(flags: PlanFlags): Promise<number> {
   const input = sweepInputFromFlags(flags);
-  const plan = asShownBatches(await validateSweep(input));
+  const plan = await validateSweep(input);
   for (const skipped of plan.skippedNodes) err(`notice: node ${skipped.name} skipped: ${skipped.reason}`);
-  if (plan.batching.mode === 'rolling' && plan.perNodeCap !== null) {
-    err('notice: the plan simulates barrier batches; in rolling mode each node resets on its own, so starts and the ETA differ (usually sooner)');
-  }
   const workflowId = flags.workflowId ?? defaultWorkflowId(input, plan);
   const trialSeconds = flags.expectedTrialSeconds ?? DEFAULT_EXPECTED_TRIAL_SECONDS;
   const jobIds = (await loadJobRange(plan.jobSource, 0, plan.totalJobs)).map((job) => job.job_id);
   const sweep = simulateSweep(plan, jobIds, { trialSeconds });
 
   // The run id is a preview: a sweep started now would take it, or the next free `_2`, `_3`, ...
-  out(`Plan of ${workflowId} (run ${plan.runId}): ${plan.totalJobs} jobs in ${plan.batches.length === 1 ? '1 batch' : `${plan.batches.length} batches`} on ${plan.nodes.length} nodes (nothing started)`);
+  const batches = sweep.batches.length;
+  out(`Plan of ${workflowId} (run ${plan.runId}): ${plan.totalJobs} jobs in ${batches === 1 ? '1 batch' : `${batches} batches`} on ${plan.nodes.length} nodes (nothing started)`);
   for (const line of planTable(sweep)) out(line);
   out(`ETA: ${formatDuration(sweep.makespan)} (expected trial ${trialSeconds}s)`);
   out('Dry run JSON:');
@@ -66,7 +63,7 @@ function dryRunJson(plan: SweepPlan, workflowId: string, trialSeconds: number, s
     total_jobs: plan.totalJobs,
     eta_seconds: sweep.makespan,
     expected_trial_seconds: trialSeconds,
-    batches: plan.batches.length,
+    batches: sweep.batches.length,
     assignments,
   };
 }

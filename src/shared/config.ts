@@ -6,6 +6,7 @@
  * Keys keep the user's snake_case. Pure code: imported by the CLI, the activities and tests.
  */
 import { z } from 'zod';
+import { isMode, modeNames } from './dispatch/policies';
 import { parseTemplate, TRIAL_PLACEHOLDERS, WARMUP_PLACEHOLDERS } from './templates';
 
 const positiveInt = z.number().int().positive();
@@ -39,10 +40,15 @@ export const nodeConfigSchema = z.looseObject({
 });
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
+/** A batching mode: one of the policies registered with the dispatcher core. */
+const batchingMode = z.string().superRefine((mode, ctx) => {
+  if (!isMode(mode)) ctx.addIssue({ code: 'custom', message: `unknown mode "${mode}" (known: ${modeNames().join(', ')})` });
+});
+
 export const jobBatchingSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** barrier: every node drains between batches; rolling: each node drains, resets and cools down on its own. */
-  mode: z.enum(['barrier', 'rolling']).default('barrier'),
+  mode: batchingMode.default('barrier'),
   max_jobs_per_batch: positiveInt.default(20),
   max_jobs_per_node_per_batch: positiveInt.default(6),
   inter_batch_cooldown_seconds: nonNegative.default(5),
@@ -54,7 +60,7 @@ export type JobBatching = z.infer<typeof jobBatchingSchema>;
 /** What a sweep's `batching` input may override: the same keys, all optional. */
 export const jobBatchingOverrideSchema = z.strictObject({
   enabled: z.boolean().optional(),
-  mode: z.enum(['barrier', 'rolling']).optional(),
+  mode: batchingMode.optional(),
   max_jobs_per_batch: positiveInt.optional(),
   max_jobs_per_node_per_batch: positiveInt.optional(),
   inter_batch_cooldown_seconds: nonNegative.optional(),

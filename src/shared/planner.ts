@@ -7,14 +7,10 @@
  * a batch's jobs by index instead of the workflow carrying the whole list. Pure code.
  */
 import type { JobBatching } from './config';
+import { policyNamed } from './dispatch/policies';
+import { SEGMENT_JOBS } from './dispatch/policies/segments';
 
-/**
- * Without barriers (rolling mode, or no batching) jobs are fed in segments of this many: a
- * segment's jobs travel in one payload (about 1 KB each), and its end — when the cluster has
- * drained — is where a long sweep continues as new. Nodes keep their own reset rhythm across
- * segments.
- */
-export const SEGMENT_JOBS = 100;
+export { SEGMENT_JOBS };
 
 export interface BatchRange {
   /** 0-based; shown to users as `index + 1`. */
@@ -23,16 +19,6 @@ export interface BatchRange {
   start: number;
   /** One past the last job index. */
   end: number;
-  /**
-   * The batch's number as users see it, when it is not `index + 1`: a sweep without batches runs
-   * its jobs in internal segments, and all of them are its one batch, number 1.
-   */
-  number?: number;
-}
-
-/** The 1-based batch number users see in progress lines, records and the Results JSON. */
-export function shownBatch(batch: BatchRange): number {
-  return batch.number ?? batch.index + 1;
 }
 
 export interface BatchPlan {
@@ -61,7 +47,7 @@ export function planBatches(jobCount: number, nodeCount: number, batching: JobBa
     };
   }
   const perNodeCap = batching.max_jobs_per_node_per_batch;
-  const batchSize = batching.mode === 'rolling' ? SEGMENT_JOBS : Math.min(batching.max_jobs_per_batch, perNodeCap * nodeCount);
+  const batchSize = policyNamed(batching.mode).segmented ? SEGMENT_JOBS : Math.min(batching.max_jobs_per_batch, perNodeCap * nodeCount);
   return {
     batches: ranges(jobCount, batchSize),
     perNodeCap,
@@ -76,15 +62,6 @@ export function planBatches(jobCount: number, nodeCount: number, batching: JobBa
  */
 export function shownBatchCount(plan: BatchPlan): number {
   return plan.perNodeCap === null ? Math.min(1, plan.batches.length) : plan.batches.length;
-}
-
-/**
- * The plan as users see its batches: a sweep without batches as its one batch — its segments grow
- * while they run, so nothing drains between them.
- */
-export function asShownBatches<T extends BatchPlan>(plan: T): T {
-  if (plan.perNodeCap !== null || plan.batches.length <= 1) return plan;
-  return { ...plan, batches: [{ index: 0, start: 0, end: plan.batches.at(-1)!.end }] };
 }
 
 /** Contiguous ranges of at most `size` jobs. */

@@ -1,6 +1,6 @@
 /**
- * One activity proxy per timeout profile, for every workflow module. Trial runs have their own
- * profile in job-attempt.ts, next to the per-job timeouts they are given.
+ * One activity proxy per timeout profile, declared together: bookkeeping on the worker host,
+ * a quick word to a node, node commands that run a while, and trial runs.
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { SweepActivities } from '../activities/create-activities';
@@ -12,16 +12,12 @@ export const bookkeeping = proxyActivities<SweepActivities>({
   retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });
 
-/**
- * Quick node checks — pre-flight's reachability check, a standby's withdrawal: short, and a failure
- * is an unreachable node, so one retry is enough.
- */
+/** A standby's withdrawal: one quick command; a failure is an unreachable node, so one retry is enough. */
 export const upkeep = proxyActivities<SweepActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 2 } });
 
 /**
- * Commands that run a while on a node — resets, health probes, warm-ups (these set their own
- * timeout). They heartbeat, and a cancelled sweep waits until each has killed its process group
- * on the node: nothing the sweep started outlives it.
+ * Commands that run a while on a node — probes, resets, warm-ups (these set their own timeout). They heartbeat, and a cancel waits until each has killed its process group on the
+ * node: nothing the sweep started outlives it.
  */
 export const nodeUpkeep = proxyActivities<SweepActivities>({
   startToCloseTimeout: '1 minute',
@@ -29,3 +25,30 @@ export const nodeUpkeep = proxyActivities<SweepActivities>({
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { maximumAttempts: 2 },
 });
+
+/**
+ * Trial runs: heartbeating; Temporal retries only infrastructure errors (with backoff, up to a
+ * per-job deadline), never a trial that ran and failed. A cancel waits until the job has killed
+ * its process group.
+ */
+export const trialRuns = proxyActivities<SweepActivities>({
+  startToCloseTimeout: '2 hours', // replaced per job: its own timeout plus a margin
+  // Heartbeats come every 2 s: a lost worker is noticed, and its job retried, within 10 s.
+  heartbeatTimeout: '10 seconds',
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+});
+
+/** Margin over a job's own timeout: the activity enforces the job timeout and still has to kill and report. */
+const JOB_TIMEOUT_MARGIN_SECONDS = 120;
+/** How long infrastructure errors of one job are retried before the job counts as failed. */
+const INFRASTRUCTURE_DEADLINE_SECONDS = 600;
+
+/**
+ * A job's activity timeouts. Before its own timeout starts a job may wait on its node for its start
+ * permit — behind another sweep's job on the same GPU, say — so an attempt may last about two.
+ */
+export function jobTimeouts(timeoutSeconds: number): { startToCloseTimeout: string; scheduleToCloseTimeout: string } {
+  const startToClose = 2 * timeoutSeconds + JOB_TIMEOUT_MARGIN_SECONDS;
+  return { startToCloseTimeout: `${startToClose} seconds`, scheduleToCloseTimeout: `${startToClose + INFRASTRUCTURE_DEADLINE_SECONDS} seconds` };
+}

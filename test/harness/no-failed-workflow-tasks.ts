@@ -10,6 +10,7 @@ import { temporal } from '@temporalio/proto';
 import { afterAll, afterEach, beforeAll, expect, inject } from 'vitest';
 
 const TASK_FAILED = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED;
+const UNHANDLED_COMMAND = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
 
 let connection: Connection | undefined;
 let since = new Date();
@@ -33,6 +34,8 @@ afterEach(async () => {
     for (const event of history.events ?? []) {
       if (event.eventType !== TASK_FAILED) continue;
       const attributes = event.workflowTaskFailedEventAttributes;
+      // Temporal's protocol, not a failure of the code: a signal came in while the task completed the run; it is tried again.
+      if (attributes?.cause === UNHANDLED_COMMAND) continue;
       failures.push(`${key}: workflow task failed (event ${String(event.eventId)}): ${attributes?.failure?.message ?? attributes?.cause}`);
     }
     if (run.status.name !== 'RUNNING' && failures.length === 0) closedAndClean.add(key);

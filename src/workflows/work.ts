@@ -1,0 +1,141 @@
+/**
+ * The driver's hands: each decision of the core that asks for work becomes an activity (or a
+ * timer), and its outcome — a value, a failure, or the end of a cancel the core asked for —
+ * becomes the event the core waits for. Work on a node runs in a scope of its own, so the core
+ * alone decides what is cancelled; bookkeeping that fails fails the sweep.
+ */
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, sleep } from '@temporalio/workflow';
+import type { Decision } from '../shared/dispatch/decisions';
+import type { SweepEvent } from '../shared/dispatch/events';
+import type { SweepState } from '../shared/dispatch/state';
+import type { SweepInput } from '../shared/sweep-input';
+import { bookkeeping, jobTimeouts, nodeUpkeep, trialRuns, upkeep } from './activity-proxies';
+
+/** What the hands report to: the core's next event, or a failure that ends the sweep. */
+export interface WorkOutcomes {
+  feed(event: SweepEvent): void;
+  fail(error: unknown): void;
+}
+
+type WorkDecision = Exclude<Decision, { type: 'publish' | 'coolingDown' | 'requeue' | 'batchOver' | 'continueAsNew' | 'sweepOver' | 'failSweep' }>;
+
+export class Hands {
+  /** Work on nodes by id: the scope a cancel of the core's reaches it through. */
+  private readonly scopes = new Map<number, CancellationScope>();
+
+  constructor(
+    private readonly input: SweepInput,
+    private readonly state: () => SweepState,
+    private readonly sweepId: string,
+    private readonly outcomes: WorkOutcomes,
+  ) {}
+
+  /** Starts what `decision` asks for; never waits for it. */
+  carryOut(decision: WorkDecision, now: number): void {
+    const plan = this.state().plan;
+    switch (decision.type) {
+      case 'plan':
+        // The run id is the seed's: taken from the sweep's start, in the planning host's local time.
+        return this.bookkeep(bookkeeping.planSweep(this.input, this.sweepId, this.state().startedAtMs), (planned) => ({ type: 'planned', work: decision.work, plan: planned }));
+      case 'loadJobs': {
+        const source = plan!.jobSource;
+        const inlineJobs = source.kind === 'inline' ? this.input.jobs?.slice(decision.start, decision.end) : undefined;
+        const loading = bookkeeping.loadBatchJobs.executeWithOptions({ summary: decision.summary }, [{ source, start: decision.start, end: decision.end, inlineJobs, nodeRunDir: plan!.nodeRunDir }]);
+        return this.bookkeep(loading, (jobs) => ({ type: 'jobsLoaded', work: decision.work, jobs }));
+      }
+      case 'record': {
+        const recording = bookkeeping.recordJobResults.executeWithOptions({ summary: decision.summary }, [{ resultsDir: plan!.resultsDir, results: decision.results, timeline: decision.timeline }]);
+        return this.bookkeep(recording, () => ({ type: 'recorded', work: decision.work }));
+      }
+      case 'writeResults':
+        return this.bookkeep(bookkeeping.writeResults(decision.input), (results) => ({ type: 'resultsWritten', work: decision.work, results }));
+      case 'warmUp': {
+        const options = { startToCloseTimeout: `${decision.timeoutSeconds + 60} seconds`, summary: `warm-up ${decision.node.name} GPU ${decision.gpu}` };
+        const input = { node: decision.node, gpu: decision.gpu, runId: plan!.runId, sweepId: this.sweepId, timeoutSeconds: decision.timeoutSeconds };
+        return this.onNode(decision.work, () => nodeUpkeep.warmupGpu.executeWithOptions(options, [input]), (result) => ({ type: 'warmedUp', work: decision.work, outcome: result }), (message) => ({ type: 'warmedUp', work: decision.work, outcome: { ok: false, message: `warm-up failed: ${message}` } }));
+      }
+      case 'probeNode': {
+        const input = { node: decision.node, clearHipCache: decision.clearHipCache, health: decision.health };
+        const unreachable = (message: string) => ({ node: decision.node.name, reachable: false, latency_ms: null, hip_cache_cleared: null, healthy: null, message: `unreachable: ${message}` });
+        return this.onNode(decision.work, () => nodeUpkeep.probeNode.executeWithOptions({ summary: decision.summary }, [input]), (probe) => ({ type: 'nodeProbed', work: decision.work, probe }), (message) => ({ type: 'nodeProbed', work: decision.work, probe: unreachable(message) }));
+      }
+      case 'resetNode':
+        return this.onNode(decision.work, () => nodeUpkeep.resetNode.executeWithOptions({ summary: decision.summary }, [decision.node, decision.cooldownSeconds]), (reset) => ({ type: 'nodeReset', work: decision.work, outcome: reset }), (message) => ({ type: 'nodeReset', work: decision.work, outcome: { ok: false, message: `reset failed: ${message}` } }));
+      case 'startJob':
+        return this.startJob(decision);
+      case 'withdraw':
+        this.scopes.get(decision.work)?.cancel();
+        // The cancel reaches the standby's activity with its next heartbeat, up to 2 s away: its node is told at once.
+        return this.onNode(decision.tell, () => upkeep.withdrawWaitingJob({ node: decision.node, gpu: decision.gpu, sweepId: this.sweepId, jobId: decision.jobId }), () => ({ type: 'told', work: decision.tell }), () => ({ type: 'told', work: decision.tell }));
+      case 'cancelWork':
+        this.scopes.get(decision.work)?.cancel();
+        return;
+      case 'wakeAt': {
+        const ms = decision.at - now;
+        if (ms <= 0) return this.outcomes.feed({ type: 'timerFired' });
+        // A timer in the sweep's non-cancellable scope: one the core no longer needs simply fires into nothing.
+        sleep(ms, { summary: decision.summary }).then(
+          () => this.outcomes.feed({ type: 'timerFired' }),
+          (error: unknown) => this.outcomes.fail(error),
+        );
+        return;
+      }
+    }
+  }
+
+  private startJob(decision: Extract<Decision, { type: 'startJob' }>): void {
+    const plan = this.state().plan!;
+    const { job, node, gpu } = decision;
+    const input = {
+      runId: plan.runId,
+      sweepId: this.sweepId,
+      startKey: String(decision.work),
+      node,
+      gpu,
+      job,
+      batch: decision.batch,
+      attempt: decision.attempt,
+      resultsDir: plan.resultsDir,
+      nodeRunDir: plan.nodeRunDir,
+      leaseSeconds: plan.leaseSeconds,
+      spacingSeconds: decision.spacingSeconds,
+      ...(decision.reportStart ? { reportStart: true } : {}),
+    };
+    this.onNode(
+      decision.work,
+      () => trialRuns.runJob.executeWithOptions({ ...jobTimeouts(job.timeout), summary: decision.summary }, [input]),
+      (result) => ({ type: 'jobEnded', work: decision.work, result }),
+      (message, errorType) => ({ type: 'jobFailed', work: decision.work, message, ...(errorType ? { errorType } : {}) }),
+    );
+  }
+
+  /** Bookkeeping on the worker host: its value is the next event; its failure ends the sweep. */
+  private bookkeep<T>(work: Promise<T>, done: (value: T) => SweepEvent): void {
+    work.then(
+      (value) => this.outcomes.feed(done(value)),
+      (error: unknown) => this.outcomes.fail(error),
+    );
+  }
+
+  /**
+   * Work on a node, in a cancellation scope of its own: it ends with a value, with a failure (data
+   * for the core: the node is unreachable, the job failed), or cancelled because the core said so.
+   */
+  private onNode<T>(id: number, start: () => Promise<T>, done: (value: T) => SweepEvent, failed: (message: string, errorType?: string) => SweepEvent): void {
+    const scope = new CancellationScope();
+    this.scopes.set(id, scope);
+    scope.run(start).then(
+      (value) => this.ended(id, done(value)),
+      (error: unknown) => {
+        if (isCancellation(error) && scope.consideredCancelled) return this.ended(id, { type: 'workCancelled', work: id });
+        const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
+        this.ended(id, failed(cause instanceof Error ? cause.message : String(cause), cause instanceof ApplicationFailure ? cause.type ?? undefined : undefined));
+      },
+    );
+  }
+
+  private ended(id: number, event: SweepEvent): void {
+    this.scopes.delete(id);
+    this.outcomes.feed(event);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The workflow tier's activities: the real bookkeeping (planning from a real config, jobs, job
+ * records, Results JSON and manifest in a temporary run folder) and, for everything that touches a
+ * node, the simulated cluster — a job's activity waits for its simulated process, reports its
+ * start with the real `jobStarted` signal, hears a cancel with its heartbeat and ends as the real
+ * one would: with a result, a failure, or cancelled.
+ */
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { createActivities, type SweepActivities } from '../../src/activities/create-activities';
+import type { RunJobInput } from '../../src/activities/run-job';
+import type { Decision } from '../../src/shared/dispatch/decisions';
+import type { NodeOutcome, SweepEvent } from '../../src/shared/dispatch/events';
+import { jobStartedSignal } from '../../src/shared/names';
+import type { SweepNode } from '../../src/shared/nodes';
+import type { NodeProbe } from '../../src/shared/results';
+import type { SimCluster, SweepPort } from './cluster';
+
+interface Waiting {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  startKey?: string;
+}
+
+/** A sweep's side of the simulated cluster: events for its works settle the activities that wait for them. */
+class ActivityPort implements SweepPort {
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = -1;
+
+  constructor(
+    readonly id: string,
+    private readonly client: Client,
+  ) {}
+
+  over(): boolean {
+    return false;
+  }
+
+  /** Ids for work other than jobs: negative, never a job's (the core's work id, its startKey). */
+  freshId(): number {
+    return this.nextId--;
+  }
+
+  wait(work: number, waiting: Waiting): void {
+    this.waiting.set(work, waiting);
+  }
+
+  feed(event: SweepEvent): void {
+    if (!('work' in event)) return;
+    const waiting = this.waiting.get(event.work);
+    if (!waiting) return;
+    if (event.type === 'jobStarted') {
+      void this.client.workflow
+        .getHandle(this.id)
+        .signal(jobStartedSignal, { startKey: waiting.startKey!, startedAtMs: event.startedAtMs })
+        .catch(() => undefined);
+      return;
+    }
+    this.waiting.delete(event.work);
+    switch (event.type) {
+      case 'jobEnded':
+        return waiting.resolve(event.result);
+      case 'jobFailed':
+        return waiting.reject(ApplicationFailure.nonRetryable(event.message, event.errorType ?? 'SimulatedFailure'));
+      case 'workCancelled':
+        return waiting.reject(new CancelledFailure('cancelled; its process group was killed'));
+      case 'nodeProbed':
+        return waiting.resolve(event.probe);
+      case 'warmedUp':
+      case 'nodeReset':
+        return waiting.resolve(event.outcome);
+      default:
+        return waiting.resolve(undefined);
+    }
+  }
+}
+
+export interface SimActivityOptions {
+  /** The simulated cluster a sweep runs on, by its workflow id. */
+  clusterOf(workflowId: string): SimCluster;
+  client: Client;
+  /** The worker's `--config` and working directory: sweeps here name their own config file, absolute. */
+  configFile: string;
+  cwd: string;
+  /** Heartbeats of a waiting activity, in real ms: how soon it hears of a cancel. */
+  heartbeatMs?: number;
+}
+
+export function createSimActivities(options: SimActivityOptions): SweepActivities {
+  const ports = new Map<string, ActivityPort>();
+  const portOf = (workflowId: string) => {
+    let port = ports.get(workflowId);
+    if (!port) {
+      port = new ActivityPort(workflowId, options.client);
+      ports.set(workflowId, port);
+      options.clusterOf(workflowId).register(port);
+    }
+    return port;
+  };
+  const real = createActivities({
+    defaultConfigFile: options.configFile,
+    cwd: options.cwd,
+    shellFor: () => {
+      throw new Error('the workflow tier simulates every node');
+    },
+    reportStarted: async () => undefined,
+  });
+
+  /** Hands a decision to the cluster and waits, heartbeating, for the event that settles it. */
+  function onNode<T>(decision: (work: number) => Decision, work?: number, startKey?: string): Promise<T> {
+    const context = Context.current();
+    const workflowId = context.info.workflowExecution!.workflowId;
+    const port = portOf(workflowId);
+    const cluster = options.clusterOf(workflowId);
+    const id = work ?? port.freshId();
+    return new Promise<T>((resolve, reject) => {
+      const heartbeat = setInterval(() => context.heartbeat(), options.heartbeatMs ?? 100);
+      const settle = (value: unknown, failed: boolean) => {
+        clearInterval(heartbeat);
+        if (failed) reject(value);
+        else resolve(value as T);
+      };
+      port.wait(id, { resolve: (value) => settle(value, false), reject: (error) => settle(error, true), startKey });
+      context.cancelled.catch(() => cluster.handle(port, { type: 'cancelWork', work: id }));
+      cluster.handle(port, decision(id));
+    });
+  }
+
+  return {
+    ...real,
+    async runJob(input: RunJobInput) {
+      const work = Number(input.startKey);
+      return onNode((id) => ({ type: 'startJob', work: id, job: input.job, node: input.node, gpu: input.gpu, attempt: input.attempt, batch: input.batch, spacingSeconds: input.spacingSeconds ?? 0, reportStart: input.reportStart ?? (input.spacingSeconds ?? 0) > 0, standby: false, summary: '' }), work, input.startKey);
+    },
+    async warmupGpu(input: { node: SweepNode; gpu: number; runId: string; timeoutSeconds: number }) {
+      const outcome = await onNode<NodeOutcome>((work) => ({ type: 'warmUp', work, node: input.node, gpu: input.gpu, timeoutSeconds: input.timeoutSeconds }));
+      return { node: input.node.name, gpu: input.gpu, seconds: 2, ...outcome };
+    },
+    async probeNode(input: { node: SweepNode; clearHipCache?: boolean; health?: boolean }): Promise<NodeProbe> {
+      return onNode((work) => ({ type: 'probeNode', work, node: input.node, clearHipCache: input.clearHipCache ?? false, health: input.health ?? false, summary: '' }));
+    },
+    async resetNode(node: SweepNode, cooldownSeconds = 0) {
+      return { node: node.name, ...(await onNode<NodeOutcome>((work) => ({ type: 'resetNode', work, node, cooldownSeconds, summary: '' }))) };
+    },
+    async withdrawWaitingJob(input: { node: SweepNode; gpu: number; sweepId?: string; jobId: string }) {
+      const workflowId = Context.current().info.workflowExecution!.workflowId;
+      const port = portOf(workflowId);
+      const cluster = options.clusterOf(workflowId);
+      const standby = Number([...cluster.live(port.id)].find((p) => p.jobId === input.jobId && p.gpu === input.gpu)?.work ?? NaN);
+      if (Number.isFinite(standby)) cluster.killWaiting(port.id, standby);
+    },
+  };
+}

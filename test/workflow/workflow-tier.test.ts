@@ -1,0 +1,236 @@
+/**
+ * The workflow tier: the real `trialSweep` workflow — driver, core, handlers — on a real worker
+ * against Temporal's time-skipping test server, its node-facing activities backed by the simulated
+ * cluster, over generated sweeps with operators' messages, cancels, cut links and worker crashes.
+ * The worker keeps no workflow cache, so each workflow task rebuilds its run from the history, as
+ * a new worker does after a crash: every step is a replay that must go on. Checked for each: no
+ * workflow task failed; every run's history replays deterministically; the nodes ran by the
+ * rules; the records and the Results JSON agree; a cancelled sweep ended cancelled with nothing
+ * of it left running.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RIGSWEEP_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
+import { excludeUpdate, pauseSignal, progressQuery, readmitUpdate, resumeSignal, setUpdate } from '../../src/shared/names';
+import type { SweepProgress } from '../../src/shared/progress';
+import type { ResultsJson } from '../../src/shared/results';
+import { startTimeSkipping, stopTimeSkipping } from '../harness/time-skipping';
+import { RealTimeClock } from '../sim/clock';
+import { SimCluster } from '../sim/cluster';
+import { checkProcesses } from '../sim/invariants';
+import { configOf, jobsOf } from '../sim/run-scenario';
+import { scenarioArb, type Scenario } from '../sim/scenario';
+import { createSimActivities } from '../sim/sim-activities';
+
+/** Scenarios per `npm test`. */
+const SCENARIOS = Number(process.env.N ?? 30);
+/** Simulated seconds per real second on the nodes. */
+const SPEED = 1000;
+const TASK_FAILED = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED;
+const UNHANDLED_COMMAND = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
+const CONTINUED = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW;
+const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+// Workers of one kind only say so at every start: only errors are worth reading here.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+/** One task queue and one pair of workers for all scenarios; each sweep finds its cluster by its workflow id. */
+const taskQueue = `wf-tier-${randomUUID()}`;
+const clusters = new Map<string, SimCluster>();
+let activityWorker: Worker;
+let activityRun: Promise<void>;
+let workflowWorker: Worker;
+let workflowRun: Promise<void>;
+// No cache, no sticky queue: every workflow task rebuilds its run from the history, as a new worker
+// does after a crash — so every step of every sweep here is a replay from history that goes on.
+const workflows = () => Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, maxCachedWorkflows: 0 });
+
+beforeAll(async () => {
+  env = await startTimeSkipping();
+  // The test server answers addSearchAttributes but not listSearchAttributes, which the worker's registration asks first.
+  const indexed = { KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD, INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT } as const;
+  await env.connection.operatorService.addSearchAttributes({ namespace: 'default', searchAttributes: Object.fromEntries(RIGSWEEP_SEARCH_ATTRIBUTES.map((key) => [key.name, indexed[key.type as keyof typeof indexed]])) });
+  bundle = await bundleWorkflowCode({ workflowsPath: resolve(__dirname, '..', '..', 'src', 'workflows', 'index.ts'), logger: quiet });
+  const base = mkdtempSync(join(tmpdir(), 'rigsweep-wf-worker-'));
+  const activities = createSimActivities({ clusterOf: (id) => clusters.get(id)!, client: env.client, configFile: join(base, 'none.json'), cwd: base });
+  activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
+  activityRun = activityWorker.run();
+  workflowWorker = await workflows();
+  workflowRun = workflowWorker.run();
+}, 120_000);
+
+afterAll(async () => {
+  if (workflowWorker) stop(workflowWorker);
+  if (activityWorker) stop(activityWorker);
+  await Promise.allSettled([workflowRun, activityRun]);
+  if (env) await stopTimeSkipping(env);
+});
+
+type Ending = { kind: 'completed'; results: ResultsJson } | { kind: 'cancelled' } | { kind: 'failed'; message: string };
+
+async function ending(handle: WorkflowHandle): Promise<Ending> {
+  try {
+    return { kind: 'completed', results: (await handle.result()) as ResultsJson };
+  } catch (error) {
+    if (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure) return { kind: 'cancelled' };
+    return { kind: 'failed', message: error instanceof WorkflowFailedError ? `${error.message}: ${error.cause?.message}` : String(error) };
+  }
+}
+
+/** Every run of a sweep, first to last, following continue-as-new. */
+async function histories(workflowId: string, firstRunId: string) {
+  const runs = [];
+  for (let runId: string | undefined = firstRunId; runId; ) {
+    const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.push({ runId, history });
+    const continued = history.events?.find((event) => event.eventType === CONTINUED);
+    runId = continued?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return runs;
+}
+
+/** What a sweep that does not end is doing: its own words, its pending activities, its processes. */
+async function whyStuck(handle: WorkflowHandle, cluster: SimCluster, id: string): Promise<string> {
+  const within = <T>(work: Promise<T>, fallback: T) => Promise.race([work.catch(() => fallback), new Promise<T>((resolve) => setTimeout(() => resolve(fallback), 5000))]);
+  const described = await within(handle.describe(), undefined);
+  const progress: SweepProgress | string = await within<SweepProgress | string>(handle.query(progressQuery, Number.MAX_SAFE_INTEGER), 'no answer to the progress query');
+  const summary = typeof progress === 'string' ? progress : { phase: progress.phase, batch: progress.batch, done: progress.done, running: progress.running, nodes: progress.nodes.map((n) => `${n.name}:${n.state}`) };
+  const pending = (described?.raw.pendingActivities ?? []).map((a) => `${a.activityType?.name}#${a.activityId} ${a.state}`);
+  const history = await within(handle.fetchHistory(), undefined);
+  const events = history?.events ?? [];
+  const failures = events.filter((event) => event.eventType === TASK_FAILED).map((event) => event.workflowTaskFailedEventAttributes?.failure?.message);
+  const last = events.slice(-6).map((event) => temporal.api.enums.v1.EventType[event.eventType ?? 0]);
+  if (failures.length) return `${id}: workflow task failed ${failures.length} times: ${failures[0]}; last events ${JSON.stringify(last)}`;
+  return `${id} ${described?.status.name} (workflow worker ${workflowWorker.getState()}, activity worker ${activityWorker.getState()}, last events ${JSON.stringify(last)}): ${JSON.stringify(summary)} pending ${JSON.stringify(pending)} live ${JSON.stringify(cluster.live(id).map((p) => `${p.jobId}@${p.node}#${p.gpu}:${p.state}`))}`;
+}
+
+/** Stops a worker that may have stopped already. */
+function stop(worker: Worker): void {
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+}
+
+async function runWorkflowScenario(scenario: Scenario): Promise<void> {
+  const began = Date.now();
+  try {
+    await runOne(scenario);
+  } finally {
+    if (process.env.WF_TIMES) console.log(`scenario: ${Date.now() - began} ms, ${scenario.jobs.length} jobs, ${scenario.nodes.length} nodes, ${scenario.happenings.map((h) => h.what.kind).join(',')}`);
+  }
+}
+
+async function runOne(scenario: Scenario): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'rigsweep-wf-'));
+  const clock = new RealTimeClock(SPEED);
+  const cluster = new SimCluster(scenario, clock);
+  const configFile = join(dir, 'distributed_config.json');
+  writeFileSync(configFile, JSON.stringify(configOf(scenario)));
+  const sweeps: { id: string; handle: WorkflowHandleWithFirstExecutionRunId; jobs: number; cancelled: boolean }[] = [];
+  const start = async (name: string, count: number) => {
+    const id = `${name}-${randomUUID()}`;
+    clusters.set(id, cluster);
+    const jobs = jobsOf(`${name}-`, scenario.jobs.slice(0, count));
+    cluster.setBehaviours(id, new Map(jobs.map((job, i) => [job.job_id, scenario.jobs[i]])));
+    const input = { jobs, configFile, outputDir: join(dir, 'out'), preservePaths: true, maxRetries: scenario.maxRetries, ...(scenario.continueAsNewAfter ? { continueAsNewAfterEvents: Math.max(100, scenario.continueAsNewAfter) } : {}) };
+    sweeps.push({ id, handle: await env.client.workflow.start('trialSweep', { taskQueue, workflowId: id, args: [input], workflowTaskTimeout: '2 seconds' }), jobs: count, cancelled: false });
+  };
+  try {
+    await start('a', scenario.jobs.length);
+    if (scenario.secondSweepAt !== null) clock.at(scenario.secondSweepAt * 1000, () => start('b', Math.min(5, scenario.jobs.length)));
+    const first = sweeps[0];
+    const excluded = new Set<string>();
+    let paused = false;
+    for (const { atSeconds, what } of scenario.happenings) {
+      clock.at(atSeconds * 1000, async () => {
+        const node = 'node' in what ? scenario.nodes[what.node].name : '';
+        const selector = { node, ...('gpu' in what && what.gpu !== undefined ? { gpu: what.gpu } : {}) };
+        const tell = async (send: () => Promise<unknown>) => send().catch(() => undefined); // a refused update, or a sweep already over
+        if (what.kind === 'cancel') {
+          first.cancelled = true;
+          cluster.freeze(first.id);
+          await tell(() => first.handle.cancel());
+        } else if (what.kind === 'pause') {
+          paused = true;
+          await tell(() => first.handle.signal(pauseSignal));
+        } else if (what.kind === 'resume') await tell(() => first.handle.signal(resumeSignal));
+        else if (what.kind === 'set') await tell(() => first.handle.executeUpdate(setUpdate, { args: [what.change] }));
+        else if (what.kind === 'exclude') {
+          if (!('gpu' in selector)) excluded.add(node);
+          await tell(() => first.handle.executeUpdate(excludeUpdate, { args: [selector] }));
+        } else if (what.kind === 'readmit') await tell(() => first.handle.executeUpdate(readmitUpdate, { args: [selector] }));
+        else if (what.kind === 'cut') cluster.cut(node, what.seconds);
+        // The worker's side of a crash: after the heartbeat timeout its jobs start again on their nodes, leftovers killed first.
+        else if (what.kind === 'crash') cluster.crash();
+      });
+    }
+    // An operator who paused or took every node out comes back and lets the sweep go on.
+    const lastSecond = Math.max(0, ...scenario.happenings.map((h) => h.atSeconds));
+    clock.at((lastSecond + 30) * 1000, async () => {
+      if (paused) await first.handle.signal(resumeSignal).catch(() => undefined);
+      for (const node of excluded) await first.handle.executeUpdate(readmitUpdate, { args: [{ node }] }).catch(() => undefined);
+    });
+
+    const endings = await Promise.race([
+      (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        const all: Ending[] = [];
+        for (let i = 0; i < sweeps.length || (scenario.secondSweepAt !== null && sweeps.length < 2 && i < 2); i++) {
+          while (!sweeps[i]) await new Promise((resolve) => setTimeout(resolve, 20));
+          all.push(await ending(sweeps[i].handle));
+        }
+        return all;
+      })(),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => {
+          void Promise.all(sweeps.map((sweep) => whyStuck(sweep.handle, cluster, sweep.id))).then((why) => reject(new Error(`a sweep did not end within 90 s:\n${why.join('\n')}`)));
+        }, 90_000),
+      ),
+    ]);
+    for (const error of clock.errors) throw error;
+
+    for (const [i, sweep] of sweeps.entries()) {
+      const end = endings[i];
+      const runs = await histories(sweep.id, sweep.handle.firstExecutionRunId);
+      for (const { runId, history } of runs) {
+        // UNHANDLED_COMMAND is Temporal's protocol, not a failure of the code: a signal (a late job start) came in while the task completed the run; the task is simply tried again.
+        const failed = (history.events ?? []).filter((event) => event.eventType === TASK_FAILED && event.workflowTaskFailedEventAttributes?.cause !== UNHANDLED_COMMAND).map((event) => event.workflowTaskFailedEventAttributes);
+        const why = failed.map((attributes) => `${temporal.api.enums.v1.WorkflowTaskFailedCause[attributes?.cause ?? 0]}: ${attributes?.failure?.message}`);
+        expect(why, `${sweep.id}/${runId}: no workflow task fails`).toEqual([]);
+        await Worker.runReplayHistory({ workflowBundle: bundle, replayName: `${sweep.id}/${runId}` }, history);
+      }
+      if (sweep.cancelled && end.kind !== 'failed') expect(end.kind, `${sweep.id}: a cancelled sweep ends cancelled`).toMatch(/cancelled|completed/);
+      if (end.kind === 'failed') expect(end.message, `${sweep.id}: only a policy fails a sweep`).toMatch(/PreflightFailed|NodeUnhealthy|pre-flight failed|health probe/);
+      if (end.kind === 'cancelled') expect(cluster.live(sweep.id), `${sweep.id}: nothing left running after its cancel`).toEqual([]);
+      if (end.kind === 'completed') {
+        const lines = readFileSync(join(end.results.output_dir, 'results.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { job_id: string; success: boolean });
+        expect(new Set(lines.map((line) => line.job_id)).size, `${sweep.id}: one record per job`).toBe(lines.length);
+        if (!end.results.stopped_reason) expect(lines.length).toBe(sweep.jobs);
+        expect(end.results.successful).toBe(lines.filter((line) => line.success).length);
+        expect(cluster.live(sweep.id)).toEqual([]);
+      }
+    }
+    const maxConcurrent = (name: string) => scenario.nodes.find((node) => node.name === name)?.maxConcurrent ?? 0;
+    checkProcesses(cluster, cluster.processes, { permits: scenario.permits, maxConcurrent });
+  } finally {
+    clock.stop();
+    for (const sweep of sweeps) clusters.delete(sweep.id);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the trialSweep workflow over generated sweeps', () => {
+  it(`keeps every rule in ${SCENARIOS} generated sweeps, under the time-skipping server`, async () => {
+    const seed = Number(process.env.RIGSWEEP_FUZZ_SEED ?? Date.now() % 2 ** 31);
+    await fc.assert(fc.asyncProperty(scenarioArb({ small: true }), runWorkflowScenario), { numRuns: SCENARIOS, seed, endOnFailure: true, ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}) });
+  }, 900_000);
+});
