@@ -2,7 +2,7 @@
  * The activities of a sweep, built from their dependencies so the worker wires real SSH and a real
  * Temporal client while tests hand in their own. No module-level state.
  */
-import type { AttemptResult, JobResult, NodeCheck, ResultsJson } from '../shared/results';
+import type { AttemptResult, JobResult, NodeProbe, ResultsJson } from '../shared/results';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import type { LoadBatchJobsInput, SweepPlan } from '../shared/sweep-plan';
@@ -12,12 +12,13 @@ import { planSweep } from '../inputs/plan-sweep';
 import type { NodeShell } from '../rigs/node-shell';
 import { killWaitingJobsCommand } from '../rigs/command';
 import { classified } from './failures';
-import { checkNodeActivity, warmupGpuActivity, type WarmupResult } from './preflight';
-import { probeNodeActivity, type NodeProbeResult } from './health-check';
+import { warmupGpuActivity, type WarmupResult } from './warm-up';
+import { probeNodeActivity } from './probe-node';
+import type { ProbeAsk } from '../rigs/node-probe';
 import { resetNodeActivity, type ResetNodeResult } from './reset-node';
-import { appendJobResults, startResultsFile, writeResultsActivity, type WriteResultsInput } from './results-files';
 import { runJobActivity, type RunJobDeps, type RunJobInput } from './run-job';
-import { appendTimeline, startTimelineFile } from './timeline-file';
+import { writeResultsActivity, type WriteResultsInput } from './write-results';
+import { appendJobResults, appendTimeline, startRunRecords } from '../results/run-files';
 import type { TimelineEntry } from '../shared/timeline';
 
 export interface ActivityDeps extends RunJobDeps {
@@ -38,8 +39,7 @@ export function createActivities(deps: ActivityDeps) {
       return classified(async () => {
         const sweep = { sweepId, startedAt: new Date(startedAtMs ?? Date.now()), claimRunFolder: true };
         const plan = await planSweep(input, sweep, { configFile: deps.defaultConfigFile, cwd: deps.cwd });
-        await startResultsFile(plan.resultsDir);
-        await startTimelineFile(plan.resultsDir);
+        await startRunRecords(plan.resultsDir);
         return plan;
       });
     },
@@ -68,14 +68,10 @@ export function createActivities(deps: ActivityDeps) {
       return resetNodeActivity(deps.shellFor(node), node, cooldownSeconds);
     },
 
-    /** Pre-flight: reachability (and the HIP cache clear on ROCm nodes); never throws. */
-    async checkNode(input: { node: SweepNode; clearHipCache: boolean }): Promise<NodeCheck> {
-      return checkNodeActivity(deps.shellFor(input.node), input.node, input.clearHipCache);
-    },
-
-    /** Before a batch: reachable, and the node's health_command passes; never throws. */
-    async probeNode(node: SweepNode): Promise<NodeProbeResult> {
-      return probeNodeActivity(deps.shellFor(node), node);
+    /** The node probe: reachable, and what `ask` adds (HIP cache clear, health_command); never throws but for a cancel. */
+    async probeNode(input: { node: SweepNode } & ProbeAsk): Promise<NodeProbe> {
+      const { node, ...ask } = input;
+      return probeNodeActivity(deps.shellFor(node), node, ask);
     },
 
     /** Pre-flight: the node's warm-up on one GPU; never throws. */

@@ -19,7 +19,7 @@ import type { RemoteExit } from '../rigs/ssh-pool';
 import { bringOutputHome, checkOutput, failed, judgeExit, type Outcome } from './job-outcome';
 import { headerLines } from '../rigs/header-lines';
 import { TailBuffer } from '../rigs/tail-buffer';
-import { diagnoseNode } from './health-check';
+import { diagnoseNode } from './diagnose-node';
 import { recordJobFinished, recordJobStarted } from '../metrics/job-metrics';
 
 /** A rig kills a job whose lease was not renewed for this long (rigsweep renews it every 2 s). */

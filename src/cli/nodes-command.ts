@@ -9,7 +9,7 @@ import Table from 'cli-table3';
 import { loadConfig } from '../inputs/load-config';
 import { LocalShell } from '../rigs/local-shell';
 import { formatBytes, type NodeHealth } from '../rigs/node-health';
-import { probeNodes } from '../rigs/node-probe';
+import { nodesHealth } from '../rigs/node-probe';
 import { shellFor } from '../rigs/node-shell';
 import { SshPool } from '../rigs/ssh-pool';
 import { EXIT } from './exit-codes';
@@ -35,7 +35,7 @@ export async function nodesCommand(flags: NodesFlags): Promise<number> {
   const local = new LocalShell();
   let report: NodeHealth[];
   try {
-    report = await probeNodes(loaded.nodes, (node) => shellFor(node, ssh, local));
+    report = await nodesHealth(loaded.nodes, (node) => shellFor(node, ssh, local));
   } finally {
     await ssh.close();
   }

@@ -65,16 +65,21 @@ export const GPU_TOOL_TIMEOUT_SECONDS = 15;
 const LOW_MEMORY_FRACTION = 0.1;
 const SHM_FULL_PERCENT = 80;
 
-/** Splits the probe's output at its section markers and reads each section. */
-export function parseProbeOutput(stdout: string): ProbeReadings {
+/** The probe's output by section name; a tool's `exit N` or `missing` line stays in the section it ends. */
+export function probeSections(stdout: string): Map<string, string[]> {
   const sections = new Map<string, string[]>();
   let current: string[] | undefined;
   for (const line of stdout.split('\n')) {
     const name = line.startsWith(SECTION_MARKER) ? line.slice(SECTION_MARKER.length).split(' ')[0] : undefined;
-    // `exit N` and `missing` belong to the GPU tool section they end.
     if (name && name !== 'exit' && name !== 'missing') sections.set(name, (current = []));
     else current?.push(line);
   }
+  return sections;
+}
+
+/** Reads the readings sections of the probe's output. */
+export function parseProbeOutput(stdout: string): ProbeReadings {
+  const sections = probeSections(stdout);
   const text = (name: string) => sections.get(name)?.join('\n') ?? '';
   const meminfo = (key: string) => {
     const kib = new RegExp(`^${key}:\\s+(\\d+)\\s*kB`, 'm').exec(text('meminfo'))?.[1];
@@ -90,7 +95,8 @@ export function parseProbeOutput(stdout: string): ProbeReadings {
   };
 }
 
-function toolRun(lines: string[] | undefined): ToolRun | null {
+/** A section that ends in `exit N` (a GPU tool, the health command): what it printed and how it exited. */
+export function toolRun(lines: string[] | undefined): ToolRun | null {
   if (!lines || lines.some((line) => line.startsWith(`${SECTION_MARKER}missing`))) return null;
   const exitLine = lines.findIndex((line) => line.startsWith(`${SECTION_MARKER}exit`));
   const output = (exitLine < 0 ? lines : lines.slice(0, exitLine)).join('\n');

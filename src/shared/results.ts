@@ -97,6 +97,15 @@ export interface NodeCheck {
   message: string;
 }
 
+/**
+ * What the one node probe found — pre-flight's check, the probe before a batch, the probe of a lost
+ * node: reachable, the HIP cache cleared if asked, the `health_command` passed if asked and set.
+ */
+export interface NodeProbe extends NodeCheck {
+  /** null when the health command was not asked for or the node has none. */
+  healthy: boolean | null;
+}
+
 export interface NodeSummary {
   jobs: number;
   successful: number;

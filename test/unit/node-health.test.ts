@@ -4,13 +4,13 @@
  * tools and odd output; then the probe script itself, run by /bin/sh with the stand-in on PATH.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalShell } from '../../src/rigs/local-shell';
 import { assessNode, parseNvidiaSmi, parseProbeOutput, parseRocmSmi, type ProbeReadings } from '../../src/rigs/node-health';
-import { PROBE_SCRIPT, probeNode, type ProbeShell } from '../../src/rigs/node-probe';
+import { nodeHealth, probeScript, readProbe, type ProbeAsk, type ProbeShell } from '../../src/rigs/node-probe';
 import { SshConnectError } from '../../src/rigs/ssh-errors';
 import type { SweepNode } from '../../src/shared/nodes';
 
@@ -199,7 +199,49 @@ describe('parseProbeOutput and assessNode', () => {
   });
 });
 
-describe('probeNode', () => {
+describe('the one node probe', () => {
+  const node: SweepNode = { name: 'rig1', hostname: 'rig1', scriptPath: '/', pythonEnv: '/opt/rocm_env/bin/python', gpuCount: 4, maxConcurrent: 4, staggerSeconds: 2, isLocal: false, isRocm: true };
+  const local = new LocalShell();
+
+  /** Runs the probe script for real with its own HOME and script_path, as a node would. */
+  async function probeFor(target: SweepNode, ask: ProbeAsk, timeoutMs = 10_000) {
+    const home = mkdtempSync(join(tmpdir(), 'rigsweep-probe-home-'));
+    mkdirSync(join(home, '.cache', 'hip'), { recursive: true });
+    const started = Date.now();
+    const exit = await local.run(`export HOME="${home}"\n${probeScript(target, ask)}`, { timeoutMs });
+    return { probe: readProbe(target, ask, exit, Date.now() - started), hipCacheLeft: existsSync(join(home, '.cache', 'hip')) };
+  }
+
+  it("pre-flight's check: reachable, and on a ROCm node the HIP kernel cache cleared; not on others, nor when not asked", async () => {
+    const rocm = await probeFor(node, { clearHipCache: true });
+    expect(rocm.probe).toMatchObject({ reachable: true, hip_cache_cleared: true, healthy: null, message: expect.stringMatching(/^reachable \(\d+ ms\), HIP kernel cache cleared$/) });
+    expect(rocm.hipCacheLeft).toBe(false);
+    const nvidia = await probeFor({ ...node, isRocm: false }, { clearHipCache: true });
+    expect(nvidia.probe).toMatchObject({ reachable: true, hip_cache_cleared: null });
+    expect(nvidia.hipCacheLeft).toBe(true);
+    expect((await probeFor(node, {})).hipCacheLeft).toBe(true);
+  });
+
+  it("the health probe: health_command run in script_path, its exit code and the tail of what it said; `exit` inside it ends only itself", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rigsweep-probe-script-'));
+    writeFileSync(join(dir, 'marker'), '');
+    const passing = await probeFor({ ...node, scriptPath: dir, healthCommand: 'test -f marker' }, { health: true });
+    expect(passing.probe).toMatchObject({ reachable: true, healthy: true, message: expect.stringMatching(/^healthy \(\d+ ms\)$/) });
+    const failing = await probeFor({ ...node, scriptPath: dir, healthCommand: 'echo GPU 3 unknown; exit 3' }, { health: true, readings: true });
+    expect(failing.probe).toMatchObject({ reachable: true, healthy: false, message: 'health_command exited 3: GPU 3 unknown' });
+    expect(failing.probe.readings?.load1m).toEqual(expect.any(Number));
+    expect((await probeFor({ ...node, healthCommand: undefined }, { health: true })).probe).toMatchObject({ reachable: true, healthy: null });
+  });
+
+  it('a health command that hangs fails the probe as unhealthy; a node that says nothing of the probe is unreachable', async () => {
+    const hung = await probeFor({ ...node, healthCommand: 'sleep 5' }, { health: true }, 300);
+    expect(hung.probe).toMatchObject({ reachable: true, healthy: false, message: 'health_command gave no answer within 30 s' });
+    const silent = readProbe(node, {}, { exitCode: 255, stdout: '', stderr: 'Connection closed', timedOut: false }, 5);
+    expect(silent).toMatchObject({ reachable: false, healthy: null, message: 'unreachable: unexpected answer: Connection closed' });
+  });
+});
+
+describe('nodeHealth (rigsweep nodes)', () => {
   const node: SweepNode = { name: 'rig1', hostname: 'rig1', scriptPath: '/', pythonEnv: '/opt/rocm_env/bin/python', gpuCount: 4, maxConcurrent: 4, staggerSeconds: 2, isLocal: false, isRocm: true };
 
   it('runs the probe script with /bin/sh in one exec, reads the stand-in, then times three warm `true` round trips', async () => {
@@ -212,21 +254,21 @@ describe('probeNode', () => {
     const shell: ProbeShell = {
       run: (command, options) => (commands.push(command), local.run(`export PATH="${bin}:$PATH" RIGSWEEP_STANDIN_ROOT="${root}"\n${command}`, options)),
     };
-    const health = await probeNode(shell, node);
-    expect(commands).toEqual([PROBE_SCRIPT, 'true', 'true', 'true']);
+    const health = await nodeHealth(shell, { ...node, healthCommand: 'exit 1' });
+    expect(commands).toEqual([probeScript({ ...node, healthCommand: 'exit 1' }, { health: true, readings: true }), 'true', 'true', 'true']);
     expect(health).toMatchObject({ reachable: true, gpu_tool: 'rocm-smi', gpus_seen: 4, load_1m: expect.any(Number), mem_available_bytes: expect.any(Number) });
     expect(health.latency_ms).toBeGreaterThan(0);
-    expect(health.warnings.map((warning) => warning.label)).toContain('GPU 3 unknown');
+    expect(health.warnings.map((warning) => warning.label)).toEqual(expect.arrayContaining(['GPU 3 unknown', 'health_command']));
   });
 
   it('reports an unreachable node with the SSH error, and a probe that never finishes', async () => {
     const refused: ProbeShell = { run: () => Promise.reject(new SshConnectError('rig1', 'cannot connect to u@rig1:22: connection refused')) };
-    expect(await probeNode(refused, node)).toMatchObject({
+    expect(await nodeHealth(refused, node)).toMatchObject({
       reachable: false,
       latency_ms: null,
       warnings: [{ label: 'unreachable', message: 'unreachable: cannot connect to u@rig1:22: connection refused' }],
     });
-    const stuck: ProbeShell = { run: async () => ({ exitCode: null, signal: null, stdout: '', stderr: '', timedOut: true, durationMs: 30_000 }) };
-    expect((await probeNode(stuck, node)).warnings[0].message).toBe('unreachable: connected, but the probe did not finish within 30 s');
+    const stuck: ProbeShell = { run: async () => ({ exitCode: null, signal: null, stdout: '@@rigsweep:reached\n', stderr: '', timedOut: true, durationMs: 30_000 }) };
+    expect((await nodeHealth(stuck, node)).warnings[0].message).toBe('unreachable: connected, but the probe did not finish within 30 s');
   });
 });
