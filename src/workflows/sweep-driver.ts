@@ -124,9 +124,9 @@ export class SweepDriver {
 }
 
 /** Continue-as-new for `trialSweep`, with the memo and search attributes carried on. */
-export function continueAsNewWith(workflow: (input: SweepInput, state?: SweepState) => Promise<ResultsJson>): (input: SweepInput, state: SweepState) => Promise<never> {
+export function continueAsNewWith(_workflow: (input: SweepInput, state?: SweepState) => Promise<ResultsJson>): (input: SweepInput, state: SweepState) => Promise<never> {
   return (input, state) => {
     const { memo, typedSearchAttributes } = workflowInfo();
-    return makeContinueAsNewFunc<typeof workflow>({ memo, typedSearchAttributes })(input, state);
+    return makeContinueAsNewFunc<typeof _workflow>({ memo, typedSearchAttributes })(input, state);
   };
 }
