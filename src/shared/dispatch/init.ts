@@ -4,11 +4,10 @@
  */
 import type { SweepNode } from '../nodes';
 import { planBatches } from '../planner';
-import { CARRIED_EVENTS, MAX_CARRIED_WARNINGS } from '../sweep-carry';
 import type { SweepPlan } from '../sweep-plan';
 import { emptyLanes } from './lanes';
 import { policyOf } from './policies';
-import type { NodeRuntime, SweepState } from './state';
+import { CARRIED_EVENTS, MAX_CARRIED_WARNINGS, type NodeRuntime, type SweepState } from './state';
 
 /** The state of a sweep that starts now (workflow time). */
 export function initialState(startedAtMs: number): SweepState {

@@ -5,7 +5,7 @@
  * left is appended. Pure code.
  */
 import type { WriteResultsInput } from '../results';
-import { MAX_CARRIED_WARNINGS } from '../sweep-carry';
+import { MAX_CARRIED_WARNINGS } from './state';
 import { workOf, type Step } from './step';
 
 /** Records per append: at most ~4 KB each (stderr tails, diagnoses), so an append stays far below 512 KB. */

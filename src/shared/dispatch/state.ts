@@ -181,3 +181,9 @@ export interface SweepState {
   finalResults: ResultsJson | null;
   over: boolean;
 }
+
+/** Warnings are kept in the result; a sweep that warns at every batch must not grow its payload forever. */
+export const MAX_CARRIED_WARNINGS = 200;
+
+/** Progress events a continued run keeps: enough for a follower that polls every half second to miss nothing across the hand-over. */
+export const CARRIED_EVENTS = 100;
