@@ -14,13 +14,11 @@ let rigs: TestRigs;
 let env: CliEnv;
 let work: string;
 let nodes: NodeUnderTest[];
-let config: string;
 let unstaggered: string;
 
 beforeAll(async () => {
   const cluster = await startTestCluster('crash', inject('temporalAddress'), { rigCount: 1, localGpus: 2, rigGpus: 2, stagger: 0.1 });
   ({ work, rigs, env, nodes } = cluster);
-  config = writeUserConfig(work, 'distributed_config.json', { nodes: cluster.configNodes });
   unstaggered = writeUserConfig(work, 'unstaggered_config.json', { nodes: cluster.configNodes.map((node) => ({ ...node, stagger_delay: 0 })) });
 });
 
@@ -46,32 +44,29 @@ async function startWithWorker(prefix: string, count: number, sleepOf: (i: numbe
 }
 
 describe('a worker killed -9 mid-batch', () => {
-  it('is replaced by another that finishes the sweep: nothing finished runs again, nothing runs twice at once', async () => {
-    // Jobs 0-1 are short and finish before the crash; the rest are running when it comes, and
-    // long enough (15 s) to outlive the 10 s it takes Temporal to notice the lost worker.
-    const { jobs, first, id, runs } = await startWithWorker('crash_', 6, (i) => (i < 2 ? '0.3' : '15'), config);
-    await waitUntil('the short jobs to end and four long ones to run', () => runs().filter((r) => r.endRecord).length >= 2 && runs().filter((r) => !r.endRecord).length >= 4, 30_000);
+  it('is replaced by another that finishes the sweep: nothing finished runs again, nothing runs twice at once, and standbys waiting on the GPUs are killed too', async () => {
+    // Without a stagger, jobs 0-1 (short) finish first, then two jobs wait on the nodes as standbys
+    // behind the four long ones (18 s) when the worker dies; the long ones still run when Temporal
+    // retries them 10-12 s later, so each lost copy must be killed before its job runs again.
+    const { first, id, runs } = await startWithWorker('sbcrash_', 8, (i) => (i >= 2 && i < 6 ? '18' : '0.3'), unstaggered);
+    await waitUntil('four long jobs running and two waiting behind them', () => runs().filter((r) => !r.endRecord).length >= 4 && jobsWaitingForPermit('sbcrash_').length >= 2, 30_000);
+    const waitingAtCrash = jobsWaitingForPermit('sbcrash_').map((waiting) => waiting.jobId);
+    const finishedAtCrash = runs().filter((r) => r.endRecord).map((r) => r.jobId);
+    const runningAtCrash = runs().filter((r) => !r.endRecord).map((r) => r.jobId);
     process.kill(first.pid, 'SIGKILL');
     const crashedAt = Date.now() / 1000;
-    const runningAtCrash = runs().filter((r) => !r.endRecord).map((r) => r.jobId);
 
-    const second = await startWorkerProcess(config, env, work);
+    const second = await startWorkerProcess(unstaggered, env, work);
     try {
       const results = await sweepResult(env, id);
       const recoveredIn = Date.now() / 1000 - crashedAt;
-      expect(results).toMatchObject({ status: 'complete', successful: 6, failed: 0 });
-
+      expect(results).toMatchObject({ status: 'complete', successful: 8, failed: 0 });
       const all = runs();
-      reportChaos({
-        fault: 'worker killed -9 mid-batch',
-        jobs: jobs.length,
-        lost: jobs.length - results.successful,
-        twiceAtOnce: jobsRunTwiceAtOnce(all),
-        orphans: all.filter((r) => !r.endRecord).length,
-        recoverSeconds: recoveredIn,
-      });
+      reportChaos({ fault: 'worker killed -9 mid-batch', jobs: 8, lost: 8 - results.successful, twiceAtOnce: jobsRunTwiceAtOnce(all), orphans: all.filter((r) => !r.endRecord).length, recoverSeconds: recoveredIn });
+      expect(jobsRunTwiceAtOnce(all)).toBe(0);
       // Finished before the crash: never ran again.
-      for (const jobId of ['crash_0', 'crash_1']) expect(all.filter((r) => r.jobId === jobId)).toHaveLength(1);
+      expect(finishedAtCrash.length).toBeGreaterThanOrEqual(2);
+      for (const jobId of finishedAtCrash) expect(all.filter((r) => r.jobId === jobId), jobId).toHaveLength(1);
       // Running at the crash: the lost copy was killed (TERM) before the job started again.
       for (const jobId of runningAtCrash) {
         const copies = all.filter((r) => r.jobId === jobId).sort((a, b) => a.start - b.start);
@@ -79,28 +74,7 @@ describe('a worker killed -9 mid-batch', () => {
         expect(copies[0].endRecord?.signal, `${jobId}'s lost copy`).toBe('SIGTERM');
         for (let k = 1; k < copies.length; k++) expect(copies[k].start, `${jobId} copy ${k + 1}`).toBeGreaterThanOrEqual(copies[k - 1].end);
       }
-      // No copy of anything left running: every start has its end.
-      expect(all.filter((r) => !r.endRecord)).toEqual([]);
       expect(recoveredIn).toBeLessThan(60);
-    } finally {
-      await second.stop();
-    }
-  });
-
-  it('with standby jobs waiting on the GPUs: the waiting commands are killed too, and every GPU still runs one trial at a time', async () => {
-    // Without a stagger, two jobs wait on the nodes as standbys behind the four long ones (18 s)
-    // when the worker dies; the long ones still run when Temporal retries them 10-12 s later.
-    const { first, id, runs } = await startWithWorker('sbcrash_', 8, (i) => (i >= 2 && i < 6 ? '18' : '0.3'), unstaggered);
-    await waitUntil('four long jobs running and two waiting behind them', () => runs().filter((r) => !r.endRecord).length >= 4 && jobsWaitingForPermit('sbcrash_').length >= 2, 30_000);
-    const waitingAtCrash = jobsWaitingForPermit('sbcrash_').map((waiting) => waiting.jobId);
-    process.kill(first.pid, 'SIGKILL');
-
-    const second = await startWorkerProcess(unstaggered, env, work);
-    try {
-      const results = await sweepResult(env, id);
-      expect(results).toMatchObject({ status: 'complete', successful: 8, failed: 0 });
-      const all = runs();
-      expect(jobsRunTwiceAtOnce(all)).toBe(0);
       for (const node of nodes) for (let gpu = 0; gpu < node.gpuCount; gpu++) expect(maxOverlap(all.filter((r) => r.node === node.name && r.gpu === gpu)), `${node.name} GPU ${gpu}`).toBeLessThanOrEqual(1);
       // A standby waiting at the crash never started before it: its trial ran once, after the retry.
       for (const jobId of waitingAtCrash) expect(all.filter((r) => r.jobId === jobId), jobId).toHaveLength(1);
