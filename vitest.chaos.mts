@@ -25,7 +25,14 @@ export default defineConfig({
     // dev server, one report file) run once for all of them; fileParallelism: false runs every
     // file of every project one after another, as the rigs' global namespaces require.
     projects: Array.from({ length: repeat }, (_, i) => ({
-      test: { name: `run ${i + 1}`, include: faultTests, pool: 'forks' as const, testTimeout: 600_000, hookTimeout: 120_000, setupFiles: ['test/harness/no-failed-workflow-tasks.ts'] },
+      test: {
+        name: `run ${i + 1}`,
+        include: faultTests,
+        pool: 'forks' as const,
+        testTimeout: 600_000,
+        hookTimeout: 120_000,
+        setupFiles: ['test/harness/no-failed-workflow-tasks.ts'],
+      },
     })),
     fileParallelism: false,
     globalSetup: ['test/harness/chaos-global-setup.ts', 'test/harness/temporal-global-setup.ts'],

@@ -15,7 +15,9 @@ const INDEXED_TYPES: Partial<Record<SearchAttributeType, temporal.api.enums.v1.I
 
 /** The CLI lines an operator runs by hand where the worker may not register them. */
 export function searchAttributeCreateLines(namespace: string): string[] {
-  return RIGSWEEP_SEARCH_ATTRIBUTES.map((key) => `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${key.type === 'INT' ? 'Int' : 'Keyword'}`);
+  return RIGSWEEP_SEARCH_ATTRIBUTES.map(
+    (key) => `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${key.type === 'INT' ? 'Int' : 'Keyword'}`,
+  );
 }
 
 /** Adds the missing attributes; returns the names it added. Throws with the lines to run when refused. */

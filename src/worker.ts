@@ -29,7 +29,7 @@ export interface SweepWorkerOptions {
 export interface SweepWorker {
   worker: Worker;
   /** Closes SSH connections and the Temporal connections once the worker has stopped. */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export async function createSweepWorker(options: SweepWorkerOptions): Promise<SweepWorker> {
@@ -46,9 +46,7 @@ export async function createSweepWorker(options: SweepWorkerOptions): Promise<Sw
     shellFor: (node) => shellFor(node, ssh, local),
     reportStarted: (workflowId, args) => client.workflow.getHandle(workflowId).signal(jobStartedSignal, args),
   });
-  const workflowSource = existsSync(WORKFLOW_BUNDLE_PATH)
-    ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
-    : { workflowsPath: WORKFLOWS_PATH };
+  const workflowSource = existsSync(WORKFLOW_BUNDLE_PATH) ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } } : { workflowsPath: WORKFLOWS_PATH };
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: options.namespace,
@@ -63,7 +61,7 @@ export async function createSweepWorker(options: SweepWorkerOptions): Promise<Sw
   });
   return {
     worker,
-    async close() {
+    close: async () => {
       await ssh.close();
       await clientConnection.close();
       await nativeConnection.close();

@@ -60,7 +60,10 @@ export function createActivities(deps: ActivityDeps) {
     /** Kills a withdrawn standby's command still waiting on its node; never throws (its activity is cancelled anyway). */
     async withdrawWaitingJob(input: { node: SweepNode; gpu: number; sweepId?: string; runId?: string; jobId: string }): Promise<void> {
       const command = killWaitingJobsCommand(input.sweepId ?? input.runId ?? '', input.gpu, { jobId: input.jobId });
-      await deps.shellFor(input.node).run(command, { timeoutMs: 30_000 }).catch(() => undefined);
+      await deps
+        .shellFor(input.node)
+        .run(command, { timeoutMs: 30_000 })
+        .catch(() => undefined);
     },
 
     /** sync + drop caches on a rig between batches; never throws. */

@@ -36,7 +36,13 @@ export async function judgeExit(exit: RemoteExit, check: null | (() => Promise<O
 }
 
 /** Copies a successful job's output file to the run's folder on the worker host (SFTP for rigs). */
-export async function bringOutputHome(shell: NodeShell, node: SweepNode, outputFile: string, input: { resultsDir: string; nodeRunDir?: string }, probed: string | undefined): Promise<string | Outcome> {
+export async function bringOutputHome(
+  shell: NodeShell,
+  node: SweepNode,
+  outputFile: string,
+  input: { resultsDir: string; nodeRunDir?: string },
+  probed: string | undefined,
+): Promise<string | Outcome> {
   const local = homeOutputPath(input.resultsDir, outputFile, input.nodeRunDir);
   try {
     await mkdir(dirname(local), { recursive: true });
@@ -49,7 +55,13 @@ export async function bringOutputHome(shell: NodeShell, node: SweepNode, outputF
 }
 
 /** Reads the job's output file back on its node and judges it. */
-export async function checkOutput(shell: NodeShell, node: SweepNode, outputFile: string, attemptStartNs: bigint, keepText: (text: string) => void): Promise<OutputVerdict> {
+export async function checkOutput(
+  shell: NodeShell,
+  node: SweepNode,
+  outputFile: string,
+  attemptStartNs: bigint,
+  keepText: (text: string) => void,
+): Promise<OutputVerdict> {
   const probe = await shell.run(outputProbeCommand(node.scriptPath, outputFile), { timeoutMs: 60_000 });
   if (probe.exitCode !== 0) return { ok: false, mode: 'EXECUTION_ERROR', error: `could not read ${outputFile}: ${probe.stderr.trim()}` };
   const parsed = parseOutputProbe(probe.stdout);

@@ -45,7 +45,10 @@ export async function runKillable(shell: NodeShell, command: string, options: Ki
   const heartbeat = setInterval(() => context.heartbeat(), options.heartbeatIntervalMs ?? 2000);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), options.timeoutMs)));
-  const cancelled = context.cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const);
+  const cancelled = context.cancelled.then(
+    () => 'cancelled' as const,
+    () => 'cancelled' as const,
+  );
   try {
     context.heartbeat();
     const ended = await Promise.race([process.done, timedOut, cancelled]);

@@ -47,7 +47,13 @@ export async function waitOutLostContact(shell: NodeShell, contact: NodeContact,
     while (Date.now() < deadline) {
       if (context.cancellationSignal.aborted) throw new CancelledFailure('cancelled while its node could not be reached; its lease fences the job there');
       // A cut link can hold a connect attempt for its whole ready timeout: ask again after 3 s.
-      const answered = await Promise.race([shell.run('true', { timeoutMs: 3000 }).then((result) => !result.timedOut, () => false), sleep(3000).then(() => false)]);
+      const answered = await Promise.race([
+        shell.run('true', { timeoutMs: 3000 }).then(
+          (result) => !result.timedOut,
+          () => false,
+        ),
+        sleep(3000).then(() => false),
+      ]);
       if (answered) return 'back';
       await sleep(Math.max(0, Math.min(2000, deadline - Date.now())));
     }
@@ -58,7 +64,12 @@ export async function waitOutLostContact(shell: NodeShell, contact: NodeContact,
 }
 
 /** The attempt's record when its node stayed away past the lease: another node may run the job. */
-export function lostContactResult(where: Pick<AttemptResult, 'job_id' | 'node' | 'gpu_id' | 'batch' | 'attempt' | 'output_file'>, contact: NodeContact, startedAt: Date, error: Error): AttemptResult {
+export function lostContactResult(
+  where: Pick<AttemptResult, 'job_id' | 'node' | 'gpu_id' | 'batch' | 'attempt' | 'output_file'>,
+  contact: NodeContact,
+  startedAt: Date,
+  error: Error,
+): AttemptResult {
   const now = new Date();
   const silentSeconds = Math.round((now.getTime() - contact.lastMs) / 1000);
   const message = `lost contact with ${where.node} for ${silentSeconds} s (${error.message}); its lease ran out, so the rig has killed the job's processes itself`;

@@ -27,7 +27,10 @@ export async function resetNodeActivity(shell: NodeShell, node: SweepNode, coold
 
 async function resetNode(shell: NodeShell, node: SweepNode, cooldownSeconds: number): Promise<ResetNodeResult> {
   try {
-    const result = await runKillable(shell, withStartMarker(quietResetCommand(RESET_COMMAND, cooldownSeconds)), { timeoutMs: 30_000, what: `reset of ${node.name}` });
+    const result = await runKillable(shell, withStartMarker(quietResetCommand(RESET_COMMAND, cooldownSeconds)), {
+      timeoutMs: 30_000,
+      what: `reset of ${node.name}`,
+    });
     if (result.timedOut) return { node: node.name, ok: false, message: 'reset timed out after 30 s' };
     if (result.exitCode !== 0) {
       const reason = result.stderr.trim().split('\n').pop() || `exit code ${result.exitCode}`;

@@ -10,7 +10,16 @@ import type { JobStartedSignalArgs } from '../shared/names';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import type { AttemptResult } from '../shared/results';
-import { buildJobCommand, expectedOutput, jobToken, killGroupCommand, killLeftoverCommand, killWaitingJobsCommand, parseStartMarker, renewLeaseCommand } from '../rigs/command';
+import {
+  buildJobCommand,
+  expectedOutput,
+  jobToken,
+  killGroupCommand,
+  killLeftoverCommand,
+  killWaitingJobsCommand,
+  parseStartMarker,
+  renewLeaseCommand,
+} from '../rigs/command';
 import { parseGoMarker } from '../rigs/node-permits';
 import { SshConnectError } from '../rigs/ssh-errors';
 import { lostContactResult, NodeContact, waitOutLostContact } from './lost-contact';
@@ -72,7 +81,14 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
     // Back in time: Temporal retries the attempt there, and the retry first kills what is left of this one.
     if (verdict === 'back') throw error;
     const { job, node, gpu } = input;
-    const base = { job_id: job.job_id, node: node.name, gpu_id: gpu, batch: input.batch, attempt: input.attempt, output_file: expectedOutput(job, { node, gpu, runId: input.runId }) };
+    const base = {
+      job_id: job.job_id,
+      node: node.name,
+      gpu_id: gpu,
+      batch: input.batch,
+      attempt: input.attempt,
+      output_file: expectedOutput(job, { node, gpu, runId: input.runId }),
+    };
     const result = lostContactResult(base, contact, attemptStart, error);
     recordJobFinished(result);
     return result;
@@ -119,9 +135,10 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
         recordJobStarted(node.name, gpu);
         await confirmStart(deps, input, startedAt);
         const ended = await awaitExit(process, shell, deps, marker.pgid, input);
-        outcome = ended === 'timeout'
-          ? failed('TIMEOUT', `no exit within its timeout of ${job.timeout} s; process group killed`)
-          : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, go.nodeTimeNs, (text) => (probedOutput = text)) : null);
+        outcome =
+          ended === 'timeout'
+            ? failed('TIMEOUT', `no exit within its timeout of ${job.timeout} s; process group killed`)
+            : await judgeExit(ended, outputFile ? () => checkOutput(shell, node, outputFile, go.nodeTimeNs, (text) => (probedOutput = text)) : null);
       }
     } finally {
       alive.stop();
@@ -165,7 +182,8 @@ async function killLeftover(shell: NodeShell, deps: RunJobDeps, input: RunJobInp
   if (!previous?.pgid || previous.node !== input.node.name) return;
   const command = killLeftoverCommand(previous.pgid, jobToken(input.sweepId ?? input.runId, input.job.job_id), deps.killGraceSeconds ?? 5);
   const said = await shell.run(command, { timeoutMs: 60_000 });
-  if (said.stdout.includes('LEFTOVER')) context.log.warn('killed the process group a lost attempt left running', { job: input.job.job_id, node: input.node.name, pgid: previous.pgid });
+  if (said.stdout.includes('LEFTOVER'))
+    context.log.warn('killed the process group a lost attempt left running', { job: input.job.job_id, node: input.node.name, pgid: previous.pgid });
 }
 
 /**
@@ -179,7 +197,10 @@ function keepAlive(shell: NodeShell, deps: RunJobDeps, node: SweepNode, contact:
   const timer = setInterval(() => {
     context.heartbeat(details);
     if (node.isLocal) return;
-    void shell.run(renewLeaseCommand(details.pgid), { timeoutMs: 5000 }).then((renewed) => renewed.exitCode === 0 && contact.heard(), () => undefined);
+    void shell.run(renewLeaseCommand(details.pgid), { timeoutMs: 5000 }).then(
+      (renewed) => renewed.exitCode === 0 && contact.heard(),
+      () => undefined,
+    );
   }, deps.heartbeatIntervalMs ?? 2000);
   return { stop: () => clearInterval(timer) };
 }
@@ -191,7 +212,9 @@ async function confirmStart(deps: RunJobDeps, input: RunJobInput, startedAt: Dat
   const context = Context.current();
   await deps
     .reportStarted(context.info.workflowExecution?.workflowId ?? '', { startKey: input.startKey, startedAtMs: startedAt.getTime() })
-    .catch((error) => context.log.warn('could not report job start', { job: input.job.job_id, error: String(error) }));
+    .catch((error: unknown) => {
+      context.log.warn('could not report job start', { job: input.job.job_id, error: String(error) });
+    });
 }
 
 /**
@@ -199,10 +222,17 @@ async function confirmStart(deps: RunJobDeps, input: RunJobInput, startedAt: Dat
  * (null), or a cancel — on which the waiting job's group is killed, so a cancelled sweep leaves no
  * job queued on a node.
  */
-async function untilStartOrCancel(goLine: Promise<string | null>, shell: NodeShell, deps: RunJobDeps, pgid: number, job: SweepJob, node: SweepNode): Promise<{ nodeTimeNs: bigint } | null> {
+async function untilStartOrCancel(
+  goLine: Promise<string | null>,
+  shell: NodeShell,
+  deps: RunJobDeps,
+  pgid: number,
+  job: SweepJob,
+  node: SweepNode,
+): Promise<{ nodeTimeNs: bigint } | null> {
   const line = await Promise.race([goLine, cancelRequested()]);
   if (line === 'cancelled') await killAndThrowCancelled(shell, deps, pgid, job, node);
-  return parseGoMarker((line as string | null) ?? '');
+  return parseGoMarker(line ?? '');
 }
 
 /** `first`: a command run on the node just before the kill (in the same exec). */
@@ -213,7 +243,11 @@ async function killAndThrowCancelled(shell: NodeShell, deps: RunJobDeps, pgid: n
 }
 
 /** Resolves (never rejects) once Temporal asks this attempt to stop. */
-const cancelRequested = () => Context.current().cancelled.then(() => 'cancelled' as const, () => 'cancelled' as const);
+const cancelRequested = () =>
+  Context.current().cancelled.then(
+    () => 'cancelled' as const,
+    () => 'cancelled' as const,
+  );
 
 /**
  * Waits out the next heartbeats' answers: a cancel of this attempt already requested arrives with

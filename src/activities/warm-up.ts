@@ -20,12 +20,21 @@ export interface WarmupResult {
  * Runs the node's warm-up on one GPU, with that GPU's env, in script_path; a failure is a warning.
  * It heartbeats, and a cancel of the sweep kills the warm-up's process group on the node.
  */
-export async function warmupGpuActivity(shell: NodeShell, node: SweepNode, gpu: number, sweep: { runId: string; sweepId?: string }, timeoutSeconds: number): Promise<WarmupResult> {
+export async function warmupGpuActivity(
+  shell: NodeShell,
+  node: SweepNode,
+  gpu: number,
+  sweep: { runId: string; sweepId?: string },
+  timeoutSeconds: number,
+): Promise<WarmupResult> {
   // Run like a trial_command (the config allows only {gpu}, {node} and {run_id} in it).
   const warmup = { kind: 'trial' as const, job_id: 'warmup', trial: 0, command: node.warmupCommand ?? 'true', timeout: timeoutSeconds };
   const started = Date.now();
   try {
-    const result = await runKillable(shell, buildJobCommand(warmup, { node, gpu, ...sweep }), { timeoutMs: timeoutSeconds * 1000, what: `warm-up of ${node.name} GPU ${gpu}` });
+    const result = await runKillable(shell, buildJobCommand(warmup, { node, gpu, ...sweep }), {
+      timeoutMs: timeoutSeconds * 1000,
+      what: `warm-up of ${node.name} GPU ${gpu}`,
+    });
     const seconds = (Date.now() - started) / 1000;
     const ok = !result.timedOut && result.exitCode === 0;
     const why = result.timedOut ? `timed out after ${timeoutSeconds} s` : `exit code ${result.exitCode}: ${result.stderr.trim().split('\n').pop() ?? ''}`;

@@ -60,7 +60,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   const onInterrupt = () => {
     err('interrupted: cancelling the running sweep (its trial processes are killed)...');
     interrupt.abort();
-    void running?.cancel();
+    running?.cancel().catch((error: unknown) => err(`could not cancel the sweep: ${String(error)}`));
   };
   process.once('SIGINT', onInterrupt);
   try {
@@ -94,7 +94,14 @@ async function prepareSteps(flags: BenchFlags): Promise<{ steps: BenchStep[]; ou
 }
 
 /** The values one after another, with a cooldown between two; stops at Ctrl-C or a failed sweep. */
-async function runSteps(client: Client, taskQueue: string, flags: BenchFlags, steps: BenchStep[], interrupted: AbortSignal, onRunning: (handle?: WorkflowHandle) => void): Promise<BenchOutcome> {
+async function runSteps(
+  client: Client,
+  taskQueue: string,
+  flags: BenchFlags,
+  steps: BenchStep[],
+  interrupted: AbortSignal,
+  onRunning: (handle?: WorkflowHandle) => void,
+): Promise<BenchOutcome> {
   const rows: BenchRow[] = [];
   for (const [index, step] of steps.entries()) {
     if (index > 0 && flags.cooldown > 0) {
@@ -105,15 +112,25 @@ async function runSteps(client: Client, taskQueue: string, flags: BenchFlags, st
     const sweep = await startOrAttach(client, taskQueue, step.workflowId, step.input);
     onRunning(sweep.handle);
     // Ctrl-C while the sweep was being started: the handler had nothing to cancel yet.
-    if (interrupted.aborted) void sweep.handle.cancel();
-    err(`[bench] ${flags.param}=${step.value} (${index + 1}/${steps.length}): ${sweep.attached ? 'attached to' : 'started'} sweep ${sweep.workflowId}, extra arguments ${JSON.stringify(step.extraArgs)}`);
+    if (interrupted.aborted) sweep.handle.cancel().catch((error: unknown) => err(`could not cancel the sweep: ${String(error)}`));
+    err(
+      `[bench] ${flags.param}=${step.value} (${index + 1}/${steps.length}): ${sweep.attached ? 'attached to' : 'started'} sweep ${sweep.workflowId}, extra arguments ${JSON.stringify(step.extraArgs)}`,
+    );
     const result = sweep.handle.result() as Promise<ResultsJson>;
-    const [outcome] = await Promise.all([result.then((value) => ({ value }), (error: unknown) => ({ error })), followSweep(sweep.handle, result, err)]);
+    const [outcome] = await Promise.all([
+      result.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      followSweep(sweep.handle, result, err),
+    ]);
     onRunning(undefined);
     if ('error' in outcome) return { rows, failure: outcome.error };
     const row = benchRow(step.value, outcome.value, await jobRecords(outcome.value));
     rows.push(row);
-    err(`[bench] ${flags.param}=${step.value}: ${row.successful}/${row.trials} successful in ${row.total_runtime_s.toFixed(1)}s (${row.throughput_trials_per_min.toFixed(2)} trials/min)`);
+    err(
+      `[bench] ${flags.param}=${step.value}: ${row.successful}/${row.trials} successful in ${row.total_runtime_s.toFixed(1)}s (${row.throughput_trials_per_min.toFixed(2)} trials/min)`,
+    );
   }
   return { rows };
 }
@@ -122,7 +139,8 @@ async function runSteps(client: Client, taskQueue: string, flags: BenchFlags, st
 async function jobRecords(result: ResultsJson): Promise<JobResult[]> {
   const records = await readJobResults(dirname(result.results_file)).catch(() => []);
   if (records.length > 0) return records;
-  if (result.jobs_omitted > 0) err(`warning: cannot read ${result.results_file} here; avg_trial_time_s is taken from the ${result.jobs.length} jobs listed in the Results JSON`);
+  if (result.jobs_omitted > 0)
+    err(`warning: cannot read ${result.results_file} here; avg_trial_time_s is taken from the ${result.jobs.length} jobs listed in the Results JSON`);
   return result.jobs;
 }
 

@@ -36,7 +36,8 @@ export interface BenchRow extends Record<BenchColumn, number | null> {
   results_file: string;
 }
 
-type SweepSummary = Pick<ResultsJson, 'run_id' | 'results_file' | 'total_jobs' | 'successful' | 'failed' | 'runtime_seconds'> & Partial<Pick<ResultsJson, 'workflow_id'>>;
+type SweepSummary = Pick<ResultsJson, 'run_id' | 'results_file' | 'total_jobs' | 'successful' | 'failed' | 'runtime_seconds'> &
+  Partial<Pick<ResultsJson, 'workflow_id'>>;
 
 /** One value's row, from its sweep's Results JSON and every job's record (results.jsonl). */
 export function benchRow(value: string, sweep: SweepSummary, records: Pick<JobResult, 'success' | 'runtime'>[]): BenchRow {

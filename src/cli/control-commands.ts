@@ -40,9 +40,25 @@ export async function statusCommand(workflowId: string): Promise<number> {
     if (runId) process.stdout.write(`  run ${runId}: ${resultsDir}\n`);
     for (const node of nodes ?? []) {
       const excluded = node.excludedGpus.length ? `, excluded GPUs ${node.excludedGpus.join(',')}` : '';
-      process.stdout.write(`  ${node.name}: ${node.state}, ${node.busyGpus.length}/${node.gpuCount} GPUs busy, ${node.done} done, ${node.failed} failed${excluded}\n`);
+      process.stdout.write(
+        `  ${node.name}: ${node.state}, ${node.busyGpus.length}/${node.gpuCount} GPUs busy, ${node.done} done, ${node.failed} failed${excluded}\n`,
+      );
     }
-    const live = { workflow_id: workflowId, run_id: runId ?? null, sweep: sweepName, status, phase, pause_requested: pauseRequested, batch, batches: batchCount, total_jobs: totalJobs, done, failed, running, retries };
+    const live = {
+      workflow_id: workflowId,
+      run_id: runId ?? null,
+      sweep: sweepName,
+      status,
+      phase,
+      pause_requested: pauseRequested,
+      batch,
+      batches: batchCount,
+      total_jobs: totalJobs,
+      done,
+      failed,
+      running,
+      retries,
+    };
     process.stdout.write(JSON.stringify({ ...live, settings, nodes, results_dir: resultsDir }, null, 2) + '\n');
     return EXIT.ok;
   } finally {
@@ -72,7 +88,8 @@ export async function cancelCommand(workflowId: string, waitSeconds = DEFAULT_CA
     const ended = await Promise.race([
       handle.result().then(
         () => 'completed before the cancel took effect',
-        (error: unknown) => (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${(error as Error).message}`),
+        (error: unknown) =>
+          error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure ? 'cancelled' : `ended: ${(error as Error).message}`,
       ),
       late,
     ]).finally(() => clearTimeout(timer));
@@ -102,7 +119,9 @@ async function whatItWaitsFor(handle: Awaited<ReturnType<typeof handleFor>>['han
       const failure = activity.lastFailure?.message ? `, last failure: ${activity.lastFailure.message}` : '';
       return `${activity.activityType?.name ?? 'activity'}${where}${attempt}${failure}`;
     });
-    parts.push(`waiting for ${activities.length} activities to end (${shown.join('; ')}${activities.length > 5 ? '; ...' : ''}) — a job on a cut-off rig ends when its lease runs out`);
+    parts.push(
+      `waiting for ${activities.length} activities to end (${shown.join('; ')}${activities.length > 5 ? '; ...' : ''}) — a job on a cut-off rig ends when its lease runs out`,
+    );
   }
   const task = raw.pendingWorkflowTask;
   if (task && (task.attempt ?? 1) > 1) parts.push(`its workflow task has been tried ${task.attempt} times (see the worker's log)`);
@@ -114,7 +133,9 @@ function whereItRuns(payload: Parameters<typeof defaultPayloadConverter.fromPayl
   if (!payload) return '';
   try {
     const details = defaultPayloadConverter.fromPayload<{ node?: string; gpu?: number; pgid?: number }>(payload);
-    return details?.node ? ` on ${details.node}${details.gpu !== undefined ? ` GPU ${details.gpu}` : ''}${details.pgid ? ` (process group ${details.pgid})` : ''}` : '';
+    return details?.node
+      ? ` on ${details.node}${details.gpu !== undefined ? ` GPU ${details.gpu}` : ''}${details.pgid ? ` (process group ${details.pgid})` : ''}`
+      : '';
   } catch {
     return '';
   }

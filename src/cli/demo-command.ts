@@ -22,10 +22,14 @@ export function writeDemoConfig(dir: string): string {
   const work = join(dir, 'work');
   mkdirSync(work, { recursive: true });
   const config = {
-    nodes: [
-      { hostname: 'localhost', username: 'demo', gpu_count: 4, gpu_type: 'simulated', script_path: work, python_env: 'python3', stagger_delay: 0.3 },
-    ],
-    job_batching: { enabled: true, max_jobs_per_batch: 8, max_jobs_per_node_per_batch: 8, inter_batch_cooldown_seconds: 2, allocator_reset_between_batches: true },
+    nodes: [{ hostname: 'localhost', username: 'demo', gpu_count: 4, gpu_type: 'simulated', script_path: work, python_env: 'python3', stagger_delay: 0.3 }],
+    job_batching: {
+      enabled: true,
+      max_jobs_per_batch: 8,
+      max_jobs_per_node_per_batch: 8,
+      inter_batch_cooldown_seconds: 2,
+      allocator_reset_between_batches: true,
+    },
     trial_command: `${quote([process.execPath, DEMO_TRIAL])} --trial {trial} --output results/trial_{trial_id}.json`,
     trial_output: 'results/trial_{trial_id}.json',
     trial_timeout: 60,

@@ -21,7 +21,12 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | 
   const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
   for (const python of ['python3', 'python']) {
     try {
-      dirs.push(execFileSync(python, ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      dirs.push(
+        execFileSync(python, ['-c', 'import sysconfig; print(sysconfig.get_path("scripts"))'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim(),
+      );
     } catch {
       // no such interpreter
     }
@@ -58,7 +63,19 @@ export async function startDevServer(settings: DevServerSettings): Promise<{ pid
   const log = openSync(logFile, 'a');
   const child = spawn(
     cli,
-    ['server', 'start-dev', '--port', String(settings.port), '--ui-port', String(settings.uiPort), '--db-filename', join(settings.dataDir, 'temporal.db'), '--log-level', 'warn', ...DEV_SERVER_TUNING],
+    [
+      'server',
+      'start-dev',
+      '--port',
+      String(settings.port),
+      '--ui-port',
+      String(settings.uiPort),
+      '--db-filename',
+      join(settings.dataDir, 'temporal.db'),
+      '--log-level',
+      'warn',
+      ...DEV_SERVER_TUNING,
+    ],
     { detached: true, stdio: ['ignore', log, log] },
   );
   child.unref();

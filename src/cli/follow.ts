@@ -39,7 +39,12 @@ export function followSweep(handle: WorkflowHandle, stop: Promise<unknown>, writ
 }
 
 /** Hands the sweep's progress (with the events since the last call) to `onProgress` every `intervalMs` until `stop` settles, then once more. */
-export async function pollProgress(handle: WorkflowHandle, stop: Promise<unknown>, onProgress: (progress: SweepProgress) => void, intervalMs = 500): Promise<void> {
+export async function pollProgress(
+  handle: WorkflowHandle,
+  stop: Promise<unknown>,
+  onProgress: (progress: SweepProgress) => void,
+  intervalMs = 500,
+): Promise<void> {
   let lastSeq = 0;
   let stopped = false;
   void stop.finally(() => (stopped = true)).catch(() => undefined);

@@ -24,7 +24,9 @@ export async function withWorker<T>(client: Client, settings: TemporalSettings, 
   if (await hasWorker(client, settings)) return task();
   // Loaded only here: the worker SDK takes ~0.6 s to load, which a CLI attaching to a live worker never needs.
   const [{ createSweepWorker }, { installWorkerLogging }] = await Promise.all([import('../worker.js'), import('./logging.js')]);
-  installWithMetrics(metricsPort(undefined), (telemetryOptions) => installWorkerLogging(options.verbose ? 'INFO' : 'WARN', { handleSignals: false, telemetryOptions }));
+  installWithMetrics(metricsPort(undefined), (telemetryOptions) =>
+    installWorkerLogging(options.verbose ? 'INFO' : 'WARN', { handleSignals: false, telemetryOptions }),
+  );
   options.log(`no worker polls task queue "${settings.taskQueue}": hosting one in this process`);
   const { worker, close } = await createSweepWorker({ ...settings, configFile: options.configFile });
   try {

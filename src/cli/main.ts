@@ -10,9 +10,15 @@ import { stopDevServer } from './dev-server';
 import { InputError } from '../inputs/input-error';
 import { cancelCommand, DEFAULT_CANCEL_WAIT_SECONDS, statusCommand } from './control-commands';
 import { CliError, EXIT } from './exit-codes';
-import { DEFAULT_EXPECTED_TRIAL_SECONDS, planCommand } from './plan-command';
-import { runCommand, startCommand } from './run-command';
-import { excludeCommand, pauseCommand, readmitCommand, resumeCommand, setCommand } from './steer-commands';
+import { DEFAULT_EXPECTED_TRIAL_SECONDS, planCommand, type PlanFlags } from './plan-command';
+import { runCommand, startCommand, type RunFlags } from './run-command';
+import { excludeCommand, pauseCommand, readmitCommand, resumeCommand, setCommand, type SetFlags } from './steer-commands';
+import type { BenchFlags } from './bench-command';
+import type { NodesFlags } from './nodes-command';
+import type { WatchFlags } from './watch-command';
+
+/** What `run`, `start` and `plan` take: one set of sweep options, `--dry-run` turning the first two into `plan`. */
+type SweepCommandFlags = RunFlags & PlanFlags & { dryRun?: boolean };
 
 function positiveInt(text: string): number {
   const value = Number(text);
@@ -41,38 +47,37 @@ function positiveNumber(text: string): number {
 function addSweepOptions(command: Command): Command {
   return command
     .option('--jobs-file <file>', 'jobs in SCRIPT JOB SPEC v1.0 (a JSON array)')
-    .option('--trials <n>', 'run N trials of the config\'s trial_command instead', positiveInt)
+    .option('--trials <n>', "run N trials of the config's trial_command instead", positiveInt)
     .option('--config <file>', 'cluster config', 'distributed_config.json')
     .option('--output-dir <dir>', 'results go to <dir>/<run_id>/', 'full_scoring_results')
-    .option('--preserve-paths', 'keep the trials\' output paths as the jobs name them')
+    .option('--preserve-paths', "keep the trials' output paths as the jobs name them")
     .option('--max-retries <n>', 'further attempts of a job whose run failed (default 3)', nonNegativeInt)
     .option('--workflow-id <id>', 'workflow id (default: derived from the jobs and config, so a rerun attaches)')
     .option('--verbose', 'worker logs on stderr')
     .option('--dry-run', 'print the plan and its dry-run JSON; start nothing, need no Temporal server')
-    .option('--expected-trial-seconds <s>', 'trial duration the plan\'s ETA assumes', positiveNumber, DEFAULT_EXPECTED_TRIAL_SECONDS);
+    .option('--expected-trial-seconds <s>', "trial duration the plan's ETA assumes", positiveNumber, DEFAULT_EXPECTED_TRIAL_SECONDS);
 }
 
-const program = new Command('rigsweep')
-  .description('Durable batched GPU trial sweeps over SSH, as a Temporal workflow')
-  .showHelpAfterError()
-  .exitOverride();
+const program = new Command('rigsweep').description('Durable batched GPU trial sweeps over SSH, as a Temporal workflow').showHelpAfterError().exitOverride();
 
-addSweepOptions(program.command('run').description('run a sweep and follow it; prints the Results JSON last')).action(async (flags) => {
+addSweepOptions(program.command('run').description('run a sweep and follow it; prints the Results JSON last')).action(async (flags: SweepCommandFlags) => {
   process.exitCode = flags.dryRun ? await planCommand(flags) : await runCommand(flags);
 });
-addSweepOptions(program.command('start').description('start a sweep, print its workflow id and return')).action(async (flags) => {
+addSweepOptions(program.command('start').description('start a sweep, print its workflow id and return')).action(async (flags: SweepCommandFlags) => {
   process.exitCode = flags.dryRun ? await planCommand(flags) : await startCommand(flags);
 });
-addSweepOptions(program.command('plan').description('print where and when every job would run, with an ETA; starts nothing')).action(async (flags) => {
-  process.exitCode = await planCommand(flags);
-});
+addSweepOptions(program.command('plan').description('print where and when every job would run, with an ETA; starts nothing')).action(
+  async (flags: PlanFlags) => {
+    process.exitCode = await planCommand(flags);
+  },
+);
 program
   .command('worker')
   .description('run a worker that serves sweeps on the task queue')
   .option('--config <file>', 'cluster config for sweeps that name none', 'distributed_config.json')
   .option('--metrics-port <port>', 'serve Prometheus metrics on this port (default: $RIGSWEEP_METRICS_PORT, else off)')
   .option('--verbose', 'debug logs')
-  .action(async (flags) => {
+  .action(async (flags: { config: string; verbose?: boolean; metricsPort?: string }) => {
     process.exitCode = await (await import('./worker-command.js')).workerCommand(flags);
   });
 program
@@ -84,7 +89,11 @@ program
 program
   .command('cancel <workflow-id>')
   .description('cancel a sweep; waits until every trial process of it is killed, at most --wait seconds')
-  .addOption(new Option('--wait <seconds>', 'give up waiting after this long, saying what the sweep still waits for').default(DEFAULT_CANCEL_WAIT_SECONDS).argParser(positiveNumber))
+  .addOption(
+    new Option('--wait <seconds>', 'give up waiting after this long, saying what the sweep still waits for')
+      .default(DEFAULT_CANCEL_WAIT_SECONDS)
+      .argParser(positiveNumber),
+  )
   .addHelpText('after', '\nExit code: 0 the sweep is cancelled (or was not running), 1 it still runs after --wait seconds, 2 no such sweep.')
   .action(async (workflowId: string, flags: { wait: number }) => {
     process.exitCode = await cancelCommand(workflowId, flags.wait);
@@ -109,10 +118,13 @@ program
   .option('--cooldown <s>', 'inter_batch_cooldown_seconds', nonNegativeNumber)
   .option('--stagger <s>', 'stagger_delay of every node, or of --node', nonNegativeNumber)
   .option('--node <name>', 'apply --stagger to this node only')
-  .action(async (workflowId: string, flags) => {
+  .action(async (workflowId: string, flags: SetFlags) => {
     process.exitCode = await setCommand(workflowId, flags);
   });
-for (const [name, what] of [['exclude', 'start no new job on a node, or on one of its GPUs'], ['readmit', 'put an excluded node or GPU back in service']] as const) {
+for (const [name, what] of [
+  ['exclude', 'start no new job on a node, or on one of its GPUs'],
+  ['readmit', 'put an excluded node or GPU back in service'],
+] as const) {
   program
     .command(`${name} <workflow-id> <node>`)
     .description(what)
@@ -128,7 +140,7 @@ program
   .option('--config <file>', 'cluster config', 'distributed_config.json')
   .option('--json', 'print the probes as JSON instead of the table')
   .addHelpText('after', '\nExit code: 0 every node healthy, 1 some node has a warning (listed below the table), 2 bad config.')
-  .action(async (flags) => {
+  .action(async (flags: NodesFlags) => {
     // Loaded on use: only this command needs the table library.
     const { nodesCommand } = await import('./nodes-command.js');
     process.exitCode = await nodesCommand(flags);
@@ -138,7 +150,7 @@ program
   .description('follow a sweep until it ends: a live view at a terminal, plain lines in a pipe')
   .option('--plain', 'plain lines and a summary every 10 s, even at a terminal')
   .addHelpText('after', '\nExit code: 0 every job succeeded, 1 some job or the sweep failed, 2 no such sweep, 3 cancelled, 130 Ctrl-C (the sweep goes on).')
-  .action(async (workflowId: string, flags) => {
+  .action(async (workflowId: string, flags: WatchFlags) => {
     const { watchCommand } = await import('./watch-command.js');
     process.exitCode = await watchCommand(workflowId, flags);
   });
@@ -150,15 +162,23 @@ program
   .option('--trials <n>', `trials of the config's trial_command per value (default ${DEFAULT_BENCH_TRIALS})`, positiveInt)
   .option('--jobs-file <file>', 'run these jobs for every value instead of trials')
   .option('--cooldown <s>', 'seconds of rest between two values', nonNegativeNumber, DEFAULT_BENCH_COOLDOWN_SECONDS)
-  .option('--arg-format <format>', 'what a value appends to every trial\'s command line, one argument per word, with {param}, {param_dashed}, {value}', parseArgFormat, DEFAULT_ARG_FORMAT)
+  .option(
+    '--arg-format <format>',
+    "what a value appends to every trial's command line, one argument per word, with {param}, {param_dashed}, {value}",
+    parseArgFormat,
+    DEFAULT_ARG_FORMAT,
+  )
   .option('--config <file>', 'cluster config', 'distributed_config.json')
   .option('--output-dir <dir>', 'each sweep writes to <dir>/<run_id>/, the table to <dir>/bench_results.csv and .json', 'full_scoring_results')
-  .option('--preserve-paths', 'keep the trials\' output paths as the jobs name them')
+  .option('--preserve-paths', "keep the trials' output paths as the jobs name them")
   .option('--max-retries <n>', 'further attempts of a job whose run failed (default 3)', nonNegativeInt)
   .option('--workflow-id <prefix>', 'value V runs as <prefix>-<param>-V (default: derived from the jobs and config, plus the time)')
   .option('--verbose', 'worker logs on stderr')
-  .addHelpText('after', '\nBy default sample_size=350 reaches every trial as the two arguments --sample-size 350.\nExit code: 0 every value\'s sweep ran (failed trials are in the table), 1 a sweep failed, 2 bad flags or input, 3 Ctrl-C (cancels the running sweep), 4 no Temporal server.')
-  .action(async (flags) => {
+  .addHelpText(
+    'after',
+    "\nBy default sample_size=350 reaches every trial as the two arguments --sample-size 350.\nExit code: 0 every value's sweep ran (failed trials are in the table), 1 a sweep failed, 2 bad flags or input, 3 Ctrl-C (cancels the running sweep), 4 no Temporal server.",
+  )
+  .action(async (flags: BenchFlags) => {
     process.exitCode = await benchCommand(flags);
   });
 program
@@ -173,7 +193,7 @@ program
   .description('start a local Temporal dev server if needed and run a demo sweep on this machine')
   .addOption(new Option('--trials <n>', 'demo trials').default(24).argParser(positiveInt))
   .option('--verbose', 'worker logs on stderr')
-  .action(async (flags) => {
+  .action(async (flags: { trials: number; verbose?: boolean }) => {
     process.exitCode = await demoCommand(flags);
   });
 program

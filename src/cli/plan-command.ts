@@ -30,7 +30,9 @@ export async function planCommand(flags: PlanFlags): Promise<number> {
 
   // The run id is a preview: a sweep started now would take it, or the next free `_2`, `_3`, ...
   const batches = sweep.batches.length;
-  out(`Plan of ${workflowId} (run ${plan.runId}): ${plan.totalJobs} jobs in ${batches === 1 ? '1 batch' : `${batches} batches`} on ${plan.nodes.length} nodes (nothing started)`);
+  out(
+    `Plan of ${workflowId} (run ${plan.runId}): ${plan.totalJobs} jobs in ${batches === 1 ? '1 batch' : `${batches} batches`} on ${plan.nodes.length} nodes (nothing started)`,
+  );
   for (const line of planTable(sweep)) out(line);
   out(`ETA: ${formatDuration(sweep.makespan)} (expected trial ${trialSeconds}s)`);
   out('Dry run JSON:');

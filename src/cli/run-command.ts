@@ -30,7 +30,9 @@ async function prepare(flags: RunFlags) {
   const settings = temporalSettings();
   const { client, connection } = await connectClient(settings);
   const sweep = await startOrAttach(client, settings.taskQueue, flags.workflowId ?? defaultWorkflowId(input, plan), input);
-  err(`${sweep.attached ? 'attached to running sweep' : 'started sweep'} ${sweep.workflowId} (${plan.totalJobs} jobs, ${batchesInWords(shownBatchCount(plan))})`);
+  err(
+    `${sweep.attached ? 'attached to running sweep' : 'started sweep'} ${sweep.workflowId} (${plan.totalJobs} jobs, ${batchesInWords(shownBatchCount(plan))})`,
+  );
   return { input, plan, settings, client, connection, sweep };
 }
 
@@ -49,7 +51,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     const result = sweep.handle.result() as Promise<ResultsJson>;
     const onInterrupt = () => {
       err('interrupted: cancelling the sweep (its trial processes are killed)...');
-      void sweep.handle.cancel();
+      sweep.handle.cancel().catch((error: unknown) => err(`could not cancel the sweep: ${String(error)}`));
     };
     process.once('SIGINT', onInterrupt);
     // Together, so a worker that cannot start ends the command instead of leaving it waiting.

@@ -11,7 +11,7 @@ export async function workerCommand(flags: { config: string; verbose?: boolean; 
   const config = await loadConfig(resolve(flags.config));
   const port = metricsPort(flags.metricsPort);
   const settings = temporalSettings();
-  (await connectClient(settings)).connection.close();
+  await (await connectClient(settings)).connection.close();
   installWithMetrics(port, (telemetryOptions) => installWorkerLogging(flags.verbose ? 'DEBUG' : 'INFO', { handleSignals: true, telemetryOptions }));
   const gpuSlots = config.nodes.reduce((sum, node) => sum + node.maxConcurrent, 0);
   const { worker, close } = await createSweepWorker({

@@ -28,9 +28,7 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
     digest: file.digest,
     config,
     nodes: usable.map(toSweepNode),
-    skippedNodes: config.nodes
-      .filter((node) => node.gpu_count === 0)
-      .map((node) => ({ name: node.hostname, reason: 'gpu_count is 0 (switched off)' })),
+    skippedNodes: config.nodes.filter((node) => node.gpu_count === 0).map((node) => ({ name: node.hostname, reason: 'gpu_count is 0 (switched off)' })),
   };
 }
 

@@ -42,7 +42,9 @@ export async function planSweep(rawInput: unknown, sweep: SweepIdentity, default
   let totalJobs: number;
   if (input.trials !== undefined) {
     if (!loaded.config.trial_command) {
-      throw new InputError(loaded.path, ['trial_command: required to run a sweep given only "trials" (a shell command template such as "python3 trial.py {trial} --gpu-id {gpu}")']);
+      throw new InputError(loaded.path, [
+        'trial_command: required to run a sweep given only "trials" (a shell command template such as "python3 trial.py {trial} --gpu-id {gpu}")',
+      ]);
     }
     jobSource = { kind: 'trials', command: loaded.config.trial_command, output: loaded.config.trial_output, timeout: loaded.config.trial_timeout };
     totalJobs = input.trials;

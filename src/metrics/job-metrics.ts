@@ -34,7 +34,10 @@ export function recordJobFinished(result: Pick<AttemptResult, 'node' | 'gpu_id' 
   const meter = activityMeter();
   const tags = { node: result.node, gpu: result.gpu_id };
   if (result.success) meter.createCounter(JOB_METRICS.succeeded, '', 'job attempts that succeeded').add(1, tags);
-  else meter.createCounter(JOB_METRICS.failed, '', 'job attempts that failed, by failure mode').add(1, { ...tags, failure_mode: result.failure_mode ?? 'UNKNOWN' });
+  else
+    meter
+      .createCounter(JOB_METRICS.failed, '', 'job attempts that failed, by failure mode')
+      .add(1, { ...tags, failure_mode: result.failure_mode ?? 'UNKNOWN' });
   meter
     .createHistogram(JOB_METRICS.trialDuration, 'float', 's', 'runtime of a job attempt, from its start marker to its end')
     .record(Math.max(0, result.runtime), { node: result.node });

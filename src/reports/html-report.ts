@@ -101,7 +101,8 @@ function summary(input: HtmlReportInput, attempts: ReportAttempt[]): string {
 function nodesTable(results: ResultsJson | null): string {
   if (!results || !Object.keys(results.nodes).length) return '';
   const rows = Object.entries(results.nodes).map(
-    ([name, node]) => `<tr><td>${escapeXml(name)}</td><td>${escapeXml(node.gpu_type ?? '')}</td><td class="n">${node.gpu_count}</td><td class="n">${node.jobs}</td><td class="n">${node.successful}</td><td class="n">${node.failed}</td></tr>`,
+    ([name, node]) =>
+      `<tr><td>${escapeXml(name)}</td><td>${escapeXml(node.gpu_type ?? '')}</td><td class="n">${node.gpu_count}</td><td class="n">${node.jobs}</td><td class="n">${node.successful}</td><td class="n">${node.failed}</td></tr>`,
   );
   return `<h2>Nodes</h2><table><tr><th>node</th><th>GPU type</th><th>GPUs</th><th>jobs</th><th>successful</th><th>failed</th></tr>${rows.join('')}</table>`;
 }

@@ -5,7 +5,20 @@
  */
 import type { ReportAttempt } from './attempts';
 
-export const JOBLOG_COLUMNS = ['Seq', 'JobId', 'Node', 'GPU', 'Batch', 'Attempt', 'Starttime', 'JobRuntime', 'Exitval', 'Signal', 'FailureMode', 'Success'] as const;
+export const JOBLOG_COLUMNS = [
+  'Seq',
+  'JobId',
+  'Node',
+  'GPU',
+  'Batch',
+  'Attempt',
+  'Starttime',
+  'JobRuntime',
+  'Exitval',
+  'Signal',
+  'FailureMode',
+  'Success',
+] as const;
 
 /** Shown for a value the attempt does not have (no exit code, no signal, no failure). */
 export const NO_VALUE = '-';
@@ -17,7 +30,9 @@ export const NO_VALUE = '-';
  */
 export function joblogField(value: string | number | null): string {
   if (value === null || (typeof value === 'number' && !Number.isFinite(value))) return NO_VALUE;
-  const text = String(value).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  // eslint-disable-next-line no-control-regex -- control characters are what this strips
+  const controlCharacters = /[\u0000-\u001f\u007f]+/g;
+  const text = String(value).replace(controlCharacters, ' ').trim();
   return text === '' ? NO_VALUE : text;
 }
 

@@ -10,6 +10,7 @@ const XML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '
  * are dropped because XML 1.0 forbids them (the SVG would not parse if saved on its own).
  */
 export function escapeXml(text: string): string {
+  // eslint-disable-next-line no-control-regex -- XML 1.0 forbids these characters; they are dropped
   return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[&<>"']/g, (char) => XML_ENTITIES[char]);
 }
 

@@ -94,7 +94,9 @@ function drawBands(frame: Frame, entries: TimelineEntry[]): string[] {
     const width = Math.max(1, frame.scale.x(entry.end_ms) - x);
     const [first, last] = bandLanes(frame, entry);
     const y = laneTop(frame, first);
-    bands.push(`<rect class="${bandClass(entry)}" x="${c(x)}" y="${y}" width="${c(width)}" height="${(last - first) * LANE_HEIGHT}"><title>${escapeXml(bandTooltip(frame, entry))}</title></rect>`);
+    bands.push(
+      `<rect class="${bandClass(entry)}" x="${c(x)}" y="${y}" width="${c(width)}" height="${(last - first) * LANE_HEIGHT}"><title>${escapeXml(bandTooltip(frame, entry))}</title></rect>`,
+    );
     const label = BAND_LABELS[entry.kind](entry);
     const isBatch = entry.kind === 'batch';
     // A batch number may stick out of a narrow band (the next one that fits names a later batch);

@@ -116,7 +116,14 @@ export function buildJobCommand(job: SweepJob, context: JobCommandContext): stri
     ...(context.permit ? [startPermitCommand(context.permit)] : []),
     `cd ${shellWord(context.node.scriptPath)} || exit 97`,
     ...(context.createDirs?.length ? [`mkdir -p -- ${context.createDirs.map((dir) => quote([dir])).join(' ')}`] : []),
-    ['exec', 'env', tokenWord(jobToken(context.sweepId ?? context.runId, job.job_id)), ...(context.permit ? [`${STARTED_VAR}=$rs_now`] : []), ...gpuEnvWords(context.node, context.gpu), ...jobWords(job, context)].join(' '),
+    [
+      'exec',
+      'env',
+      tokenWord(jobToken(context.sweepId ?? context.runId, job.job_id)),
+      ...(context.permit ? [`${STARTED_VAR}=$rs_now`] : []),
+      ...gpuEnvWords(context.node, context.gpu),
+      ...jobWords(job, context),
+    ].join(' '),
   ].join('; ');
 }
 

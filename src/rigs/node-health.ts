@@ -122,7 +122,10 @@ export function parseRocmSmi(output: string): GpuReading[] {
     const index = /^\s*(\d+)\s/.exec(line)?.[1];
     // A name line under a device row (ROCm 6) is indented past the Device column.
     if (index === undefined || indentOf(line) > headerIndent + 3) continue;
-    const tokens = line.trim().split(/\s+/).map((token) => token.replace(/,$/, ''));
+    const tokens = line
+      .trim()
+      .split(/\s+/)
+      .map((token) => token.replace(/,$/, ''));
     const perf = perfColumn >= 0 ? tokenAt(line, perfColumn) : null;
     const lost = tokens.some((token) => token.toLowerCase() === 'unknown') || perf?.toUpperCase() === 'N/A';
     const temperature = tokens.map((token) => /^(\d+(?:\.\d+)?)(?:°C|C|c)$/.exec(token)?.[1]).find((value) => value !== undefined);
@@ -224,7 +227,10 @@ function warningsFor(health: NodeHealth, run: ToolRun | null): HealthWarning[] {
   }
   const { mem_available_bytes: available, mem_total_bytes: total } = health;
   if (available !== null && total && available < total * LOW_MEMORY_FRACTION) {
-    warnings.push({ label: 'low memory', message: `only ${formatBytes(available)} of ${formatBytes(total)} memory available (< ${LOW_MEMORY_FRACTION * 100}%)` });
+    warnings.push({
+      label: 'low memory',
+      message: `only ${formatBytes(available)} of ${formatBytes(total)} memory available (< ${LOW_MEMORY_FRACTION * 100}%)`,
+    });
   }
   if (health.shm_used_percent !== null && health.shm_used_percent > SHM_FULL_PERCENT) {
     warnings.push({ label: `/dev/shm ${health.shm_used_percent}%`, message: `/dev/shm is ${health.shm_used_percent}% full (> ${SHM_FULL_PERCENT}%)` });
@@ -237,7 +243,10 @@ export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) (value /= 1024), (unit += 1);
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
@@ -252,7 +261,12 @@ function indentOf(line: string): number {
 }
 
 function firstLine(text: string): string {
-  return text.split('\n').map((line) => line.trim()).find((line) => line !== '' && !/^=+/.test(line)) ?? '';
+  return (
+    text
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line !== '' && !/^=+/.test(line)) ?? ''
+  );
 }
 
 function numberOrNull(text: string | undefined): number | null {

@@ -10,7 +10,16 @@ import { performance } from 'node:perf_hooks';
 import type { SweepNode } from '../shared/nodes';
 import type { NodeProbe } from '../shared/results';
 import { shellWord } from './command';
-import { assessNode, GPU_TOOL_TIMEOUT_SECONDS, type NodeHealth, parseProbeOutput, probeSections, SECTION_MARKER, toolRun, unreachableNode } from './node-health';
+import {
+  assessNode,
+  GPU_TOOL_TIMEOUT_SECONDS,
+  type NodeHealth,
+  parseProbeOutput,
+  probeSections,
+  SECTION_MARKER,
+  toolRun,
+  unreachableNode,
+} from './node-health';
 import type { NodeShell } from './node-shell';
 
 /** The seed's once-per-run clear of compiled HIP kernels, so a stale cache cannot poison a sweep. */
@@ -61,7 +70,8 @@ export function probeScript(node: ProbeTarget, ask: ProbeAsk): string {
   const parts = [`echo '${SECTION_MARKER}reached'`];
   if (ask.clearHipCache && node.isRocm) parts.push(`echo '${SECTION_MARKER}hip-cache'; ${HIP_CACHE_CLEAR}; echo "${SECTION_MARKER}exit $?"`);
   // A subshell, so a health command that says `exit 1` ends only itself.
-  if (ask.health && node.healthCommand) parts.push(`echo '${SECTION_MARKER}health'; ( cd ${shellWord(node.scriptPath)} && { ${node.healthCommand}\n} ) 2>&1; echo "${SECTION_MARKER}exit $?"`);
+  if (ask.health && node.healthCommand)
+    parts.push(`echo '${SECTION_MARKER}health'; ( cd ${shellWord(node.scriptPath)} && { ${node.healthCommand}\n} ) 2>&1; echo "${SECTION_MARKER}exit $?"`);
   if (ask.readings) parts.push(...READINGS_SCRIPT);
   return parts.join('\n');
 }
@@ -71,19 +81,26 @@ export function readProbe(node: ProbeTarget, ask: ProbeAsk, exit: ProbeExit, ms:
   const sections = probeSections(exit.stdout);
   const seconds = PROBE_TIMEOUT_MS / 1000;
   if (!sections.has('reached')) {
-    return unreachableProbe(node, exit.timedOut ? `no answer within ${seconds} s` : `unexpected answer: ${(exit.stderr.trim() || exit.stdout.trim()).slice(-OUTPUT_TAIL_CHARS)}`);
+    return unreachableProbe(
+      node,
+      exit.timedOut ? `no answer within ${seconds} s` : `unexpected answer: ${(exit.stderr.trim() || exit.stdout.trim()).slice(-OUTPUT_TAIL_CHARS)}`,
+    );
   }
   const hip = toolRun(sections.get('hip-cache'));
   const health = toolRun(sections.get('health'));
   const healthAsked = Boolean(ask.health && node.healthCommand);
-  if (exit.timedOut && !(healthAsked && health && health.exitCode === null)) return unreachableProbe(node, `connected, but the probe did not finish within ${seconds} s`);
+  if (exit.timedOut && !(healthAsked && health && health.exitCode === null))
+    return unreachableProbe(node, `connected, but the probe did not finish within ${seconds} s`);
   const hipCleared = ask.clearHipCache && node.isRocm ? hip?.exitCode === 0 : null;
   const healthy = healthAsked ? health?.exitCode === 0 : null;
   const latency = Math.round(ms);
   let message: string;
   if (healthy === false) {
     const said = health?.output.trim().slice(-OUTPUT_TAIL_CHARS) ?? '';
-    message = health?.exitCode === null || health === null ? `health_command gave no answer within ${seconds} s` : `health_command exited ${health.exitCode}${said ? `: ${said}` : ''}`;
+    message =
+      health?.exitCode === null || health === null
+        ? `health_command gave no answer within ${seconds} s`
+        : `health_command exited ${health.exitCode}${said ? `: ${said}` : ''}`;
   } else {
     const note = hipCleared === null ? '' : hipCleared ? ', HIP kernel cache cleared' : ', HIP kernel cache NOT cleared';
     message = `${healthy ? 'healthy' : 'reachable'} (${latency} ms)${note}`;
@@ -94,7 +111,14 @@ export function readProbe(node: ProbeTarget, ask: ProbeAsk, exit: ProbeExit, ms:
 
 /** A node the probe could not reach or read; `reason` is why. */
 export function unreachableProbe(node: Pick<SweepNode, 'name'>, reason: string): NodeProbe {
-  return { node: node.name, reachable: false, latency_ms: null, hip_cache_cleared: null, healthy: null, message: `unreachable: ${withoutNodePrefix(reason, node.name)}` };
+  return {
+    node: node.name,
+    reachable: false,
+    latency_ms: null,
+    hip_cache_cleared: null,
+    healthy: null,
+    message: `unreachable: ${withoutNodePrefix(reason, node.name)}`,
+  };
 }
 
 /** All `rigsweep nodes` needs of a node's shell, so tests can hand in a fake. */

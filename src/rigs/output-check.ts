@@ -58,7 +58,11 @@ export function judgeOutput(probe: OutputProbe, outputFile: string, attemptStart
   const status = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).status : undefined;
   if (status === 'error' || status === 'failed') {
     const reason = (value as Record<string, unknown>).error;
-    return { ok: false, mode: 'TRIAL_ERROR', error: `trial reported status "${status}"${reason ? `: ${String(reason)}` : ''}` };
+    return {
+      ok: false,
+      mode: 'TRIAL_ERROR',
+      error: `trial reported status "${status}"${reason ? `: ${typeof reason === 'string' ? reason : JSON.stringify(reason)}` : ''}`,
+    };
   }
   return { ok: true };
 }

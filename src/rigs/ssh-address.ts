@@ -11,6 +11,7 @@ import type { SSHConfig } from 'ssh-config' with { 'resolution-mode': 'import' }
 import { displayPath } from './ssh-errors';
 
 // ssh-config ships a CommonJS build but only ESM typings; a typed require keeps this file CommonJS.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: the package's typings are ESM-only
 const sshConfig = require('ssh-config') as { parse(text: string): SSHConfig };
 
 /** Where to reach a node, as the user's cluster file gives it; unset fields fall back to ssh config. */
@@ -69,10 +70,10 @@ export function defaultSshEnvironment(): SshEnvironment {
  */
 export function resolveSshTarget(address: SshAddress, sshEnv: SshEnvironment): ResolvedSshTarget {
   const config = readSshConfig(sshEnv.home);
-  const computed = config.compute(
-    address.username === undefined ? { Host: address.hostname } : { Host: address.hostname, User: address.username },
-    { ignoreCase: true, matchExec: false },
-  );
+  const computed = config.compute(address.username === undefined ? { Host: address.hostname } : { Host: address.hostname, User: address.username }, {
+    ignoreCase: true,
+    matchExec: false,
+  });
   const host = expandTokens(firstValue(computed.hostname) ?? '%h', { h: address.hostname });
   const port = address.port ?? parsePort(firstValue(computed.port), address.hostname) ?? 22;
   const username = address.username ?? firstValue(computed.user) ?? localUsername(sshEnv);

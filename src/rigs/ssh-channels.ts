@@ -25,7 +25,7 @@ export function openExecChannel(client: Client, command: string): Promise<ExecCh
         resolve({ channel, exit });
       });
     } catch (error) {
-      reject(error);
+      reject(error instanceof Error ? error : new Error(String(error)));
     }
   });
 }
@@ -33,7 +33,13 @@ export function openExecChannel(client: Client, command: string): Promise<ExecCh
 export function collect(stream: NodeJS.ReadableStream, maxBytes = 1024 * 1024): { tail: TailBuffer; ended: Promise<void> } {
   const tail = new TailBuffer(maxBytes);
   stream.on('data', (chunk: Buffer) => tail.push(chunk));
-  const ended = new Promise<void>((resolve) => void stream.once('end', resolve).once('close', resolve).once('error', () => resolve()));
+  const ended = new Promise<void>(
+    (resolve) =>
+      void stream
+        .once('end', resolve)
+        .once('close', resolve)
+        .once('error', () => resolve()),
+  );
   return { tail, ended };
 }
 

@@ -50,8 +50,7 @@ function handshake(target: ResolvedSshTarget, options: SshConnectionOptions, kno
   return new Promise((resolve, reject) => {
     const client = new Client();
     const { node } = options;
-    const connectError = (reason: string, cause?: unknown) =>
-      new SshConnectError(node, `cannot connect to ${sshTargetLabel(target)}: ${reason}`, { cause });
+    const connectError = (reason: string, cause?: unknown) => new SshConnectError(node, `cannot connect to ${sshTargetLabel(target)}: ${reason}`, { cause });
     let settled = false;
     let hostKeyRefusal: HostKeyError | undefined;
     const fail = (error: Error): void => {

@@ -113,11 +113,7 @@ export class SshPool {
    * may live on (and hold its channel slot until it exits), so callers that must stop it kill its
    * process group.
    */
-  async run(
-    address: SshAddress,
-    command: string,
-    options: { timeoutMs?: number; maxOutputBytes?: number; stdin?: string } = {},
-  ): Promise<CommandResult> {
+  async run(address: SshAddress, command: string, options: { timeoutMs?: number; maxOutputBytes?: number; stdin?: string } = {}): Promise<CommandResult> {
     const started = performance.now();
     const { channel, remote } = await this.open(address, command);
     channel.end(options.stdin);
@@ -222,7 +218,15 @@ export class SshPool {
     const target = resolveSshTarget(address, this.sshEnv);
     const { knownHostsFiles, keepaliveIntervalMs, keepaliveCountMax, readyTimeoutMs } = this.settings;
     const onClient = (client: Client): void => this.adopt(node, client, address.hostname, sshTargetLabel(target));
-    await openSshConnection(target, { node: address.hostname, home: this.sshEnv.home, knownHostsFiles, keepaliveIntervalMs, keepaliveCountMax, readyTimeoutMs, onClient });
+    await openSshConnection(target, {
+      node: address.hostname,
+      home: this.sshEnv.home,
+      knownHostsFiles,
+      keepaliveIntervalMs,
+      keepaliveCountMax,
+      readyTimeoutMs,
+      onClient,
+    });
   }
 
   /**

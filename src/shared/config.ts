@@ -14,10 +14,13 @@ const nonNegative = z.number().finite().nonnegative();
 
 /** A command template whose placeholders are checked when the config loads. */
 const template = (allowed: readonly string[]) =>
-  z.string().min(1).superRefine((text, ctx) => {
-    const parsed = parseTemplate(text, allowed);
-    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
-  });
+  z
+    .string()
+    .min(1)
+    .superRefine((text, ctx) => {
+      const parsed = parseTemplate(text, allowed);
+      if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+    });
 
 export const nodeConfigSchema = z.looseObject({
   hostname: z.string().min(1),

@@ -21,7 +21,8 @@ export function settingsChangeProblems(change: unknown, nodeNames: readonly stri
     .map((key) => `${key}: unknown setting (known: ${KNOWN_KEYS.join(', ')})`);
   for (const key of WHOLE_AT_LEAST_ONE) {
     const value = fields[key];
-    if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 1)) problems.push(`${key}: must be a whole number ≥ 1 (got ${JSON.stringify(value)})`);
+    if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 1))
+      problems.push(`${key}: must be a whole number ≥ 1 (got ${JSON.stringify(value)})`);
   }
   for (const key of SECONDS) {
     const value = fields[key];

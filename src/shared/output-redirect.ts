@@ -19,7 +19,8 @@ const fileName = (path: string) => path.split('/').filter(Boolean).pop() ?? path
 export function redirectOutputs(job: SweepJob, nodeRunDir: string): SweepJob {
   if (job.kind !== 'script') return job;
   const flagged = job.args.findIndex((arg, index) => arg.startsWith(`${FLAG}=`) || (arg === FLAG && index + 1 < job.args.length));
-  const named = job.expected_output ?? (flagged < 0 ? undefined : job.args[flagged] === FLAG ? job.args[flagged + 1] : job.args[flagged].slice(FLAG.length + 1));
+  const named =
+    job.expected_output ?? (flagged < 0 ? undefined : job.args[flagged] === FLAG ? job.args[flagged + 1] : job.args[flagged].slice(FLAG.length + 1));
   if (named === undefined) return job;
   const moved = `${nodeRunDir.replace(/\/+$/, '')}/${fileName(named)}`;
   const args = job.args.map((arg, index) => {

@@ -85,7 +85,7 @@ export class EventLog {
   constructor(private readonly capacity = 500) {}
 
   add(event: NewSweepEvent): void {
-    this.events.push({ ...event, seq: ++this.seq } as SweepEvent);
+    this.events.push({ ...event, seq: ++this.seq });
     if (this.events.length > this.capacity) this.events.shift();
   }
 

@@ -55,7 +55,10 @@ export interface JobResult {
 export type AttemptResult = Omit<JobResult, 'attempts'>;
 
 /** One attempt of a job, as the result lists it. */
-export type AttemptSummary = Pick<JobResult, 'attempt' | 'node' | 'gpu_id' | 'failure_mode' | 'error' | 'exit_code' | 'signal' | 'runtime' | 'started_at' | 'diagnosis'>;
+export type AttemptSummary = Pick<
+  JobResult,
+  'attempt' | 'node' | 'gpu_id' | 'failure_mode' | 'error' | 'exit_code' | 'signal' | 'runtime' | 'started_at' | 'diagnosis'
+>;
 
 /**
  * An attempt that ended without its trial's exit: no exit code, no output, no stderr — a dispatch

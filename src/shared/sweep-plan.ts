@@ -12,9 +12,7 @@ import type { BatchPlan } from './planner';
  * without knowing them and histories of sweeps without them stay as they were.
  */
 export type JobSource = (
-  | { kind: 'file'; path: string; digest: string }
-  | { kind: 'inline' }
-  | { kind: 'trials'; command: string; output?: string; timeout: number }
+  { kind: 'file'; path: string; digest: string } | { kind: 'inline' } | { kind: 'trials'; command: string; output?: string; timeout: number }
 ) & { extraArgs?: string[] };
 
 export interface SweepPlan extends BatchPlan {

@@ -6,7 +6,17 @@
  */
 import { setHandler } from '@temporalio/workflow';
 import { applySettingsChange, nodeSelectorProblems, settingsChangeProblems } from '../shared/live-settings';
-import { excludeUpdate, jobStartedSignal, type NodeSelector, pauseSignal, progressQuery, readmitUpdate, resultsQuery, resumeSignal, setUpdate } from '../shared/names';
+import {
+  excludeUpdate,
+  jobStartedSignal,
+  type NodeSelector,
+  pauseSignal,
+  progressQuery,
+  readmitUpdate,
+  resultsQuery,
+  resumeSignal,
+  setUpdate,
+} from '../shared/names';
 import type { SweepEvent } from '../shared/dispatch/events';
 import type { SweepState } from '../shared/dispatch/state';
 import { progressOf } from '../shared/dispatch/view';
@@ -31,7 +41,17 @@ export function registerHandlers(driver: Driven): void {
       driver.feed({ type: 'settingsChanged', change });
       return state.settings ?? applySettingsChange(state.settings!, change);
     },
-    { validator: (change) => reject(state.settings ? settingsChangeProblems(change, state.allNodes.map((node) => node.name)) : [STILL_PLANNING]) },
+    {
+      validator: (change) =>
+        reject(
+          state.settings
+            ? settingsChangeProblems(
+                change,
+                state.allNodes.map((node) => node.name),
+              )
+            : [STILL_PLANNING],
+        ),
+    },
   );
   setHandler(
     excludeUpdate,

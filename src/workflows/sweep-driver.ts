@@ -5,7 +5,17 @@
  * that. A cancel of the workflow reaches the core as an event: the core stops the work on the
  * nodes, records what was done and writes the Results JSON, then the sweep ends as cancelled.
  */
-import { allHandlersFinished, ApplicationFailure, CancellationScope, CancelledFailure, condition, isCancellation, makeContinueAsNewFunc, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  isCancellation,
+  makeContinueAsNewFunc,
+  setCurrentDetails,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { decide } from '../shared/dispatch/core';
 import type { Decision } from '../shared/dispatch/decisions';
 import type { SweepEvent } from '../shared/dispatch/events';
@@ -93,7 +103,8 @@ export class SweepDriver {
         await condition(allHandlersFinished);
         return this.continueAsNew(this.input, this.state);
       case 'sweepOver':
-        if (decision.cancelled) throw new CancelledFailure(decision.results ? 'sweep cancelled; its Results JSON is written' : 'sweep cancelled before it was planned');
+        if (decision.cancelled)
+          throw new CancelledFailure(decision.results ? 'sweep cancelled; its Results JSON is written' : 'sweep cancelled before it was planned');
         return decision.results!;
       case 'failSweep':
         throw ApplicationFailure.nonRetryable(decision.message, decision.errorType);
@@ -124,7 +135,9 @@ export class SweepDriver {
 }
 
 /** Continue-as-new for `trialSweep`, with the memo and search attributes carried on. */
-export function continueAsNewWith(_workflow: (input: SweepInput, state?: SweepState) => Promise<ResultsJson>): (input: SweepInput, state: SweepState) => Promise<never> {
+export function continueAsNewWith(
+  _workflow: (input: SweepInput, state?: SweepState) => Promise<ResultsJson>,
+): (input: SweepInput, state: SweepState) => Promise<never> {
   return (input, state) => {
     const { memo, typedSearchAttributes } = workflowInfo();
     return makeContinueAsNewFunc<typeof _workflow>({ memo, typedSearchAttributes })(input, state);

@@ -36,7 +36,9 @@ export function nodeStateValues(state: NodeState): { state: NodeState; value: 0 
  * whole numbers and cooldowns may be fractional; its `_sum` is the time spent cooling down.
  */
 export function recordCooldown(seconds: number): void {
-  metricMeter.createHistogram(SWEEP_METRICS.cooldown, 'float', 's', 'cooldowns between batches; _sum is the time spent cooling down').record(Math.max(0, seconds));
+  metricMeter
+    .createHistogram(SWEEP_METRICS.cooldown, 'float', 's', 'cooldowns between batches; _sum is the time spent cooling down')
+    .record(Math.max(0, seconds));
 }
 
 /** What a node does now; with several sweeps on one node, the last one to change it wins. */

@@ -36,15 +36,23 @@ export class Hands {
     switch (decision.type) {
       case 'plan':
         // The run id is the seed's: taken from the sweep's start, in the planning host's local time.
-        return this.bookkeep(bookkeeping.planSweep(this.input, this.sweepId, this.state().startedAtMs), (planned) => ({ type: 'planned', work: decision.work, plan: planned }));
+        return this.bookkeep(bookkeeping.planSweep(this.input, this.sweepId, this.state().startedAtMs), (planned) => ({
+          type: 'planned',
+          work: decision.work,
+          plan: planned,
+        }));
       case 'loadJobs': {
         const source = plan!.jobSource;
         const inlineJobs = source.kind === 'inline' ? this.input.jobs?.slice(decision.start, decision.end) : undefined;
-        const loading = bookkeeping.loadBatchJobs.executeWithOptions({ summary: decision.summary }, [{ source, start: decision.start, end: decision.end, inlineJobs, nodeRunDir: plan!.nodeRunDir }]);
+        const loading = bookkeeping.loadBatchJobs.executeWithOptions({ summary: decision.summary }, [
+          { source, start: decision.start, end: decision.end, inlineJobs, nodeRunDir: plan!.nodeRunDir },
+        ]);
         return this.bookkeep(loading, (jobs) => ({ type: 'jobsLoaded', work: decision.work, jobs }));
       }
       case 'record': {
-        const recording = bookkeeping.recordJobResults.executeWithOptions({ summary: decision.summary }, [{ resultsDir: plan!.resultsDir, results: decision.results, timeline: decision.timeline }]);
+        const recording = bookkeeping.recordJobResults.executeWithOptions({ summary: decision.summary }, [
+          { resultsDir: plan!.resultsDir, results: decision.results, timeline: decision.timeline },
+        ]);
         return this.bookkeep(recording, () => ({ type: 'recorded', work: decision.work }));
       }
       case 'writeResults':
@@ -52,21 +60,48 @@ export class Hands {
       case 'warmUp': {
         const options = { startToCloseTimeout: `${decision.timeoutSeconds + 60} seconds`, summary: `warm-up ${decision.node.name} GPU ${decision.gpu}` };
         const input = { node: decision.node, gpu: decision.gpu, runId: plan!.runId, sweepId: this.sweepId, timeoutSeconds: decision.timeoutSeconds };
-        return this.onNode(decision.work, () => nodeUpkeep.warmupGpu.executeWithOptions(options, [input]), (result) => ({ type: 'warmedUp', work: decision.work, outcome: result }), (message) => ({ type: 'warmedUp', work: decision.work, outcome: { ok: false, message: `warm-up failed: ${message}` } }));
+        return this.onNode(
+          decision.work,
+          () => nodeUpkeep.warmupGpu.executeWithOptions(options, [input]),
+          (result) => ({ type: 'warmedUp', work: decision.work, outcome: result }),
+          (message) => ({ type: 'warmedUp', work: decision.work, outcome: { ok: false, message: `warm-up failed: ${message}` } }),
+        );
       }
       case 'probeNode': {
         const input = { node: decision.node, clearHipCache: decision.clearHipCache, health: decision.health };
-        const unreachable = (message: string) => ({ node: decision.node.name, reachable: false, latency_ms: null, hip_cache_cleared: null, healthy: null, message: `unreachable: ${message}` });
-        return this.onNode(decision.work, () => nodeUpkeep.probeNode.executeWithOptions({ summary: decision.summary }, [input]), (probe) => ({ type: 'nodeProbed', work: decision.work, probe }), (message) => ({ type: 'nodeProbed', work: decision.work, probe: unreachable(message) }));
+        const unreachable = (message: string) => ({
+          node: decision.node.name,
+          reachable: false,
+          latency_ms: null,
+          hip_cache_cleared: null,
+          healthy: null,
+          message: `unreachable: ${message}`,
+        });
+        return this.onNode(
+          decision.work,
+          () => nodeUpkeep.probeNode.executeWithOptions({ summary: decision.summary }, [input]),
+          (probe) => ({ type: 'nodeProbed', work: decision.work, probe }),
+          (message) => ({ type: 'nodeProbed', work: decision.work, probe: unreachable(message) }),
+        );
       }
       case 'resetNode':
-        return this.onNode(decision.work, () => nodeUpkeep.resetNode.executeWithOptions({ summary: decision.summary }, [decision.node, decision.cooldownSeconds]), (reset) => ({ type: 'nodeReset', work: decision.work, outcome: reset }), (message) => ({ type: 'nodeReset', work: decision.work, outcome: { ok: false, message: `reset failed: ${message}` } }));
+        return this.onNode(
+          decision.work,
+          () => nodeUpkeep.resetNode.executeWithOptions({ summary: decision.summary }, [decision.node, decision.cooldownSeconds]),
+          (reset) => ({ type: 'nodeReset', work: decision.work, outcome: reset }),
+          (message) => ({ type: 'nodeReset', work: decision.work, outcome: { ok: false, message: `reset failed: ${message}` } }),
+        );
       case 'startJob':
         return this.startJob(decision);
       case 'withdraw':
         this.scopes.get(decision.work)?.cancel();
         // The cancel reaches the standby's activity with its next heartbeat, up to 2 s away: its node is told at once.
-        return this.onNode(decision.tell, () => upkeep.withdrawWaitingJob({ node: decision.node, gpu: decision.gpu, sweepId: this.sweepId, jobId: decision.jobId }), () => ({ type: 'told', work: decision.tell }), () => ({ type: 'told', work: decision.tell }));
+        return this.onNode(
+          decision.tell,
+          () => upkeep.withdrawWaitingJob({ node: decision.node, gpu: decision.gpu, sweepId: this.sweepId, jobId: decision.jobId }),
+          () => ({ type: 'told', work: decision.tell }),
+          () => ({ type: 'told', work: decision.tell }),
+        );
       case 'cancelWork':
         this.scopes.get(decision.work)?.cancel();
         return;
@@ -129,7 +164,10 @@ export class Hands {
       (error: unknown) => {
         if (isCancellation(error) && scope.consideredCancelled) return this.ended(id, { type: 'workCancelled', work: id });
         const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
-        this.ended(id, failed(cause instanceof Error ? cause.message : String(cause), cause instanceof ApplicationFailure ? cause.type ?? undefined : undefined));
+        this.ended(
+          id,
+          failed(cause instanceof Error ? cause.message : String(cause), cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined),
+        );
       },
     );
   }

@@ -57,7 +57,13 @@ const STEPS: Record<Between['step'], (step: Step, b: Between) => Next> = {
       const cooldownSeconds = state.settings!.inter_batch_cooldown_seconds;
       for (const name of b.nodes) {
         step.runtime(name).upkeep = 'resetting';
-        step.begin({ kind: 'reset', node: name, startedAtMs: now, cycle: false }, (work) => ({ type: 'resetNode', work, node: step.node(name), cooldownSeconds, summary: `reset ${name} before batch ${n}` }));
+        step.begin({ kind: 'reset', node: name, startedAtMs: now, cycle: false }, (work) => ({
+          type: 'resetNode',
+          work,
+          node: step.node(name),
+          cooldownSeconds,
+          summary: `reset ${name} before batch ${n}`,
+        }));
       }
       return 'wait';
     }
@@ -96,8 +102,20 @@ const STEPS: Record<Between['step'], (step: Step, b: Between) => Next> = {
     if (!b.started) {
       b.started = true;
       b.outcomes = {};
-      b.nodes = b.failing ?? state.plan!.nodes.filter((node) => state.steering.quarantined[node.name] === undefined && state.steering.excluded[node.name] !== 'all').map((node) => node.name);
-      for (const name of b.nodes) step.begin({ kind: 'probe', node: name, lost: false }, (work) => ({ type: 'probeNode', work, node: step.node(name), clearHipCache: false, health: true, summary: `probe ${name} before batch ${n}` }));
+      b.nodes =
+        b.failing ??
+        state
+          .plan!.nodes.filter((node) => state.steering.quarantined[node.name] === undefined && state.steering.excluded[node.name] !== 'all')
+          .map((node) => node.name);
+      for (const name of b.nodes)
+        step.begin({ kind: 'probe', node: name, lost: false }, (work) => ({
+          type: 'probeNode',
+          work,
+          node: step.node(name),
+          clearHipCache: false,
+          health: true,
+          summary: `probe ${name} before batch ${n}`,
+        }));
     }
     if (workOf(state, 'probe').some(([, work]) => !work.lost)) return 'wait';
     const failing: string[] = [];
@@ -116,7 +134,11 @@ const STEPS: Record<Between['step'], (step: Step, b: Between) => Next> = {
     if (policy.on_failure === 'fail') {
       const why = failing.map((name) => `${name} (${b.outcomes?.[name]?.message})`).join(', ');
       state.over = true;
-      step.decide({ type: 'failSweep', message: `before batch ${n}: ${why} failed the health probe; node_health.on_failure is "fail"`, errorType: 'NodeUnhealthy' });
+      step.decide({
+        type: 'failSweep',
+        message: `before batch ${n}: ${why} failed the health probe; node_health.on_failure is "fail"`,
+        errorType: 'NodeUnhealthy',
+      });
       return 'wait';
     }
     state.waitingFor = `${failing.join(', ')} to pass the health probe (node_health.on_failure is "wait")`;

@@ -95,7 +95,8 @@ function apply(step: Step, event: SweepEvent): void {
       if (!before) return;
       state.settings = applySettingsChange(before, event.change);
       const after = state.settings;
-      if (after.max_jobs_per_batch !== before.max_jobs_per_batch || after.max_jobs_per_node_per_batch !== before.max_jobs_per_node_per_batch) state.steering.replanNeeded = true;
+      if (after.max_jobs_per_batch !== before.max_jobs_per_batch || after.max_jobs_per_node_per_batch !== before.max_jobs_per_node_per_batch)
+        state.steering.replanNeeded = true;
       return;
     }
     case 'exclude':
@@ -176,8 +177,7 @@ function readmit(state: SweepState, { node, gpu }: NodeSelector): void {
     delete state.steering.quarantined[node];
     delete state.steering.leftOut[node];
     delete state.steering.probeFailures[node];
-  }
-  else if (current === 'all') state.steering.excluded[node] = Array.from({ length: gpuCount }, (_, g) => g).filter((g) => g !== gpu);
+  } else if (current === 'all') state.steering.excluded[node] = Array.from({ length: gpuCount }, (_, g) => g).filter((g) => g !== gpu);
   else if (current) state.steering.excluded[node] = current.filter((g) => g !== gpu);
   state.steering.replanNeeded = true;
 }

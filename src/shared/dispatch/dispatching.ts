@@ -23,10 +23,10 @@ export function dispatch(step: Step): void {
   withdrawStandbys(step);
   const nodes = step.state.plan!.nodes;
   // Until nothing changes: a node whose cycle ends may start again at once, one that starts may find its cycle due.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const node of nodes) changed = advanceCycle(step, node.name) || changed;
-    for (let round = true; round; ) {
+    for (let round = true; round;) {
       round = false;
       for (const node of nodes) round = startOne(step, node.name) || round;
       changed ||= round;
@@ -138,7 +138,14 @@ export function probeLostNodes(step: Step): void {
     if (runtime.reprobeAtMs === null || runtime.reprobeAtMs > now || probing.has(name)) continue;
     runtime.reprobeAtMs = null;
     const batch = state.shown?.number ?? 1;
-    step.begin({ kind: 'probe', node: name, lost: true }, (work) => ({ type: 'probeNode', work, node: step.node(name), clearHipCache: false, health: true, summary: `probe ${name}, lost in batch ${batch}` }));
+    step.begin({ kind: 'probe', node: name, lost: true }, (work) => ({
+      type: 'probeNode',
+      work,
+      node: step.node(name),
+      clearHipCache: false,
+      health: true,
+      summary: `probe ${name}, lost in batch ${batch}`,
+    }));
   }
 }
 
@@ -158,7 +165,13 @@ function advanceCycle(step: Step, name: string): boolean {
       runtime.cycle = { step: 'resetting' };
       runtime.upkeep = 'resetting';
       const summary = `reset ${name} after ${runtime.cycleStarts} jobs`;
-      step.begin({ kind: 'reset', node: name, startedAtMs: now, cycle: true }, (work) => ({ type: 'resetNode', work, node, cooldownSeconds: state.settings!.inter_batch_cooldown_seconds, summary }));
+      step.begin({ kind: 'reset', node: name, startedAtMs: now, cycle: true }, (work) => ({
+        type: 'resetNode',
+        work,
+        node,
+        cooldownSeconds: state.settings!.inter_batch_cooldown_seconds,
+        summary,
+      }));
       return true;
     }
     coolNode(step, name);

@@ -49,7 +49,15 @@ function preflight(step: Step): void {
   state.phase = 'pre-flight';
   if (state.preflightStage === 'checks') {
     if (state.preflight.length === 0 && workOf(state, 'check').length === 0) {
-      for (const node of plan.nodes) step.begin({ kind: 'check', node: node.name }, (work) => ({ type: 'probeNode', work, node, clearHipCache: plan.preflight.clear_hip_cache, health: false, summary: `pre-flight check of ${node.name}` }));
+      for (const node of plan.nodes)
+        step.begin({ kind: 'check', node: node.name }, (work) => ({
+          type: 'probeNode',
+          work,
+          node,
+          clearHipCache: plan.preflight.clear_hip_cache,
+          health: false,
+          summary: `pre-flight check of ${node.name}`,
+        }));
     }
     if (workOf(state, 'check').length > 0) return;
     const unreachable = state.preflight.filter((check) => !check.reachable);
@@ -146,7 +154,8 @@ function endBatch(step: Step): void {
   const policy = policyOf(plan);
   const more = jobsLeft(state) > 0 || state.queue.length > 0;
   const shown = state.shown!;
-  if (!more || policy.batchNumber(state.batchesBegun) !== batch.number) step.log({ kind: 'batch-end', batch: batch.number, successful: shown.successful, jobs: shown.finished });
+  if (!more || policy.batchNumber(state.batchesBegun) !== batch.number)
+    step.log({ kind: 'batch-end', batch: batch.number, successful: shown.successful, jobs: shown.finished });
   const limit = plan.batching.max_fail_percentage;
   const failed = shown.finished - shown.successful;
   const percent = (100 * failed) / Math.max(1, shown.finished);
@@ -186,7 +195,13 @@ function beginBatch(step: Step): void {
     const start = state.cursor;
     const end = start + load;
     state.cursor = end;
-    step.begin({ kind: 'load', start, end }, (work) => ({ type: 'loadJobs', work, start, end, summary: `batch ${number}/${state.batchCount}: jobs ${start + 1}-${end}` }));
+    step.begin({ kind: 'load', start, end }, (work) => ({
+      type: 'loadJobs',
+      work,
+      start,
+      end,
+      summary: `batch ${number}/${state.batchCount}: jobs ${start + 1}-${end}`,
+    }));
   }
   step.decide({ type: 'publish', what: 'counts' });
 }

@@ -50,10 +50,15 @@ export interface SimulatedSweep {
 /** Plays a sweep of `jobIds` (in job order) through the core; throws when it would not finish. */
 export function simulateSweep(plan: SweepPlan, jobIds: string[], options: IdealRunOptions): SimulatedSweep {
   if (jobIds.length !== plan.totalJobs) throw new RangeError(`simulateSweep: ${jobIds.length} job ids for a plan of ${plan.totalJobs} jobs`);
-  const ideal: SweepPlan = { ...plan, preflight: { ...plan.preflight, enabled: false }, ...(plan.nodeHealth ? { nodeHealth: { ...plan.nodeHealth, probe_before_batch: false } } : {}) };
+  const ideal: SweepPlan = {
+    ...plan,
+    preflight: { ...plan.preflight, enabled: false },
+    ...(plan.nodeHealth ? { nodeHealth: { ...plan.nodeHealth, probe_before_batch: false } } : {}),
+  };
   const trialMs = (index: number) => {
     const seconds = typeof options.trialSeconds === 'number' ? options.trialSeconds : options.trialSeconds(index);
-    if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`simulateSweep: trial seconds of job ${index} must be a finite number ≥ 0, got ${seconds}`);
+    if (!Number.isFinite(seconds) || seconds < 0)
+      throw new RangeError(`simulateSweep: trial seconds of job ${index} must be a finite number ≥ 0, got ${seconds}`);
     return Math.round(seconds * 1000);
   };
   const run = new IdealCluster(ideal, jobIds, trialMs, Math.round((options.resetSeconds ?? 0) * 1000));
@@ -100,7 +105,9 @@ class IdealCluster {
       case 'plan':
         return this.at(now, { type: 'planned', work: decision.work, plan: this.plan });
       case 'loadJobs': {
-        const jobs: SweepJob[] = this.ids.slice(decision.start, decision.end).map((job_id) => ({ kind: 'script', job_id, script: '', args: [], timeout: 7200 }));
+        const jobs: SweepJob[] = this.ids
+          .slice(decision.start, decision.end)
+          .map((job_id) => ({ kind: 'script', job_id, script: '', args: [], timeout: 7200 }));
         return this.at(now, { type: 'jobsLoaded', work: decision.work, jobs });
       }
       case 'startJob':
@@ -108,7 +115,11 @@ class IdealCluster {
       case 'resetNode':
         return this.at(now + this.resetMs, { type: 'nodeReset', work: decision.work, outcome: { ok: true, message: 'caches dropped' } });
       case 'probeNode':
-        return this.at(now, { type: 'nodeProbed', work: decision.work, probe: { node: decision.node.name, reachable: true, latency_ms: 0, hip_cache_cleared: null, healthy: true, message: 'healthy' } });
+        return this.at(now, {
+          type: 'nodeProbed',
+          work: decision.work,
+          probe: { node: decision.node.name, reachable: true, latency_ms: 0, hip_cache_cleared: null, healthy: true, message: 'healthy' },
+        });
       case 'record':
         this.records.push(...decision.results);
         for (const entry of decision.timeline) {
@@ -116,7 +127,22 @@ class IdealCluster {
         }
         return this.at(now, { type: 'recorded', work: decision.work });
       case 'writeResults': {
-        const results = buildResultsJson({ runId: this.plan.runId, totalJobs: this.plan.totalJobs, runtimeSeconds: now / 1000, timestamp: '', outputDir: '', resultsFile: '', preservePaths: true, batches: 0, nodes: this.plan.nodes, warnings: [], preflight: [] }, this.records);
+        const results = buildResultsJson(
+          {
+            runId: this.plan.runId,
+            totalJobs: this.plan.totalJobs,
+            runtimeSeconds: now / 1000,
+            timestamp: '',
+            outputDir: '',
+            resultsFile: '',
+            preservePaths: true,
+            batches: 0,
+            nodes: this.plan.nodes,
+            warnings: [],
+            preflight: [],
+          },
+          this.records,
+        );
         return this.at(now, { type: 'resultsWritten', work: decision.work, results });
       }
       case 'wakeAt':
@@ -139,16 +165,36 @@ class IdealCluster {
     const endAt = startAt + this.trialMs(this.ids.indexOf(decision.job.job_id));
     this.lastStart.set(decision.node.name, startAt);
     this.gpuFreeAt.set(lane, endAt);
-    this.jobs.push({ jobId: decision.job.job_id, batch: decision.batch, node: decision.node.name, gpu: decision.gpu, start: startAt / 1000, end: endAt / 1000 });
+    this.jobs.push({
+      jobId: decision.job.job_id,
+      batch: decision.batch,
+      node: decision.node.name,
+      gpu: decision.gpu,
+      start: startAt / 1000,
+      end: endAt / 1000,
+    });
     if (decision.reportStart) this.at(startAt, { type: 'jobStarted', work: decision.work, startedAtMs: startAt });
     const iso = (ms: number) => new Date(ms).toISOString();
     this.at(endAt, {
       type: 'jobEnded',
       work: decision.work,
       result: {
-        job_id: decision.job.job_id, node: decision.node.name, gpu_id: decision.gpu, batch: decision.batch, attempt: decision.attempt, success: true,
-        failure_mode: null, exit_code: 0, signal: null, error: null, output_file: null, local_output: null,
-        runtime: (endAt - startAt) / 1000, started_at: iso(startAt), ended_at: iso(endAt), stderr_tail: '',
+        job_id: decision.job.job_id,
+        node: decision.node.name,
+        gpu_id: decision.gpu,
+        batch: decision.batch,
+        attempt: decision.attempt,
+        success: true,
+        failure_mode: null,
+        exit_code: 0,
+        signal: null,
+        error: null,
+        output_file: null,
+        local_output: null,
+        runtime: (endAt - startAt) / 1000,
+        started_at: iso(startAt),
+        ended_at: iso(endAt),
+        stderr_tail: '',
       },
     });
   }

@@ -71,7 +71,10 @@ export function nodeRuntime(node: SweepNode): NodeRuntime {
 export function sweepNameOf(plan: SweepPlan): string {
   const source = plan.jobSource;
   if (source.kind !== 'file') return source.kind;
-  return source.path.split('/').pop()!.replace(/\.json$/i, '');
+  return source.path
+    .split('/')
+    .pop()!
+    .replace(/\.json$/i, '');
 }
 
 /** The plan as the plan activity made it: every node known, pre-flight still to come. */

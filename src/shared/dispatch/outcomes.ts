@@ -20,7 +20,14 @@ const SSH_ERROR_TYPES = ['SshConnectError', 'SshAuthError', 'HostKeyError'];
 
 /** An attempt whose activity failed for good (node unreachable, host key refused): a failed result. */
 export function failedDispatchResult(work: JobWork, now: number, errorType: string | undefined, message: string): AttemptResult {
-  const where = { job_id: work.entry.job.job_id, node: work.node, gpu_id: work.gpu, batch: work.batch, attempt: work.entry.attempt, output_file: work.entry.job.expected_output ?? null };
+  const where = {
+    job_id: work.entry.job.job_id,
+    node: work.node,
+    gpu_id: work.gpu,
+    batch: work.batch,
+    attempt: work.entry.attempt,
+    output_file: work.entry.job.expected_output ?? null,
+  };
   const failure_mode = errorType && SSH_ERROR_TYPES.includes(errorType) ? 'SSH_ERROR' : 'EXECUTION_ERROR';
   const at = new Date(now);
   return attemptWithoutExit(where, { failure_mode, error: message }, at, at);
@@ -68,8 +75,20 @@ function settle(step: Step, work: JobWork, result: AttemptResult): void {
   }
   const backoff = retryBackoffSeconds(plan.retryBackoffSeconds, entry.attempt);
   state.counts.retries++;
-  step.log({ kind: 'job', batch: result.batch, job: jobLine(result), retry: { nextAttempt: entry.attempt + 1, maxAttempts: plan.maxRetries + 1, inSeconds: backoff } });
-  state.queue.push({ job: entry.job, attempt: entry.attempt + 1, previous: attempts, avoid: { node: result.node, gpu: result.gpu_id }, last: result, notBeforeMs: now + backoff * 1000 });
+  step.log({
+    kind: 'job',
+    batch: result.batch,
+    job: jobLine(result),
+    retry: { nextAttempt: entry.attempt + 1, maxAttempts: plan.maxRetries + 1, inSeconds: backoff },
+  });
+  state.queue.push({
+    job: entry.job,
+    attempt: entry.attempt + 1,
+    previous: attempts,
+    avoid: { node: result.node, gpu: result.gpu_id },
+    last: result,
+    notBeforeMs: now + backoff * 1000,
+  });
   step.decide({ type: 'requeue', jobId: entry.job.job_id, attempt: entry.attempt + 1, why: 'retry', batch: work.batch, node: work.node });
 }
 

@@ -38,7 +38,13 @@ export function staggerSeconds(state: SweepState, node: SweepNode): number {
 }
 
 /** Records a probe and says what it means for the node. */
-export function probed(state: SweepState, node: string, ok: boolean, message: string, quarantineAfter: number): 'healthy' | 'readmitted' | 'left out' | 'quarantined' {
+export function probed(
+  state: SweepState,
+  node: string,
+  ok: boolean,
+  message: string,
+  quarantineAfter: number,
+): 'healthy' | 'readmitted' | 'left out' | 'quarantined' {
   const { steering } = state;
   if (ok) {
     const wasOut = steering.leftOut[node] !== undefined;

@@ -4,7 +4,7 @@
  * rule file reads as its rule.
  */
 import type { SweepNode } from '../nodes';
-import type { NewSweepEvent, SweepEvent as ProgressEvent } from '../progress';
+import type { NewSweepEvent } from '../progress';
 import type { Decision } from './decisions';
 import type { NodeRuntime, SweepState, Work } from './state';
 
@@ -41,7 +41,7 @@ export class Step {
 
   log(event: NewSweepEvent): void {
     const log = this.state.log;
-    log.events.push({ ...event, seq: ++log.seq } as ProgressEvent);
+    log.events.push({ ...event, seq: ++log.seq });
     if (log.events.length > LOG_CAPACITY) log.events.shift();
   }
 

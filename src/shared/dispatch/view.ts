@@ -5,7 +5,7 @@
  */
 import type { NodeProgress, NodeState, SweepProgress } from '../progress';
 import { excludedGpus, probeVerdict } from './service';
-import type { JobWork, SweepState } from './state';
+import type { SweepState } from './state';
 
 export function progressOf(state: SweepState, afterSeq = 0): SweepProgress {
   const { counts } = state;
@@ -43,7 +43,7 @@ export function detailsOf(state: SweepState): string {
 export function nodesOf(state: SweepState): NodeProgress[] {
   const busy = new Map<string, Set<number>>();
   for (const work of Object.values(state.work)) {
-    if (work.kind === 'job' && (work as JobWork).counted) busy.set(work.node, (busy.get(work.node) ?? new Set()).add(work.gpu));
+    if (work.kind === 'job' && work.counted) busy.set(work.node, (busy.get(work.node) ?? new Set()).add(work.gpu));
   }
   return state.allNodes.map((node) => {
     const runtime = state.nodes[node.name];
