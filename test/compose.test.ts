@@ -27,20 +27,16 @@ function composeConfig(): ComposeRun {
   try {
     const emptyEnvFile = path.join(scratch, 'empty.env');
     writeFileSync(emptyEnvFile, '');
-    const run = spawnSync(
-      'docker-compose',
-      ['--env-file', emptyEnvFile, '-f', 'docker-compose.yml', 'config'],
-      {
-        cwd: repoRoot,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' },
-        encoding: 'utf8',
-        timeout: 60_000,
-      },
-    );
-    if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      throw new Error(
-        'docker-compose is not on PATH: install it with `apt-get install docker-compose` (CI installs it)',
-      );
+    const run = spawnSync('docker-compose', ['--env-file', emptyEnvFile, '-f', 'docker-compose.yml', 'config'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    // spawnSync's error is typed a plain Error; a failed spawn is an ErrnoException with a code.
+    const spawnError: NodeJS.ErrnoException | undefined = run.error;
+    if (spawnError?.code === 'ENOENT') {
+      throw new Error('docker-compose is not on PATH: install it with `apt-get install docker-compose` (CI installs it)');
     }
     if (run.error) throw new Error(`docker-compose config could not run: ${run.error.message}`, { cause: run.error });
     return { status: run.status, stdout: run.stdout, stderr: run.stderr };
@@ -76,7 +72,10 @@ function valueOf(block: string[] | undefined, key: string): string | undefined {
   if (!block) return undefined;
   const indent = block[0]?.match(/^ */)?.[0] ?? '';
   const line = block.find((candidate) => candidate.startsWith(`${indent}${key}: `));
-  return line?.slice(`${indent}${key}: `.length).trim().replace(/^(['"])(.*)\1$/, '$2');
+  return line
+    ?.slice(`${indent}${key}: `.length)
+    .trim()
+    .replace(/^(['"])(.*)\1$/, '$2');
 }
 
 describe('docker-compose.yml', () => {
@@ -92,9 +91,7 @@ describe('docker-compose.yml', () => {
   it('declares the Temporal stack and the worker', () => {
     const services = section(lines, ['services']) ?? [];
     const names = services.filter((line) => /^ {2}[^ #][^:]*:$/.test(line)).map((line) => line.trim().slice(0, -1));
-    expect(names).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal-admin-tools', 'temporal', 'temporal-ui', 'rigsweep-worker']),
-    );
+    expect(names).toEqual(expect.arrayContaining(['postgresql', 'temporal-admin-tools', 'temporal', 'temporal-ui', 'rigsweep-worker']));
   });
 
   it('starts the server only after the schema job completed successfully', () => {

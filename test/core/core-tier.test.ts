@@ -10,18 +10,19 @@ import { describe, expect, it } from 'vitest';
 import { runScenario } from '../sim/run-scenario';
 import { scenarioArb } from '../sim/scenario';
 
-/** Scenarios per `npm test`; `npm run fuzz` runs as many as you ask. */
-const SCENARIOS = 300;
+/** 300 per `npm test`; `npm run fuzz -- --scenarios N` runs N. */
+const SCENARIOS = Number(process.env.RIGSWEEP_FUZZ_SCENARIOS || 300);
 
 describe('the dispatcher core over generated sweeps', () => {
   it(`keeps every rule in ${SCENARIOS} generated sweeps`, async () => {
-    const seed = Number(process.env.RIGSWEEP_FUZZ_SEED ?? Date.now() % 2 ** 31);
+    // A fresh seed each run, so CI tries new sweeps every time; fast-check prints it on a failure.
+    const seed = Number(process.env.RIGSWEEP_FUZZ_SEED || Date.now() % 2 ** 31);
     let sweeps = 0;
     await fc.assert(
       fc.asyncProperty(scenarioArb(), async (scenario) => {
         sweeps += (await runScenario(scenario)).sweeps.length;
       }),
-      { numRuns: SCENARIOS, seed },
+      { numRuns: SCENARIOS, seed, ...(process.env.RIGSWEEP_FUZZ_PATH ? { path: process.env.RIGSWEEP_FUZZ_PATH } : {}) },
     );
     expect(sweeps).toBeGreaterThanOrEqual(SCENARIOS);
   }, 600_000);

@@ -16,12 +16,18 @@ describe('a mode added as a fixture', () => {
     expect(jobBatchingSchema.safeParse({ mode: 'serial' }).error?.issues[0].message).toBe('unknown mode "serial" (known: barrier, rolling)');
     registerMode(serialPolicy);
     expect(jobBatchingSchema.parse({ mode: 'serial' }).mode).toBe('serial');
-    const serial = scenarioArb({ small: true }).map((scenario) => ({ ...scenario, batching: { ...scenario.batching, enabled: true, mode: 'serial', max_jobs_per_batch: 1 }, secondSweepAt: null }));
+    const serial = scenarioArb({ small: true }).map((scenario) => ({
+      ...scenario,
+      batching: { ...scenario.batching, enabled: true, mode: 'serial', max_jobs_per_batch: 1 },
+      secondSweepAt: null,
+    }));
     await fc.assert(
       fc.asyncProperty(serial, async (scenario) => {
         const report = await runScenario(scenario);
         const runs = report.processesOf('a').filter((p) => p.startMs !== undefined && !p.restartOf);
-        for (const a of runs) for (const b of runs) if (a !== b) expect(a.startMs! < (b.endMs ?? Infinity) && b.startMs! < (a.endMs ?? Infinity), `${a.jobId} and ${b.jobId} overlap`).toBe(false);
+        for (const a of runs)
+          for (const b of runs)
+            if (a !== b) expect(a.startMs! < (b.endMs ?? Infinity) && b.startMs! < (a.endMs ?? Infinity), `${a.jobId} and ${b.jobId} overlap`).toBe(false);
       }),
       { numRuns: 40 },
     );

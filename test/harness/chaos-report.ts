@@ -97,13 +97,19 @@ export async function jobsFinishedButNotRecorded(runs: TrialRun[], resultsDir: s
 /** The table `npm run chaos` prints: one line per fault, summed over its runs. */
 export function chaosTable(file: string): string[] {
   if (!existsSync(file)) return ['no fault reported'];
-  const rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ChaosRow);
+  const rows = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as ChaosRow);
   const faults = [...new Set(rows.map((row) => row.fault))];
   const header = ['fault', 'runs', 'jobs', 'lost', 'run twice at once', 'orphans left', 'time to recover (s), max'];
   const lines = faults.map((fault) => {
     const of = rows.filter((row) => row.fault === fault);
     const sum = (key: keyof ChaosRow) => of.reduce((total, row) => total + (row[key] as number), 0);
-    return [fault, of.length, sum('jobs'), sum('lost'), sum('twiceAtOnce'), sum('orphans'), Math.max(...of.map((row) => row.recoverSeconds)).toFixed(1)].map(String);
+    return [fault, of.length, sum('jobs'), sum('lost'), sum('twiceAtOnce'), sum('orphans'), Math.max(...of.map((row) => row.recoverSeconds)).toFixed(1)].map(
+      String,
+    );
   });
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i].length)));
   return [header, ...lines].map((cells) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));

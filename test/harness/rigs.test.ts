@@ -28,17 +28,27 @@ describe('test rigs harness', { timeout: 30_000 }, () => {
   let rigs: TestRigs;
 
   const ssh = (index: number, command: string, input?: string, extra: string[] = []) =>
-    run('ssh', [
-      '-F', 'none',
-      '-i', rigs.identityFile,
-      '-o', `UserKnownHostsFile=${rigs.knownHostsFile}`,
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'BatchMode=yes',
-      '-o', 'IdentitiesOnly=yes',
-      ...extra,
-      `${rigs.user}@${rigs.rigs[index - 1].address}`,
-      command,
-    ], input);
+    run(
+      'ssh',
+      [
+        '-F',
+        'none',
+        '-i',
+        rigs.identityFile,
+        '-o',
+        `UserKnownHostsFile=${rigs.knownHostsFile}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        ...extra,
+        `${rigs.user}@${rigs.rigs[index - 1].address}`,
+        command,
+      ],
+      input,
+    );
 
   beforeAll(async () => {
     stateDir = mkdtempSync(path.join(os.tmpdir(), 'rigsweep-rigs-'));
@@ -61,9 +71,7 @@ describe('test rigs harness', { timeout: 30_000 }, () => {
     expect(existsSync(path.join(rigs.rigs[0].workDir, 'fake_trial.py'))).toBe(true);
     expect(existsSync(path.join(rigs.localWorkDir, 'fake_trial.py'))).toBe(true);
     expect(existsSync(path.join(rigs.home, '.ssh', 'config'))).toBe(true);
-    expect(readFileSync(path.join(rigs.home, '.ssh', 'id_ed25519'), 'utf8')).toContain(
-      'BEGIN OPENSSH PRIVATE KEY',
-    );
+    expect(readFileSync(path.join(rigs.home, '.ssh', 'id_ed25519'), 'utf8')).toContain('BEGIN OPENSSH PRIVATE KEY');
   });
 
   it('logs in as rigsweep-rig with hashed known_hosts', async () => {
@@ -161,18 +169,13 @@ describe('test rigs harness', { timeout: 30_000 }, () => {
 
   it('down leaves nothing behind', async () => {
     // Leave a process running on a rig that ignores SIGTERM: down must still clean up.
-    await ssh(
-      1,
-      'cd /srv/rigsweep-rig/work; nohup python3 fake_trial.py --ignore-term --sleep 600 </dev/null >/dev/null 2>&1 &',
-    );
+    await ssh(1, 'cd /srv/rigsweep-rig/work; nohup python3 fake_trial.py --ignore-term --sleep 600 </dev/null >/dev/null 2>&1 &');
     await rigs.stop();
     const netns = (await execFileP('ip', ['netns', 'list'])).stdout;
     expect(netns).not.toMatch(/rsw-rig/);
     const links = (await execFileP('ip', ['-o', 'link', 'show'])).stdout;
     expect(links).not.toMatch(/rswh\d|rswbr0/);
-    const procs = (await execFileP('ps', ['-eo', 'user:20,stat,args'])).stdout
-      .split('\n')
-      .filter((l) => !/\sZ/.test(l));
+    const procs = (await execFileP('ps', ['-eo', 'user:20,stat,args'])).stdout.split('\n').filter((l) => !/\sZ/.test(l));
     expect(procs.filter((l) => l.includes(stateDir))).toEqual([]);
     expect(procs.filter((l) => l.startsWith('rigsweep-rig '))).toEqual([]);
   });

@@ -49,14 +49,7 @@ export interface TrialRecord {
   node: string; // rig address (from SSH_CONNECTION) or "localhost"
   gpu_id: string | null;
   env: Record<
-    | 'CUDA_VISIBLE_DEVICES'
-    | 'HIP_VISIBLE_DEVICES'
-    | 'HSA_OVERRIDE_GFX_VERSION'
-    | 'HSA_ENABLE_SDMA'
-    | 'ROCM_PATH'
-    | 'HIP_PATH'
-    | 'PATH'
-    | 'LD_LIBRARY_PATH',
+    'CUDA_VISIBLE_DEVICES' | 'HIP_VISIBLE_DEVICES' | 'HSA_OVERRIDE_GFX_VERSION' | 'HSA_ENABLE_SDMA' | 'ROCM_PATH' | 'HIP_PATH' | 'PATH' | 'LD_LIBRARY_PATH',
     string | null
   >;
   t: number; // epoch seconds when the line was written
@@ -65,6 +58,18 @@ export interface TrialRecord {
   exit_code?: number | null; // "end" only; null when ended by a signal
   signal?: string; // "end" only, when it ended by SIGTERM or --signal-self
   cpu?: number; // "end" only: the trial process's CPU seconds so far, interpreter start-up included
+}
+
+/** The result file the fake trial writes where its `--output` (or `--output-file`) says. */
+export interface TrialOutput {
+  trial_id: string;
+  /** Its other `--name value` arguments; a flag without a value is `true`. */
+  params: Record<string, string | true>;
+  accuracy: number;
+  status: string;
+  error: string | null;
+  hostname: string;
+  timestamp: string;
 }
 
 export interface StandinCall {
@@ -83,7 +88,7 @@ async function rigsSh(args: string[], timeoutMs: number): Promise<string> {
     return stdout;
   } catch (err) {
     const e = err as Error & { stderr?: string; stdout?: string };
-    throw new Error(`rigs.sh ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+    throw new Error(`rigs.sh ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`, { cause: err });
   }
 }
 

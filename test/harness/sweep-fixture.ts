@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { findTemporalCli } from '../../src/cli/dev-server';
 import { SWEEP_MARKER } from '../../src/inputs/run-folder';
+import type { NodeConfig } from '../../src/shared/config';
+import type { ResultsJson } from '../../src/shared/results';
+import type { trialSweep } from '../../src/workflows/trial-sweep';
 import { readTrialRecords, startRigs, type TestRigs, type TrialRecord } from './rigs';
 import { type ProcessRun, runProcess } from './run-process';
 
@@ -17,7 +20,7 @@ export const FAKE_TRIAL = resolve(__dirname, '..', 'fixtures', 'fake_trial.py');
 
 export interface CliRun extends ProcessRun {
   /** The Results JSON printed after `Results JSON:` (undefined when none was printed). */
-  results?: any;
+  results?: ResultsJson;
 }
 
 export interface CliEnv {
@@ -41,9 +44,14 @@ export async function runCli(
   };
   delete childEnv.SSH_CONNECTION; // the fake trial reads it to tell rigs from localhost
   delete childEnv.SSH_AUTH_SOCK; // the harness key file is the only credential
-  const run = await runProcess(process.execPath, [CLI, ...args], { cwd: options.cwd, env: childEnv, timeoutMs: options.timeoutMs ?? 180_000, onSpawn: options.onSpawn });
+  const run = await runProcess(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: childEnv,
+    timeoutMs: options.timeoutMs ?? 180_000,
+    onSpawn: options.onSpawn,
+  });
   const marker = run.stdout.indexOf('Results JSON:\n');
-  return { ...run, results: marker >= 0 ? JSON.parse(run.stdout.slice(marker + 'Results JSON:\n'.length)) : undefined };
+  return { ...run, results: marker >= 0 ? (JSON.parse(run.stdout.slice(marker + 'Results JSON:\n'.length)) as ResultsJson) : undefined };
 }
 
 export interface NodeUnderTest {
@@ -70,8 +78,17 @@ export function clusterNodes(rigs: TestRigs, options: { localGpus?: number; rigG
       rocm: true,
     })),
   ];
-  const configNodes = [
-    { hostname: 'localhost', username: 'root', gpu_count: nodes[0].gpuCount, gpu_type: 'RTX 3080 Ti', script_path: rigs.localWorkDir, python_env: '/usr/bin/python3', max_concurrent_script_jobs: nodes[0].maxConcurrent, stagger_delay: stagger },
+  const configNodes: NodeConfig[] = [
+    {
+      hostname: 'localhost',
+      username: 'root',
+      gpu_count: nodes[0].gpuCount,
+      gpu_type: 'RTX 3080 Ti',
+      script_path: rigs.localWorkDir,
+      python_env: '/usr/bin/python3',
+      max_concurrent_script_jobs: nodes[0].maxConcurrent,
+      stagger_delay: stagger,
+    },
     ...rigs.rigs.map((rig, i) => ({
       hostname: rig.address,
       username: rigs.user,
@@ -92,7 +109,10 @@ export function clusterNodes(rigs: TestRigs, options: { localGpus?: number; rigG
 export function writeUserConfig(dir: string, name: string, body: Record<string, unknown>): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, name);
-  writeFileSync(path, JSON.stringify({ ...body, sieve_defaults: { window_size: 512 }, search_bounds: { seed_max: 4294967295 }, evaluation_thresholds: { min: 0.6 } }, null, 2));
+  writeFileSync(
+    path,
+    JSON.stringify({ ...body, sieve_defaults: { window_size: 512 }, search_bounds: { seed_max: 4294967295 }, evaluation_thresholds: { min: 0.6 } }, null, 2),
+  );
   return path;
 }
 
@@ -167,7 +187,15 @@ export async function startWorkerProcess(
 ): Promise<{ stop(): Promise<number | null>; stderr(): string; pid: number }> {
   const child = spawn(process.execPath, [CLI, 'worker', '--config', configFile, ...(options.args ?? [])], {
     cwd,
-    env: { ...process.env, ...options.env, HOME: env.home, TEMPORAL_ADDRESS: env.temporalAddress, RIGSWEEP_TASK_QUEUE: env.taskQueue, SSH_CONNECTION: '', SSH_AUTH_SOCK: '' },
+    env: {
+      ...process.env,
+      ...options.env,
+      HOME: env.home,
+      TEMPORAL_ADDRESS: env.temporalAddress,
+      RIGSWEEP_TASK_QUEUE: env.taskQueue,
+      SSH_CONNECTION: '',
+      SSH_AUTH_SOCK: '',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -191,6 +219,16 @@ export async function startWorkerProcess(
         child.kill('SIGINT');
       }),
   };
+}
+
+/** What `temporal workflow start --output json` prints. */
+export interface TemporalCliStarted {
+  runId: string;
+}
+
+/** What `temporal workflow execute|result --output json` prints for a sweep. */
+export interface TemporalCliResult {
+  result: ResultsJson;
 }
 
 /** Runs the official `temporal` CLI against the test server. */
@@ -225,7 +263,7 @@ export interface TestCluster {
   rigs: TestRigs;
   env: CliEnv;
   nodes: NodeUnderTest[];
-  configNodes: Record<string, any>[];
+  configNodes: NodeConfig[];
 }
 
 /**
@@ -255,10 +293,10 @@ export async function waitUntil(what: string, check: () => Promise<boolean> | bo
 }
 
 /** The sweep's Results JSON through a Temporal client, following a continue-as-new chain. */
-export async function sweepResult(env: CliEnv, workflowId: string): Promise<any> {
+export async function sweepResult(env: CliEnv, workflowId: string): Promise<ResultsJson> {
   const connection = await Connection.connect({ address: env.temporalAddress });
   try {
-    return await new Client({ connection }).workflow.getHandle(workflowId).result();
+    return await new Client({ connection }).workflow.getHandle<typeof trialSweep>(workflowId).result();
   } finally {
     await connection.close();
   }
@@ -272,7 +310,7 @@ export async function sweepResult(env: CliEnv, workflowId: string): Promise<any>
 export function jobsWaitingForPermit(jobPrefix: string): { jobId: string; scriptPath: string }[] {
   const waiting: { jobId: string; scriptPath: string }[] = [];
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    let commandLine = '';
+    let commandLine: string;
     try {
       commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {

@@ -38,9 +38,25 @@ export async function setup(project: TestProject): Promise<void> {
   const port = await freePort();
   const uiPort = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'rigsweep-temporal-'));
-  server = spawn(cli, ['server', 'start-dev', '--port', String(port), '--ui-port', String(uiPort), '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error', ...DEV_SERVER_TUNING], {
-    stdio: 'ignore',
-  });
+  server = spawn(
+    cli,
+    [
+      'server',
+      'start-dev',
+      '--port',
+      String(port),
+      '--ui-port',
+      String(uiPort),
+      '--db-filename',
+      join(dir, 'temporal.db'),
+      '--log-level',
+      'error',
+      ...DEV_SERVER_TUNING,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   const deadline = Date.now() + 60_000;
   while (!(await portAnswers('127.0.0.1', port))) {
     if (Date.now() > deadline || server.exitCode !== null) throw new Error(`Temporal dev server did not start on port ${port}`);
@@ -50,7 +66,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('temporalUiUrl', `http://127.0.0.1:${uiPort}`);
 }
 
-export async function teardown(): Promise<void> {
+export function teardown(): void {
   server?.kill('SIGTERM');
   if (dir) rmSync(dir, { recursive: true, force: true });
 }

@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { NodeConfig } from '../../src/shared/config';
 import { reportChaos } from '../harness/chaos-report';
 import { readTrialRecords, type TestRigs } from '../harness/rigs';
 import { runCli, startTestCluster, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
@@ -15,11 +16,16 @@ let rigs: TestRigs;
 let env: CliEnv;
 let work: string;
 let nodes: NodeUnderTest[];
-let configNodes: Record<string, any>[];
+let configNodes: NodeConfig[];
 let goodConfig: string;
 
 beforeAll(async () => {
-  ({ work, rigs, env, nodes, configNodes } = await startTestCluster('badinput', inject('temporalAddress'), { rigCount: 1, localGpus: 2, rigGpus: 2, stagger: 0.2 }));
+  ({ work, rigs, env, nodes, configNodes } = await startTestCluster('badinput', inject('temporalAddress'), {
+    rigCount: 1,
+    localGpus: 2,
+    rigGpus: 2,
+    stagger: 0.2,
+  }));
   goodConfig = writeUserConfig(work, 'distributed_config.json', { nodes: configNodes });
 });
 
@@ -27,12 +33,17 @@ afterAll(async () => {
   await rigs?.stop();
 });
 
-const job = (id: string) => ({ job_id: id, script: 'fake_trial.py', args: ['--job', id, '--sleep', '0.2', '--output', `out/${id}.json`], expected_output: `out/${id}.json` });
+const job = (id: string) => ({
+  job_id: id,
+  script: 'fake_trial.py',
+  args: ['--job', id, '--sleep', '0.2', '--output', `out/${id}.json`],
+  expected_output: `out/${id}.json`,
+});
 
 /** The command that hands over one broken file, and what its message must name: all of `names`. */
 interface BrokenInput {
   kind: string;
-  write(): { args: string[]; names: string[] };
+  write: () => { args: string[]; names: string[] };
 }
 
 function brokenConfig(name: string, body: Record<string, unknown>, field: string) {
@@ -49,17 +60,30 @@ function brokenJobs(name: string, jobs: unknown[], field: string) {
 const brokenInputs: BrokenInput[] = [
   {
     kind: 'a config value out of range',
-    write: () => brokenConfig('bad_value.json', { nodes: [configNodes[0], { ...configNodes[1], gpu_count: -2 }], trial_command: 'python3 fake_trial.py --job bad_{trial_id}' }, 'nodes[1].gpu_count:'),
+    write: () =>
+      brokenConfig(
+        'bad_value.json',
+        { nodes: [configNodes[0], { ...configNodes[1], gpu_count: -2 }], trial_command: 'python3 fake_trial.py --job bad_{trial_id}' },
+        'nodes[1].gpu_count:',
+      ),
   },
   {
     kind: 'an unknown placeholder in trial_command',
-    write: () => brokenConfig('bad_placeholder.json', { nodes: configNodes, trial_command: 'python3 fake_trial.py --job bad_{trail}' }, 'trial_command: unknown placeholder {trail}'),
+    write: () =>
+      brokenConfig(
+        'bad_placeholder.json',
+        { nodes: configNodes, trial_command: 'python3 fake_trial.py --job bad_{trail}' },
+        'trial_command: unknown placeholder {trail}',
+      ),
   },
   {
     kind: 'a config that is not JSON (a comma missing)',
     write: () => {
       const path = join(work, 'missing_comma.json');
-      writeFileSync(path, JSON.stringify({ nodes: configNodes, trial_command: 'python3 fake_trial.py --job bad_{trial_id}' }).replace('],"trial_command"', '] "trial_command"'));
+      writeFileSync(
+        path,
+        JSON.stringify({ nodes: configNodes, trial_command: 'python3 fake_trial.py --job bad_{trial_id}' }).replace('],"trial_command"', '] "trial_command"'),
+      );
       // The "field" of a syntax error is where it is.
       return { args: ['run', '--trials', '3', '--config', path], names: [`${path}: cluster config is not valid JSON`, 'at position'] };
     },

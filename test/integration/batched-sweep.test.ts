@@ -7,8 +7,22 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readCalls, startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, maxOverlap, recordHistory, runCli, writeJobs, writeUserConfig, type CliEnv, type CliRun, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import type { ResultsJson } from '../../src/shared/results';
+import { readJson } from '../harness/read-json';
+import { readCalls, startRigs, type TestRigs, type TrialOutput } from '../harness/rigs';
+import {
+  clusterNodes,
+  collectRuns,
+  maxOverlap,
+  recordHistory,
+  runCli,
+  writeJobs,
+  writeUserConfig,
+  type CliEnv,
+  type CliRun,
+  type NodeUnderTest,
+  type TrialRun,
+} from '../harness/sweep-fixture';
 
 const NASTY_ARGS = ['$(touch pwned1)', '`touch pwned2`', 'a;touch pwned3', "it's", '"quoted"', 'new\nline', '{"lr": 0.1, "layers": [1, 2]}', '$HOME', ''];
 const COOLDOWN = 2;
@@ -36,7 +50,11 @@ function jobsFor(prefix: string, count: number, extra: string[] = []) {
 }
 
 function sudoResets(): { rig: string; t: number; call: ReturnType<typeof readCalls>[number] }[] {
-  return rigs.rigs.flatMap((rig) => readCalls(rig.callsLog).filter((c) => c.tool === 'sudo').map((call) => ({ rig: rig.address, t: call.t, call })));
+  return rigs.rigs.flatMap((rig) =>
+    readCalls(rig.callsLog)
+      .filter((c) => c.tool === 'sudo')
+      .map((call) => ({ rig: rig.address, t: call.t, call })),
+  );
 }
 
 beforeAll(async () => {
@@ -48,7 +66,13 @@ beforeAll(async () => {
   nodes = cluster.nodes;
   configFile = writeUserConfig(work, 'distributed_config.json', {
     nodes: [...cluster.configNodes, { hostname: '10.231.0.99', username: 'x', gpu_count: 0, script_path: '/x', python_env: '/x' }],
-    job_batching: { enabled: true, max_jobs_per_batch: 20, max_jobs_per_node_per_batch: 7, inter_batch_cooldown_seconds: COOLDOWN, allocator_reset_between_batches: true },
+    job_batching: {
+      enabled: true,
+      max_jobs_per_batch: 20,
+      max_jobs_per_node_per_batch: 7,
+      inter_batch_cooldown_seconds: COOLDOWN,
+      allocator_reset_between_batches: true,
+    },
   });
 });
 
@@ -65,7 +89,7 @@ describe('a 50-job sweep through rigsweep run', () => {
     const jobsFile = writeJobs(work, 'scorer_jobs.json', jobsFor('big', 50));
     run = await runCli(['run', '--jobs-file', jobsFile, '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'out')], env);
     runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('big_'));
-    await recordHistory(env, run.results.workflow_id, 'barrier-50-jobs-3-batches');
+    await recordHistory(env, run.results!.workflow_id, 'barrier-50-jobs-3-batches');
   });
 
   it('succeeds, prints the seed lines and the Results JSON last', () => {
@@ -82,12 +106,12 @@ describe('a 50-job sweep through rigsweep run', () => {
   it('ran every job exactly once, on the node and GPU the Results JSON names', () => {
     expect(runs).toHaveLength(50);
     expect(new Set(runs.map((r) => r.jobId)).size).toBe(50);
-    for (const job of run.results.jobs) {
+    for (const job of run.results!.jobs) {
       const record = runs.find((r) => r.jobId === job.job_id)!;
       expect([job.node, job.gpu_id, job.success]).toEqual([record.node, record.gpu, true]);
     }
     const perNode = Object.fromEntries(nodes.map((n) => [n.name, runs.filter((r) => r.node === n.name).length]));
-    for (const [name, summary] of Object.entries(run.results.nodes) as [string, any][]) expect(summary.jobs).toBe(perNode[name]);
+    for (const [name, summary] of Object.entries(run.results!.nodes)) expect(summary.jobs).toBe(perNode[name]);
   });
 
   it('runs batches one after another with an idle gap of at least the cooldown, and a reset of every rig in each gap', () => {
@@ -117,7 +141,10 @@ describe('a 50-job sweep through rigsweep run', () => {
 
   it('never starts two jobs on one node closer than its stagger_delay', () => {
     for (const node of nodes) {
-      const starts = runs.filter((r) => r.node === node.name).map((r) => r.start).sort((a, b) => a - b);
+      const starts = runs
+        .filter((r) => r.node === node.name)
+        .map((r) => r.start)
+        .sort((a, b) => a - b);
       const gaps = starts.slice(1).map((t, i) => t - starts[i]);
       expect(Math.min(...gaps)).toBeGreaterThanOrEqual(node.stagger - TICK);
     }
@@ -139,7 +166,13 @@ describe('a 50-job sweep through rigsweep run', () => {
         expect(e.HIP_VISIBLE_DEVICES).toBeNull();
         expect(e.HSA_OVERRIDE_GFX_VERSION).toBeNull();
       } else {
-        expect([e.HIP_VISIBLE_DEVICES, e.HSA_OVERRIDE_GFX_VERSION, e.HSA_ENABLE_SDMA, e.ROCM_PATH, e.HIP_PATH]).toEqual([String(r.gpu), '10.3.0', '0', '/opt/rocm', '/opt/rocm/hip']);
+        expect([e.HIP_VISIBLE_DEVICES, e.HSA_OVERRIDE_GFX_VERSION, e.HSA_ENABLE_SDMA, e.ROCM_PATH, e.HIP_PATH]).toEqual([
+          String(r.gpu),
+          '10.3.0',
+          '0',
+          '/opt/rocm',
+          '/opt/rocm/hip',
+        ]);
         expect(e.PATH).toMatch(/^\/opt\/rocm\/bin:\/opt\/rocm\/hip\/bin:/);
         expect(e.LD_LIBRARY_PATH).toMatch(/^\/opt\/rocm\/lib:\/opt\/rocm\/hip\/lib/);
       }
@@ -148,7 +181,17 @@ describe('a 50-job sweep through rigsweep run', () => {
 
   it('delivers arguments with quotes, $, ; and backticks byte for byte and runs nothing in them', () => {
     for (const r of runs) {
-      expect(r.startRecord.argv).toEqual(['--job', r.jobId, '--sleep', '0.3', '--output', `results/big/${r.jobId}.json`, ...NASTY_ARGS, '--gpu-id', String(r.gpu)]);
+      expect(r.startRecord.argv).toEqual([
+        '--job',
+        r.jobId,
+        '--sleep',
+        '0.3',
+        '--output',
+        `results/big/${r.jobId}.json`,
+        ...NASTY_ARGS,
+        '--gpu-id',
+        String(r.gpu),
+      ]);
     }
     for (const node of nodes) for (const name of ['pwned1', 'pwned2', 'pwned3']) expect(existsSync(join(node.workDir, name))).toBe(false);
   });
@@ -157,15 +200,15 @@ describe('a 50-job sweep through rigsweep run', () => {
     for (const r of runs) {
       const node = nodes.find((n) => n.name === r.node)!;
       const onNode = readFileSync(join(node.workDir, 'results', 'big', `${r.jobId}.json`), 'utf8');
-      expect(JSON.parse(onNode).status).toBe('success');
+      expect((JSON.parse(onNode) as TrialOutput).status).toBe('success');
       // ...and its copy came home, over SFTP from the rigs, into the run's output directory.
-      const job = run.results.jobs.find((j: any) => j.job_id === r.jobId);
-      expect(job.local_output).toBe(join(run.results.output_dir, 'results', 'big', `${r.jobId}.json`));
-      expect(readFileSync(job.local_output, 'utf8')).toBe(onNode);
+      const job = run.results!.jobs.find((j) => j.job_id === r.jobId)!;
+      expect(job.local_output).toBe(join(run.results!.output_dir, 'results', 'big', `${r.jobId}.json`));
+      expect(readFileSync(job.local_output!, 'utf8')).toBe(onNode);
     }
-    const lines = readFileSync(run.results.results_file, 'utf8').trim().split('\n');
+    const lines = readFileSync(run.results!.results_file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(50);
-    expect(JSON.parse(readFileSync(join(run.results.output_dir, 'sweep_results.json'), 'utf8')).successful).toBe(50);
+    expect(readJson<ResultsJson>(join(run.results!.output_dir, 'sweep_results.json')).successful).toBe(50);
   });
 });
 

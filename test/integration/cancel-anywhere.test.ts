@@ -6,15 +6,29 @@
  * on `rigsweep run`. Processes are counted from outside, on the nodes.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { progressQuery } from '../../src/shared/names';
+import type { ResultsJson } from '../../src/shared/results';
 import { jobsFinishedButNotRecorded, jobsRunTwiceAtOnce, liveTrialProcesses, reportChaos, watchTrialsAfterCancel } from '../harness/chaos-report';
+import { readJson } from '../harness/read-json';
 import { readCalls } from '../harness/rigs';
-import { collectRuns, runCli, runFolder, startTestCluster, startWorkerProcess, sweepResult, temporalCli, waitUntil, writeJobs, writeUserConfig, type TestCluster } from '../harness/sweep-fixture';
+import {
+  collectRuns,
+  runCli,
+  runFolder,
+  startTestCluster,
+  startWorkerProcess,
+  sweepResult,
+  temporalCli,
+  waitUntil,
+  writeJobs,
+  writeUserConfig,
+  type TestCluster,
+} from '../harness/sweep-fixture';
 
 let cluster: TestCluster;
 let worker: Awaited<ReturnType<typeof startWorkerProcess>>;
@@ -45,7 +59,13 @@ const runsOf = (prefix: string) => collectRuns(cluster.nodes).filter((run) => ne
 /** Processes of the sweep still alive on any node: its trials and warm-ups (by `--job <prefix>N`) and its resets. */
 function leftOnNodes(prefix: string): number[] {
   const resets = spawnSync('pgrep', ['-f', 'drop_caches'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
-  return [...liveTrialProcesses(runsOf(prefix).map((run) => run.startRecord.pid), prefix), ...resets];
+  return [
+    ...liveTrialProcesses(
+      runsOf(prefix).map((run) => run.startRecord.pid),
+      prefix,
+    ),
+    ...resets,
+  ];
 }
 
 type CancelWay = 'temporal workflow cancel' | 'rigsweep cancel';
@@ -65,10 +85,29 @@ async function endingWithin15s(workflowId: string, since: number): Promise<strin
  * what the issue asks of every cancel: the sweep ends cancelled within 15 s and nothing it started
  * is left on a node. Returns the workflow id.
  */
-async function startThenCancel(name: string, phase: string, config: Record<string, unknown>, sweepJobs: unknown[], ready: (id: string) => Promise<boolean> | boolean, way: CancelWay): Promise<string> {
+async function startThenCancel(
+  name: string,
+  phase: string,
+  config: Record<string, unknown>,
+  sweepJobs: unknown[],
+  ready: (id: string) => Promise<boolean> | boolean,
+  way: CancelWay,
+): Promise<string> {
   const { env, work } = cluster;
   const configFile = writeUserConfig(work, `${name}.json`, config);
-  const start = await runCli(['start', '--jobs-file', writeJobs(work, `${name}-jobs.json`, sweepJobs), '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'results')], env);
+  const start = await runCli(
+    [
+      'start',
+      '--jobs-file',
+      writeJobs(work, `${name}-jobs.json`, sweepJobs),
+      '--preserve-paths',
+      '--config',
+      configFile,
+      '--output-dir',
+      join(work, 'results'),
+    ],
+    env,
+  );
   expect(start.exitCode, start.stderr).toBe(0);
   const id = start.stdout.trim();
   await waitUntil(`${name}: the moment to cancel`, () => ready(id), 40_000);
@@ -78,22 +117,40 @@ async function startThenCancel(name: string, phase: string, config: Record<strin
   expect(cancel.exitCode, cancel.stderr).toBe(0);
   expect(await endingWithin15s(id, cancelledAt)).toBe('cancelled');
   const after = await afterCancel;
-  const row = { fault: `cancel in ${phase}`, jobs: sweepJobs.length, lost: await jobsFinishedButNotRecorded(runsOf(name), runFolder(join(work, 'results'), id)), twiceAtOnce: jobsRunTwiceAtOnce(runsOf(name)), orphans: after.orphans, recoverSeconds: after.goneAfterSeconds };
+  const row = {
+    fault: `cancel in ${phase}`,
+    jobs: sweepJobs.length,
+    lost: await jobsFinishedButNotRecorded(runsOf(name), runFolder(join(work, 'results'), id)),
+    twiceAtOnce: jobsRunTwiceAtOnce(runsOf(name)),
+    orphans: after.orphans,
+    recoverSeconds: after.goneAfterSeconds,
+  };
   reportChaos(row);
   expect(row).toMatchObject({ lost: 0, twiceAtOnce: 0, orphans: 0 });
   return id;
 }
 
 const phaseOf = async (id: string) => (await new Client({ connection }).workflow.getHandle(id).query(progressQuery, Number.MAX_SAFE_INTEGER)).phase;
-const partialResults = (id: string) => JSON.parse(readFileSync(join(runFolder(join(cluster.work, 'results'), id), 'sweep_results.json'), 'utf8'));
+const partialResults = (id: string) => readJson<ResultsJson>(join(runFolder(join(cluster.work, 'results'), id), 'sweep_results.json'));
 
 describe('a cancel on staggered nodes', () => {
   it('ends the sweep cancelled and kills every trial while jobs wait for a GPU (the reported case)', async () => {
     const { env, work, configNodes } = cluster;
-    const config = writeUserConfig(work, 'waiting.json', { nodes: configNodes, job_batching: { enabled: true, max_jobs_per_batch: 20, max_jobs_per_node_per_batch: 6 } });
+    const config = writeUserConfig(work, 'waiting.json', {
+      nodes: configNodes,
+      job_batching: { enabled: true, max_jobs_per_batch: 20, max_jobs_per_node_per_batch: 6 },
+    });
     const id = 'cancel-while-waiting';
-    const input = { jobsFile: writeJobs(work, 'waiting-jobs.json', jobs('waiting', 16, '120')), configFile: config, outputDir: join(work, 'results'), preservePaths: true };
-    const started = await temporalCli(['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)], env);
+    const input = {
+      jobsFile: writeJobs(work, 'waiting-jobs.json', jobs('waiting', 16, '120')),
+      configFile: config,
+      outputDir: join(work, 'results'),
+      preservePaths: true,
+    };
+    const started = await temporalCli(
+      ['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)],
+      env,
+    );
     expect(started.exitCode, started.stderr).toBe(0);
     await waitUntil('8 trials to run on the 8 GPUs', () => runsOf('waiting').length >= 8, 30_000);
     const cancelledAt = Date.now();
@@ -110,7 +167,14 @@ describe('a cancel on staggered nodes', () => {
     const rig = cluster.rigs.rigs[0];
     await cluster.rigs.cut(rig.index);
     try {
-      const id = await startThenCancel('cpre', 'pre-flight', { nodes: [cluster.configNodes[1]] }, jobs('cpre', 2, '0.2'), async (sweep) => (await phaseOf(sweep)) === 'pre-flight', 'rigsweep cancel');
+      const id = await startThenCancel(
+        'cpre',
+        'pre-flight',
+        { nodes: [cluster.configNodes[1]] },
+        jobs('cpre', 2, '0.2'),
+        async (sweep) => (await phaseOf(sweep)) === 'pre-flight',
+        'rigsweep cancel',
+      );
       expect(runsOf('cpre')).toEqual([]);
       expect(partialResults(id)).toMatchObject({ total_jobs: 2, successful: 0 });
     } finally {
@@ -134,7 +198,14 @@ describe('a cancel on staggered nodes', () => {
 
   it('in a retry backoff: no further attempt starts', async () => {
     const config = { nodes: [cluster.configNodes[0]], retry_backoff_seconds: 60 };
-    await startThenCancel('cretry', 'a retry backoff', config, jobs('cretry', 1, '0.1', ['--exit-code', '3']), () => runsOf('cretry').some((run) => run.endRecord), 'temporal workflow cancel');
+    await startThenCancel(
+      'cretry',
+      'a retry backoff',
+      config,
+      jobs('cretry', 1, '0.1', ['--exit-code', '3']),
+      () => runsOf('cretry').some((run) => run.endRecord),
+      'temporal workflow cancel',
+    );
     expect(runsOf('cretry')).toHaveLength(1);
   });
 
@@ -142,7 +213,10 @@ describe('a cancel on staggered nodes', () => {
     const rig = cluster.rigs.rigs[1];
     writeFileSync(join(rig.diskDir, 'sudo-sleeps'), '60');
     try {
-      const config = { nodes: [cluster.configNodes[2]], job_batching: { max_jobs_per_batch: 1, max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 0 } };
+      const config = {
+        nodes: [cluster.configNodes[2]],
+        job_batching: { max_jobs_per_batch: 1, max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 0 },
+      };
       const resetsBefore = readCalls(rig.callsLog).length;
       await startThenCancel('creset', 'a reset', config, jobs('creset', 2, '0.1'), () => readCalls(rig.callsLog).length > resetsBefore, 'rigsweep cancel');
       expect(runsOf('creset').map((run) => run.jobId)).toEqual(['creset0']);
@@ -153,9 +227,19 @@ describe('a cancel on staggered nodes', () => {
 
   it('in a rolling cooldown: the next job never starts', async () => {
     const rig = cluster.rigs.rigs[0];
-    const config = { nodes: [cluster.configNodes[1]], job_batching: { mode: 'rolling', max_jobs_per_batch: 2, max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 60 } };
+    const config = {
+      nodes: [cluster.configNodes[1]],
+      job_batching: { mode: 'rolling', max_jobs_per_batch: 2, max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 60 },
+    };
     const resetsBefore = readCalls(rig.callsLog).length;
-    await startThenCancel('ccool', 'a rolling cooldown', config, jobs('ccool', 3, '0.1'), () => readCalls(rig.callsLog).length > resetsBefore, 'temporal workflow cancel');
+    await startThenCancel(
+      'ccool',
+      'a rolling cooldown',
+      config,
+      jobs('ccool', 3, '0.1'),
+      () => readCalls(rig.callsLog).length > resetsBefore,
+      'temporal workflow cancel',
+    );
     expect(runsOf('ccool').map((run) => run.jobId)).toEqual(['ccool0']);
   });
 
@@ -164,7 +248,19 @@ describe('a cancel on staggered nodes', () => {
     const rig = cluster.rigs.rigs[1];
     const { env, work } = cluster;
     const config = writeUserConfig(work, 'ccut.json', { nodes: [cluster.configNodes[2]], lease_seconds: 4 });
-    const start = await runCli(['start', '--jobs-file', writeJobs(work, 'ccut-jobs.json', jobs('ccut', 1, '120')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env);
+    const start = await runCli(
+      [
+        'start',
+        '--jobs-file',
+        writeJobs(work, 'ccut-jobs.json', jobs('ccut', 1, '120')),
+        '--preserve-paths',
+        '--config',
+        config,
+        '--output-dir',
+        join(work, 'results'),
+      ],
+      env,
+    );
     const id = start.stdout.trim();
     await waitUntil('the trial to run', () => runsOf('ccut').length === 1, 20_000);
     await cluster.rigs.cut(rig.index);
@@ -187,21 +283,35 @@ describe('a cancel on staggered nodes', () => {
     const { env, work } = cluster;
     const config = writeUserConfig(work, 'clast.json', { nodes: [cluster.configNodes[0]] });
     let interruptedAt = 0;
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'clast-jobs.json', jobs('clast', 1, '1')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')], env, {
-      onSpawn: (child) => {
-        void waitUntil('the trial to start', () => runsOf('clast').length === 1).then(async () => {
-          process.kill(worker.pid, 'SIGSTOP');
-          try {
-            await waitUntil('the trial to end', () => runsOf('clast').some((r) => r.endRecord), 10_000);
-            interruptedAt = Date.now();
-            child.kill('SIGINT');
-            await new Promise((resolve) => setTimeout(resolve, 1000));
-          } finally {
-            process.kill(worker.pid, 'SIGCONT');
-          }
-        });
+    const run = await runCli(
+      [
+        'run',
+        '--jobs-file',
+        writeJobs(work, 'clast-jobs.json', jobs('clast', 1, '1')),
+        '--preserve-paths',
+        '--config',
+        config,
+        '--output-dir',
+        join(work, 'results'),
+      ],
+      env,
+      {
+        onSpawn: (child) => {
+          // eslint-disable-next-line @typescript-eslint/no-floating-promises -- runs beside the CLI from a sync spawn callback; a rejection fails the run as unhandled
+          void waitUntil('the trial to start', () => runsOf('clast').length === 1).then(async () => {
+            process.kill(worker.pid, 'SIGSTOP');
+            try {
+              await waitUntil('the trial to end', () => runsOf('clast').some((r) => r.endRecord), 10_000);
+              interruptedAt = Date.now();
+              child.kill('SIGINT');
+              await new Promise((resolve) => setTimeout(resolve, 1000));
+            } finally {
+              process.kill(worker.pid, 'SIGCONT');
+            }
+          });
+        },
       },
-    });
+    );
     expect(run.exitCode, run.stderr).toBe(3);
     expect(Date.now() - interruptedAt).toBeLessThan(15_000);
     expect(run.results).toMatchObject({ total_jobs: 1, successful: 1, failed: 0 });

@@ -25,7 +25,9 @@ describe('rigsweep demo', () => {
     expect(run.stderr).toContain(`no Temporal server at 127.0.0.1:${port}: starting a dev server`);
     expect(run.stdout).toMatch(/^\[BATCH 2\/2\] 2 jobs$/m);
     expect(run.results).toMatchObject({ status: 'complete', total_jobs: 10, successful: 10, batches: 2 });
-    expect(run.stderr).toMatch(new RegExp(`See this run in Temporal Web: http://localhost:${port + 1}/namespaces/default/workflows/rigsweep-demo-\\d{8}T\\d{6}`));
+    expect(run.stderr).toMatch(
+      new RegExp(`See this run in Temporal Web: http://localhost:${port + 1}/namespaces/default/workflows/rigsweep-demo-\\d{8}T\\d{6}`),
+    );
     expect(existsSync(join(home, 'temporal.db'))).toBe(true);
     expect(readdirSync(join(home, 'demo', 'work', 'results'))).toHaveLength(10);
   });

@@ -8,7 +8,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { liveTrialProcesses } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, jobsWaitingForPermit, recordHistory, runCli, startTestCluster, startWorkerProcess, sweepResult, temporalCli, waitUntil, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import {
+  collectRuns,
+  jobsWaitingForPermit,
+  recordHistory,
+  runCli,
+  startTestCluster,
+  startWorkerProcess,
+  sweepResult,
+  temporalCli,
+  waitUntil,
+  writeJobs,
+  writeUserConfig,
+  type CliEnv,
+  type NodeUnderTest,
+  type TrialRun,
+} from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -16,6 +31,11 @@ let work: string;
 let nodes: NodeUnderTest[];
 let config: string;
 let rigScriptPath: string;
+
+/** `temporal workflow show --output json`, as far as this test reads it: payload data is base64 JSON. */
+interface ShownHistory {
+  events: { activityTaskScheduledEventAttributes?: { activityType?: { name: string }; input: { payloads: { data: string }[] } } }[];
+}
 
 beforeAll(async () => {
   const cluster = await startTestCluster('standby', inject('temporalAddress'), { rigCount: 1, localGpus: 1, rigGpus: 1, stagger: 0 });
@@ -29,7 +49,12 @@ afterAll(async () => {
 });
 
 const jobsOf = (prefix: string, count: number, seconds: number) =>
-  Array.from({ length: count }, (_, i) => ({ job_id: `${prefix}${i}`, script: 'fake_trial.py', args: ['--job', `${prefix}${i}`, '--sleep', String(seconds), '--output', `out/${prefix}${i}.json`], expected_output: `out/${prefix}${i}.json` }));
+  Array.from({ length: count }, (_, i) => ({
+    job_id: `${prefix}${i}`,
+    script: 'fake_trial.py',
+    args: ['--job', `${prefix}${i}`, '--sleep', String(seconds), '--output', `out/${prefix}${i}.json`],
+    expected_output: `out/${prefix}${i}.json`,
+  }));
 
 /** Each GPU's trials in the order they started. */
 function lanes(runs: TrialRun[]): TrialRun[][] {
@@ -40,17 +65,33 @@ function lanes(runs: TrialRun[]): TrialRun[][] {
 
 /** Starts `count` jobs of `seconds` as a sweep (a worker must poll); `runs` reads back their trials. */
 async function startSweep(prefix: string, count: number, seconds: number): Promise<{ id: string; runs: () => TrialRun[] }> {
-  const started = await runCli(['start', '--jobs-file', writeJobs(work, `${prefix}.json`, jobsOf(prefix, count, seconds)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env);
+  const started = await runCli(
+    [
+      'start',
+      '--jobs-file',
+      writeJobs(work, `${prefix}.json`, jobsOf(prefix, count, seconds)),
+      '--preserve-paths',
+      '--config',
+      config,
+      '--output-dir',
+      join(work, 'out'),
+    ],
+    env,
+  );
   expect(started.exitCode, started.stderr).toBe(0);
   return { id: started.stdout.trim(), runs: () => collectRuns(nodes).filter((r) => r.jobId.startsWith(prefix)) };
 }
 
 describe('standby jobs on GPUs without a stagger', () => {
   it('wait on the node while the GPU is busy and start as its trial exits, one trial per GPU', async () => {
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'pipe.json', jobsOf('pipe', 6, 1)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env, { cwd: work });
+    const run = await runCli(
+      ['run', '--jobs-file', writeJobs(work, 'pipe.json', jobsOf('pipe', 6, 1)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')],
+      env,
+      { cwd: work },
+    );
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.results).toMatchObject({ status: 'complete', successful: 6, failed: 0 });
-    for (const job of run.results.jobs) expect(job.attempts).toHaveLength(1);
+    for (const job of run.results!.jobs) expect(job.attempts).toHaveLength(1);
 
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('pipe'));
     expect(runs).toHaveLength(6);
@@ -84,14 +125,23 @@ describe('standby jobs on GPUs without a stagger', () => {
       expect(results).toMatchObject({ status: 'complete', successful: 4, failed: 0 });
       const moved = results.jobs.find((job: { job_id: string }) => job.job_id === withdrawn);
       expect(moved).toMatchObject({ node: 'localhost', attempt: 1 });
-      expect(moved.attempts).toHaveLength(1);
+      expect(moved!.attempts).toHaveLength(1);
       expect(runs().filter((r) => r.node === rig && r.start > excludedAt)).toEqual([]);
-      expect(runs().filter((r) => r.jobId === withdrawn).map((r) => r.node)).toEqual(['localhost']);
+      expect(
+        runs()
+          .filter((r) => r.jobId === withdrawn)
+          .map((r) => r.node),
+      ).toEqual(['localhost']);
       expect(jobsWaitingForPermit('sb')).toEqual([]); // the rig killed the withdrawn job's waiting command
       // ... at once, by an activity of its own, not only once the standby's activity heard of its cancel.
       const shown = await temporalCli(['workflow', 'show', '--workflow-id', id, '--output', 'json'], env);
-      const withdrawals = JSON.parse(shown.stdout).events.filter((event: any) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'withdrawWaitingJob');
-      const jobIds = withdrawals.map((event: any) => JSON.parse(Buffer.from(event.activityTaskScheduledEventAttributes.input.payloads[0].data, 'base64').toString()).jobId);
+      const withdrawals = (JSON.parse(shown.stdout) as ShownHistory).events.filter(
+        (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'withdrawWaitingJob',
+      );
+      const jobIds = withdrawals.map(
+        (event) =>
+          (JSON.parse(Buffer.from(event.activityTaskScheduledEventAttributes!.input.payloads[0].data, 'base64').toString()) as { jobId: string }).jobId,
+      );
       expect(jobIds).toEqual([withdrawn]);
     } finally {
       await worker.stop();
@@ -109,11 +159,18 @@ describe('standby jobs on GPUs without a stagger', () => {
       expect([cancel.exitCode, cancel.stderr]).toEqual([0, expect.stringContaining(`${id} cancelled`)]);
       expect(jobsWaitingForPermit('cx')).toEqual([]);
       // By process, not by end record: a trial killed before its TERM handler is set records no end.
-      await waitUntil('no trial process left', () => liveTrialProcesses(runs().map((r) => r.startRecord.pid), 'cx').length === 0, 15_000);
+      await waitUntil(
+        'no trial process left',
+        () =>
+          liveTrialProcesses(
+            runs().map((r) => r.startRecord.pid),
+            'cx',
+          ).length === 0,
+        15_000,
+      );
       expect(runs().map((r) => r.endRecord?.signal)).toEqual(['SIGTERM', 'SIGTERM']);
     } finally {
       await worker.stop();
     }
   });
 });
-

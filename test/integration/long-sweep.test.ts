@@ -6,8 +6,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { JobResult } from '../../src/shared/results';
+import { readJson } from '../harness/read-json';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, runFolder } from '../harness/sweep-fixture';
+import {
+  collectRuns,
+  recordHistory,
+  runCli,
+  startTestCluster,
+  startWorkerProcess,
+  temporalCli,
+  writeJobs,
+  writeUserConfig,
+  type CliEnv,
+  type NodeUnderTest,
+  sweepResult,
+  runFolder,
+} from '../harness/sweep-fixture';
 
 const JOBS = 40;
 const EVENTS_PER_RUN = 120;
@@ -42,9 +57,18 @@ describe('a sweep that continues as new', () => {
       args: ['--job', `long_${String(i).padStart(2, '0')}`, '--sleep', '0.1', '--output', `out/long_${i}.json`],
       expected_output: `out/long_${i}.json`,
     }));
-    const input = { jobsFile: writeJobs(work, 'long_jobs.json', jobs), configFile: config, outputDir: join(work, 'out'), preservePaths: true, continueAsNewAfterEvents: EVENTS_PER_RUN };
+    const input = {
+      jobsFile: writeJobs(work, 'long_jobs.json', jobs),
+      configFile: config,
+      outputDir: join(work, 'out'),
+      preservePaths: true,
+      continueAsNewAfterEvents: EVENTS_PER_RUN,
+    };
     const id = 'long-sweep';
-    const started = await temporalCli(['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)], env);
+    const started = await temporalCli(
+      ['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)],
+      env,
+    );
     expect(started.exitCode, started.stderr).toBe(0);
 
     const watched = await runCli(['watch', id, '--plain'], env);
@@ -55,7 +79,10 @@ describe('a sweep that continues as new', () => {
     // Every job once on the rigs, in results.jsonl, and on the follower's screen.
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('long_'));
     expect(runs.map((r) => r.jobId).sort()).toEqual(jobs.map((j) => j.job_id));
-    const records = readFileSync(join(runFolder(join(work, 'out'), id), 'results.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).job_id);
+    const records = readFileSync(join(runFolder(join(work, 'out'), id), 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as JobResult).job_id);
     expect(records.sort()).toEqual(jobs.map((j) => j.job_id));
     const shown = [...watched.stdout.matchAll(/✓ (long_\d+)/g)].map((m) => m[1]);
     expect(new Set(shown).size).toBe(JOBS);
@@ -67,7 +94,10 @@ describe('a sweep that continues as new', () => {
     expect(executions.length).toBeGreaterThanOrEqual(3);
     expect(executions.filter((e) => e.status.includes('CONTINUED_AS_NEW')).length).toBe(executions.length - 1);
     for (const execution of executions) expect(Number(execution.historyLength)).toBeLessThan(EVENTS_PER_RUN + 150);
-    const latest = await temporalCli(['workflow', 'list', '--query', `WorkflowId = "${id}" AND RigsweepDone = ${JOBS} AND RigsweepSweep = "long_jobs"`, '--output', 'json'], env);
+    const latest = await temporalCli(
+      ['workflow', 'list', '--query', `WorkflowId = "${id}" AND RigsweepDone = ${JOBS} AND RigsweepSweep = "long_jobs"`, '--output', 'json'],
+      env,
+    );
     expect(JSON.parse(latest.stdout || '[]')).toHaveLength(1);
 
     const byAge = [...executions].sort((a, b) => (a.closeTime ?? '').localeCompare(b.closeTime ?? ''));
@@ -80,11 +110,25 @@ describe('a sweep that continues as new', () => {
     // Jobs cost 6-10 events each: the run is not yet due at its first growth (~96 jobs dispatched)
     // and is due at its second (~196): it grows once, to 200 jobs, then hands over.
     const threshold = 1100;
-    const jobs = Array.from({ length: count }, (_, i) => ({ job_id: `grow_${String(i).padStart(3, '0')}`, script: 'fake_trial.py', args: ['--job', `grow_${String(i).padStart(3, '0')}`, '--sleep', '0', '--output', `out/grow_${i}.json`], expected_output: `out/grow_${i}.json` }));
-    const unbatched = writeUserConfig(work, 'unbatched_config.json', { ...JSON.parse(readFileSync(config, 'utf8')), job_batching: { enabled: false } });
-    const input = { jobsFile: writeJobs(work, 'grow_jobs.json', jobs), configFile: unbatched, outputDir: join(work, 'out'), preservePaths: true, continueAsNewAfterEvents: threshold };
+    const jobs = Array.from({ length: count }, (_, i) => ({
+      job_id: `grow_${String(i).padStart(3, '0')}`,
+      script: 'fake_trial.py',
+      args: ['--job', `grow_${String(i).padStart(3, '0')}`, '--sleep', '0.5', '--output', `out/grow_${i}.json`],
+      expected_output: `out/grow_${i}.json`,
+    }));
+    const unbatched = writeUserConfig(work, 'unbatched_config.json', { ...readJson<Record<string, unknown>>(config), job_batching: { enabled: false } });
+    const input = {
+      jobsFile: writeJobs(work, 'grow_jobs.json', jobs),
+      configFile: unbatched,
+      outputDir: join(work, 'out'),
+      preservePaths: true,
+      continueAsNewAfterEvents: threshold,
+    };
     const id = 'growing-segments';
-    const started = await temporalCli(['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)], env);
+    const started = await temporalCli(
+      ['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)],
+      env,
+    );
     expect(started.exitCode, started.stderr).toBe(0);
     const watched = await runCli(['watch', id, '--plain'], env);
     const results = await sweepResult(env, id);
@@ -98,10 +142,14 @@ describe('a sweep that continues as new', () => {
 
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('grow_'));
     expect(runs.map((r) => r.jobId).sort()).toEqual(jobs.map((j) => j.job_id));
-    // Grown, not drained: the 101st job started while some of the first 100 still ran.
+    // Grown, not drained: the 101st job started while some of the first 100 still ran (half-second
+    // trials, so the last of them still run when the next segment's first is dispatched right after).
     const firstOfNextSegment = runs.find((r) => r.jobId === 'grow_100')!.start;
     expect(runs.filter((r) => Number(r.jobId.slice(5)) < 100).some((r) => r.end > firstOfNextSegment)).toBe(true);
-    const records = readFileSync(join(runFolder(join(work, 'out'), id), 'results.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const records = readFileSync(join(runFolder(join(work, 'out'), id), 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as JobResult);
     expect(records.map((record) => record.job_id).sort()).toEqual(jobs.map((j) => j.job_id));
     expect(new Set(records.map((record) => record.batch))).toEqual(new Set([1]));
     const listed = await temporalCli(['workflow', 'list', '--query', `WorkflowId = "${id}"`, '--output', 'json'], env);

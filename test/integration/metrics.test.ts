@@ -14,6 +14,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hasWorker } from '../../src/cli/temporal';
 import { metricsTelemetry } from '../../src/metrics/install-metrics';
+import type { NodeConfig } from '../../src/shared/config';
+import type { JobResult } from '../../src/shared/results';
 import { readCalls, startRigs, type TestRigs } from '../harness/rigs';
 import { clusterNodes, collectRuns, type NodeUnderTest, runCli, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
 import { sweepMetricsProbe } from '../fixtures/metrics-workflow';
@@ -22,7 +24,7 @@ let rigs: TestRigs;
 let env: CliEnv;
 let work: string;
 let nodes: NodeUnderTest[];
-let configNodes: Record<string, any>[];
+let configNodes: NodeConfig[];
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'rigsweep-metrics-'));
@@ -105,7 +107,7 @@ async function waitForPoller(): Promise<void> {
 }
 
 describe('a worker with RIGSWEEP_METRICS_PORT', () => {
-  it('serves the SDK\'s metrics and rigsweep\'s, whose counts match the Results JSON and the rigs\' records', async () => {
+  it("serves the SDK's metrics and rigsweep's, whose counts match the Results JSON and the rigs' records", async () => {
     const port = await freePort();
     const config = writeUserConfig(work, 'metrics.json', {
       nodes: configNodes,
@@ -121,23 +123,39 @@ describe('a worker with RIGSWEEP_METRICS_PORT', () => {
     try {
       expect(worker.stderr()).toContain(`Prometheus metrics on http://0.0.0.0:${port}/metrics`);
       await waitForPoller();
-      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'metric-jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results'), '--max-retries', '0'], env);
+      const run = await runCli(
+        [
+          'run',
+          '--jobs-file',
+          writeJobs(work, 'metric-jobs.json', jobs),
+          '--preserve-paths',
+          '--config',
+          config,
+          '--output-dir',
+          join(work, 'results'),
+          '--max-retries',
+          '0',
+        ],
+        env,
+      );
       expect(run.exitCode, run.stderr).toBe(1);
       expect(run.stderr).not.toContain('hosting one in this process');
       const samples = await scrape(port);
 
-      const results: any[] = run.results.jobs;
+      const results: JobResult[] = run.results!.jobs;
       expect(results.map((r) => r.attempt)).toEqual(results.map(() => 1));
-      const byGpu = (list: any[]) => countBy(list, (r) => `${r.node}/${r.gpu_id}`);
+      const byGpu = (list: JobResult[]) => countBy(list, (r) => `${r.node}/${r.gpu_id}`);
       const ranOnRigs = collectRuns(nodes).filter((r) => r.jobId.startsWith('metric'));
       expect(ranOnRigs).toHaveLength(jobs.length);
       expect(totals(samples, 'rigsweep_jobs_started', ['node', 'gpu'])).toEqual(countBy(ranOnRigs, (r) => `${r.node}/${r.gpu}`));
       expect(totals(samples, 'rigsweep_jobs_started', ['node', 'gpu'])).toEqual(byGpu(results));
       expect(totals(samples, 'rigsweep_jobs_succeeded', ['node', 'gpu'])).toEqual(byGpu(results.filter((r) => r.success)));
       const failed = results.filter((r) => !r.success);
-      expect(failed.length).toBe(run.results.failed);
+      expect(failed.length).toBe(run.results!.failed);
       expect(new Set(failed.map((r) => r.failure_mode))).toEqual(new Set(['EXIT_CODE', 'TRIAL_ERROR']));
-      expect(totals(samples, 'rigsweep_jobs_failed', ['node', 'gpu', 'failure_mode'])).toEqual(countBy(failed, (r) => `${r.node}/${r.gpu_id}/${r.failure_mode}`));
+      expect(totals(samples, 'rigsweep_jobs_failed', ['node', 'gpu', 'failure_mode'])).toEqual(
+        countBy(failed, (r) => `${r.node}/${r.gpu_id}/${r.failure_mode}`),
+      );
 
       // One duration per attempt, per node; the sum is the runtimes the Results JSON reports.
       expect(totals(samples, 'rigsweep_trial_duration_seconds_count', ['node'])).toEqual(countBy(results, (r) => r.node));
@@ -149,7 +167,7 @@ describe('a worker with RIGSWEEP_METRICS_PORT', () => {
       expect(totals(samples, 'rigsweep_trial_duration_seconds_bucket', ['node'], { le: '+Inf' })).toEqual(countBy(results, (r) => r.node));
 
       // Resets before every batch but the first, on every rig (localhost is never reset).
-      expect(run.results.batches).toBe(3);
+      expect(run.results!.batches).toBe(3);
       const resets = Object.fromEntries(rigs.rigs.map((rig) => [`${rig.address}/true`, 2]));
       expect(totals(samples, 'rigsweep_node_resets', ['node', 'ok'])).toEqual(resets);
       for (const rig of rigs.rigs) expect(readCalls(rig.callsLog).filter((call) => call.tool === 'sudo')).toHaveLength(2);
@@ -157,12 +175,19 @@ describe('a worker with RIGSWEEP_METRICS_PORT', () => {
       const cooldowns = (suffix: string) => totals(samples, `rigsweep_cooldown_seconds_${suffix}`, ['workflowType']).trialSweep;
       expect([cooldowns('count'), cooldowns('sum')]).toEqual([2, 1]);
       expect(totals(samples, 'rigsweep_node_state', ['node', 'state'], { workflowType: 'trialSweep' })).toMatchObject(
-        Object.fromEntries(nodes.flatMap((node) => [[`${node.name}/ok`, 1], [`${node.name}/running`, 0], [`${node.name}/cooling down`, 0]])),
+        Object.fromEntries(
+          nodes.flatMap((node) => [
+            [`${node.name}/ok`, 1],
+            [`${node.name}/running`, 0],
+            [`${node.name}/cooling down`, 0],
+          ]),
+        ),
       );
 
       // The SDK's own metrics come out of the same endpoint, with its temporal_ prefix.
       const names = new Set(samples.map((s) => s.name));
-      for (const name of ['temporal_worker_task_slots_available', 'temporal_activity_execution_latency_count', 'temporal_workflow_completed']) expect(names).toContain(name);
+      for (const name of ['temporal_worker_task_slots_available', 'temporal_activity_execution_latency_count', 'temporal_workflow_completed'])
+        expect(names).toContain(name);
       expect(totals(samples, 'temporal_activity_execution_latency_count', ['activity_type'])['runJob']).toBe(jobs.length);
     } finally {
       expect(await worker.stop()).toBe(0);
@@ -206,7 +231,8 @@ describe('workflow-side metrics, through the SDK', () => {
       await worker.runUntil(client.workflow.execute(sweepMetricsProbe, { taskQueue, workflowId: `metrics-probe-${process.pid}`, args: ['rig-probe'] }));
       const samples = await scrape(port);
       // The TypeScript SDK names the tags it adds to custom metrics in camelCase (its own metrics say workflow_type).
-      const cooldown = (suffix: string, where: Record<string, string> = {}) => totals(samples, `rigsweep_cooldown_seconds_${suffix}`, ['workflowType'], where).sweepMetricsProbe;
+      const cooldown = (suffix: string, where: Record<string, string> = {}) =>
+        totals(samples, `rigsweep_cooldown_seconds_${suffix}`, ['workflowType'], where).sweepMetricsProbe;
       expect([cooldown('count'), cooldown('sum')]).toEqual([2, 2.5]);
       expect([cooldown('bucket', { le: '1' }), cooldown('bucket', { le: '2' })]).toEqual([1, 2]);
       expect(totals(samples, 'rigsweep_node_state', ['state'], { node: 'rig-probe' })).toEqual({

@@ -8,7 +8,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inChaosRun, jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, recordHistory, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, waitUntil } from '../harness/sweep-fixture';
+import {
+  collectRuns,
+  recordHistory,
+  runCli,
+  startTestCluster,
+  startWorkerProcess,
+  writeJobs,
+  writeUserConfig,
+  type CliEnv,
+  type NodeUnderTest,
+  sweepResult,
+  waitUntil,
+} from '../harness/sweep-fixture';
 
 const LEASE = 4;
 /**
@@ -50,7 +62,10 @@ describe('a rig cut off mid-trial', () => {
     const jobs = trials('cut', 2, '8');
     const worker = await startWorkerProcess(config, env, work);
     try {
-      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'cut_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env);
+      const started = await runCli(
+        ['start', '--jobs-file', writeJobs(work, 'cut_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')],
+        env,
+      );
       expect(started.exitCode, started.stderr).toBe(0);
       const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('cut_'));
       await waitUntil('both trials to start', () => runs().length === 2, 30_000);
@@ -76,7 +91,9 @@ describe('a rig cut off mid-trial', () => {
 
       expect(fencedAt).toBeLessThan(restoredAt); // killed on the rig while it was cut off
       for (const job of jobs) {
-        const copies = runs().filter((r) => r.jobId === job.job_id).sort((a, b) => a.start - b.start);
+        const copies = runs()
+          .filter((r) => r.jobId === job.job_id)
+          .sort((a, b) => a.start - b.start);
         expect(copies.length, job.job_id).toBeGreaterThanOrEqual(2);
         expect(copies[0].endRecord?.signal, `${job.job_id}'s cut-off copy`).toBe('SIGTERM');
         expect(copies[0].end).toBeGreaterThan(cutAt);
@@ -94,7 +111,10 @@ describe('a rig cut off mid-trial', () => {
     const jobs = trials('gone', 4, '6');
     const worker = await startWorkerProcess(gone, env, work);
     try {
-      const started = await runCli(['start', '--jobs-file', writeJobs(work, 'gone_jobs.json', jobs), '--preserve-paths', '--config', gone, '--output-dir', join(work, 'out')], env);
+      const started = await runCli(
+        ['start', '--jobs-file', writeJobs(work, 'gone_jobs.json', jobs), '--preserve-paths', '--config', gone, '--output-dir', join(work, 'out')],
+        env,
+      );
       expect(started.exitCode, started.stderr).toBe(0);
       const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('gone_'));
       const onRig = () => runs().filter((r) => r.node === rigs.rigs[0].address);
@@ -115,12 +135,17 @@ describe('a rig cut off mid-trial', () => {
       expect(results).toMatchObject({ status: 'complete', successful: 4, failed: 0 });
       const lostJobs = onRig().map((r) => r.jobId);
       for (const jobId of lostJobs) {
-        const [fenced, ...again] = runs().filter((r) => r.jobId === jobId).sort((a, b) => a.start - b.start);
+        const [fenced, ...again] = runs()
+          .filter((r) => r.jobId === jobId)
+          .sort((a, b) => a.start - b.start);
         expect(fenced.endRecord?.signal, `${jobId}'s copy on the rig`).toBe('SIGTERM'); // killed there by its lease
-        expect(again.map((r) => r.node), jobId).toEqual(['localhost']);
+        expect(
+          again.map((r) => r.node),
+          jobId,
+        ).toEqual(['localhost']);
         expect(again[0].start, `${jobId} ran again only after its copy on the rig was gone`).toBeGreaterThan(fenced.end);
         const record = results.jobs.find((job: { job_id: string }) => job.job_id === jobId);
-        expect(record.attempts.map((a: { failure_mode: string | null }) => a.failure_mode)).toEqual(['SSH_ERROR', null]);
+        expect(record!.attempts.map((a: { failure_mode: string | null }) => a.failure_mode)).toEqual(['SSH_ERROR', null]);
       }
       expect(results.warnings.join('\n')).toContain(`${rigs.rigs[0].address} left out`);
       expect(runs().filter((r) => !r.endRecord)).toEqual([]);

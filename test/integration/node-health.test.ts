@@ -7,6 +7,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { NodeConfig } from '../../src/shared/config';
 import type { TestRigs } from '../harness/rigs';
 import { collectRuns, runCli, startTestCluster, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
 
@@ -14,7 +15,7 @@ let rigs: TestRigs;
 let env: CliEnv;
 let work: string;
 let nodes: NodeUnderTest[];
-let configNodes: Record<string, any>[];
+let configNodes: NodeConfig[];
 
 /** The rig's health check fails while this file exists on its disk. */
 const HEALTH = 'test ! -e /srv/rigsweep-rig/unhealthy || { echo "GPU 1: unknown" >&2; exit 1; }';
@@ -52,29 +53,46 @@ describe('probes before every batch', () => {
     writeFileSync(sick(1), ''); // pre-flight only checks reachability: rig B works in batch 1
     const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('mend_'));
     let healed = false;
-    const run = await runCli(['run', '--jobs-file', writeJobs(work, 'mend_jobs.json', jobs('mend', 16, '1')), '--preserve-paths', '--config', config('mend.json', { quarantine_after: 3 }), '--output-dir', join(work, 'out')], env, {
-      onSpawn: () => {
-        // Heal rig B once batch 2 (jobs 4-7) has started without it.
-        const poll = setInterval(() => {
-          if (runs().some((r) => Number(r.jobId.slice(5)) >= 4)) {
-            rmSync(sick(1), { force: true });
-            healed = true;
-            clearInterval(poll);
-          }
-        }, 100);
+    const run = await runCli(
+      [
+        'run',
+        '--jobs-file',
+        writeJobs(work, 'mend_jobs.json', jobs('mend', 16, '1')),
+        '--preserve-paths',
+        '--config',
+        config('mend.json', { quarantine_after: 3 }),
+        '--output-dir',
+        join(work, 'out'),
+      ],
+      env,
+      {
+        onSpawn: () => {
+          // Heal rig B once batch 2 (jobs 4-7) has started without it.
+          const poll = setInterval(() => {
+            if (runs().some((r) => Number(r.jobId.slice(5)) >= 4)) {
+              rmSync(sick(1), { force: true });
+              healed = true;
+              clearInterval(poll);
+            }
+          }, 100);
+        },
       },
-    });
+    );
     expect(healed).toBe(true);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.results).toMatchObject({ successful: 16, failed: 0, quarantined: [] });
-    const batchOf = (node: string) => new Set<number>(run.results.jobs.filter((j: any) => j.node === node).map((j: any) => j.batch));
+    const batchOf = (node: string) => new Set<number>(run.results!.jobs.filter((j) => j.node === node).map((j) => j.batch));
     expect(batchOf(rigB).has(1)).toBe(true);
     expect(batchOf(rigB).has(2)).toBe(false);
     expect([...batchOf(rigB)].some((batch) => batch >= 3)).toBe(true);
-    expect(run.results.warnings).toContainEqual(`before batch 2: ${rigB} left out: health_command exited 1: GPU 1: unknown`);
+    expect(run.results!.warnings).toContainEqual(`before batch 2: ${rigB} left out: health_command exited 1: GPU 1: unknown`);
     expect(run.stdout).toContain(`[PROBE] ${rigB} left out before batch 2: health_command exited 1: GPU 1: unknown`);
     expect(run.stdout).toMatch(new RegExp(`\\[PROBE\\] ${rigB.replace(/\./g, '\\.')} readmitted before batch [34]`));
-    expect(runs().map((r) => r.jobId).sort()).toEqual(jobs('mend', 16, '1').map((j) => j.job_id)); // each once
+    expect(
+      runs()
+        .map((r) => r.jobId)
+        .sort(),
+    ).toEqual(jobs('mend', 16, '1').map((j) => j.job_id)); // each once
   });
 
   it('quarantines a rig that keeps failing, and keeps the diagnosis of a failed job', async () => {
@@ -83,16 +101,30 @@ describe('probes before every batch', () => {
     try {
       const failOnRigA = (i: number) => (i === 0 ? ['--exit-code', '3'] : []);
       const cfg = config('quarantine.json', { quarantine_after: 2 }, { diagnose_command: 'echo "DIAG $(cat /proc/loadavg)"; echo "dmesg: nothing new"' });
-      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'q_jobs.json', jobs('quar', 16, '0.3', failOnRigA)), '--preserve-paths', '--config', cfg, '--output-dir', join(work, 'out'), '--max-retries', '0'], env);
+      const run = await runCli(
+        [
+          'run',
+          '--jobs-file',
+          writeJobs(work, 'q_jobs.json', jobs('quar', 16, '0.3', failOnRigA)),
+          '--preserve-paths',
+          '--config',
+          cfg,
+          '--output-dir',
+          join(work, 'out'),
+          '--max-retries',
+          '0',
+        ],
+        env,
+      );
       expect(run.exitCode, run.stderr).toBe(1);
-      expect(run.results.quarantined).toEqual([{ node: rigB, reason: 'failed 2 probes in a row; last: health_command exited 1: GPU 1: unknown' }]);
-      expect(run.results.warnings).toContainEqual(expect.stringMatching(new RegExp(`^before batch 3: ${rigB.replace(/\./g, '\\.')} quarantined`)));
-      expect(run.results.jobs.filter((j: any) => j.node === rigB && j.batch > 1)).toEqual([]);
-      const failed = run.results.jobs.find((j: any) => j.job_id === 'quar_00');
+      expect(run.results!.quarantined).toEqual([{ node: rigB, reason: 'failed 2 probes in a row; last: health_command exited 1: GPU 1: unknown' }]);
+      expect(run.results!.warnings).toContainEqual(expect.stringMatching(new RegExp(`^before batch 3: ${rigB.replace(/\./g, '\\.')} quarantined`)));
+      expect(run.results!.jobs.filter((j) => j.node === rigB && j.batch > 1)).toEqual([]);
+      const failed = run.results!.jobs.find((j) => j.job_id === 'quar_00');
       expect(failed).toMatchObject({ success: false, failure_mode: 'EXIT_CODE' });
-      expect(failed.diagnosis).toMatch(/^DIAG \d+\.\d+ .*\ndmesg: nothing new\n$/);
-      expect(failed.attempts[0].diagnosis).toBe(failed.diagnosis);
-      expect(run.results.jobs.filter((j: any) => j.success && j.diagnosis !== undefined)).toEqual([]); // only after a failure
+      expect(failed!.diagnosis).toMatch(/^DIAG \d+\.\d+ .*\ndmesg: nothing new\n$/);
+      expect(failed!.attempts[0].diagnosis).toBe(failed!.diagnosis);
+      expect(run.results!.jobs.filter((j) => j.success && j.diagnosis !== undefined)).toEqual([]); // only after a failure
     } finally {
       rmSync(sick(1), { force: true });
     }
@@ -101,9 +133,23 @@ describe('probes before every batch', () => {
   it('fails the sweep when node_health.on_failure is "fail", starting nothing more', async () => {
     writeFileSync(sick(0), '');
     try {
-      const run = await runCli(['run', '--jobs-file', writeJobs(work, 'strict_jobs.json', jobs('strict', 8, '0.2')), '--preserve-paths', '--config', config('strict.json', { on_failure: 'fail' }), '--output-dir', join(work, 'out')], env);
+      const run = await runCli(
+        [
+          'run',
+          '--jobs-file',
+          writeJobs(work, 'strict_jobs.json', jobs('strict', 8, '0.2')),
+          '--preserve-paths',
+          '--config',
+          config('strict.json', { on_failure: 'fail' }),
+          '--output-dir',
+          join(work, 'out'),
+        ],
+        env,
+      );
       expect(run.exitCode).toBe(1);
-      expect(run.stderr).toContain(`before batch 2: ${rigs.rigs[0].address} (health_command exited 1: GPU 1: unknown) failed the health probe; node_health.on_failure is "fail"`);
+      expect(run.stderr).toContain(
+        `before batch 2: ${rigs.rigs[0].address} (health_command exited 1: GPU 1: unknown) failed the health probe; node_health.on_failure is "fail"`,
+      );
       expect(collectRuns(nodes).filter((r) => r.jobId.startsWith('strict_')).length).toBe(4); // batch 1 only
     } finally {
       rmSync(sick(0), { force: true });

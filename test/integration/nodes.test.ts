@@ -7,13 +7,15 @@ import { mkdtempSync, chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NodeHealth } from '../../src/rigs/node-health';
+import type { NodeConfig } from '../../src/shared/config';
 import { readCalls, startRigs, type TestRigs } from '../harness/rigs';
 import { type CliEnv, clusterNodes, runCli, writeUserConfig } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
 let work: string;
-let configNodes: Record<string, any>[];
+let configNodes: NodeConfig[];
 let frozenRig: string;
 const PHANTOM = '10.231.0.99';
 
@@ -38,7 +40,12 @@ function tableRows(stdout: string): Map<string, string[]> {
   const rows = stdout
     .split('\n')
     .filter((line) => line.startsWith('│'))
-    .map((line) => line.split('│').slice(1, -1).map((cell) => cell.trim()));
+    .map((line) =>
+      line
+        .split('│')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
   expect(rows[0]).toEqual(['node', 'reachable', 'latency ms', 'GPUs cfg', 'GPUs seen', 'load 1m', 'free memory', '/dev/shm', 'warnings']);
   return new Map(rows.slice(1).map((cells) => [cells[0], cells]));
 }
@@ -63,7 +70,9 @@ describe('rigsweep nodes', () => {
     expect(rows.get(PHANTOM)!.slice(1)).toEqual(['NO', '-', '4', '-', '-', '-', '-', 'unreachable']);
     expect(rows.get('localhost')!.slice(1, 5)).toEqual(['yes', expect.stringMatching(/^\d+\.\d$/), '2', '-']);
     expect(run.stdout).toContain(`warning: ${frozenRig}: GPU 3 in an unknown state per rocm-smi`);
-    expect(run.stdout).toMatch(new RegExp(`^warning: ${PHANTOM.replace(/\./g, '\\.')}: unreachable: cannot connect to ${rigs.user}@${PHANTOM.replace(/\./g, '\\.')}:22: .+$`, 'm'));
+    expect(run.stdout).toMatch(
+      new RegExp(`^warning: ${PHANTOM.replace(/\./g, '\\.')}: unreachable: cannot connect to ${rigs.user}@${PHANTOM.replace(/\./g, '\\.')}:22: .+$`, 'm'),
+    );
     expect(run.stdout.trim().split('\n').at(-1)).toBe('2 of 4 nodes need a look');
     // The GPUs came from rocm-smi on each rig: its stand-in recorded the probe's call there.
     for (const rig of rigs.rigs) expect(readCalls(rig.callsLog).filter((call) => call.tool === 'rocm-smi').length).toBeGreaterThan(0);
@@ -73,17 +82,19 @@ describe('rigsweep nodes', () => {
     const config = writeUserConfig(work, 'cluster-json.json', { nodes: [configNodes[1], configNodes[2], { ...configNodes[1], hostname: PHANTOM }] });
     const run = await runCli(['nodes', '--config', config, '--json'], env);
     expect(run.exitCode, run.stderr).toBe(1);
-    const report = JSON.parse(run.stdout);
-    expect(report.map((health: any) => [health.node, health.reachable, health.gpu_tool, health.gpus_seen])).toEqual([
+    const report = JSON.parse(run.stdout) as NodeHealth[];
+    expect(report.map((health) => [health.node, health.reachable, health.gpu_tool, health.gpus_seen])).toEqual([
       [rigs.rigs[0].address, true, 'rocm-smi', 4],
       [frozenRig, true, 'rocm-smi', 4],
       [PHANTOM, false, null, null],
     ]);
     expect(report[0].latency_ms).toBeGreaterThan(0);
     expect(report[0].warnings).toEqual([]);
-    expect(report[1].gpus.map((gpu: any) => gpu.state)).toEqual(['ok', 'ok', 'ok', 'unknown']);
-    expect(report[1].warnings.map((warning: any) => warning.label)).toEqual(['GPU 3 unknown']);
-    expect(report[2].warnings).toEqual([{ label: 'unreachable', message: expect.stringMatching(new RegExp(`^unreachable: cannot connect to ${rigs.user}@${PHANTOM}:22: `)) }]);
+    expect(report[1].gpus.map((gpu) => gpu.state)).toEqual(['ok', 'ok', 'ok', 'unknown']);
+    expect(report[1].warnings.map((warning) => warning.label)).toEqual(['GPU 3 unknown']);
+    expect(report[2].warnings).toEqual([
+      { label: 'unreachable', message: expect.stringMatching(new RegExp(`^unreachable: cannot connect to ${rigs.user}@${PHANTOM}:22: `)) as unknown },
+    ]);
   });
 
   it('exits 0 when every node is healthy', async () => {

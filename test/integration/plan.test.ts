@@ -28,15 +28,27 @@ beforeAll(() => {
   });
 });
 
-/** The JSON after `Dry run JSON:`, which must be the last thing on stdout. */
-function dryRunJson(run: CliRun): any {
-  const marker = 'Dry run JSON:\n';
-  expect(run.stdout).toContain(marker);
-  return JSON.parse(run.stdout.slice(run.stdout.indexOf(marker) + marker.length));
+/** The dry-run JSON of src/cli/plan-command.ts: every node's jobs, in start order. */
+interface DryRunJson {
+  status: string;
+  run_id: string;
+  workflow_id: string;
+  total_jobs: number;
+  eta_seconds: number;
+  expected_trial_seconds: number;
+  batches: number;
+  assignments: Record<string, { job_id: string; batch: number; gpu_id: number; planned_start_s: number; planned_end_s: number }[]>;
 }
 
-function plannedJobIds(json: any): string[] {
-  return Object.values(json.assignments as Record<string, { job_id: string }[]>)
+/** The JSON after `Dry run JSON:`, which must be the last thing on stdout. */
+function dryRunJson(run: CliRun): DryRunJson {
+  const marker = 'Dry run JSON:\n';
+  expect(run.stdout).toContain(marker);
+  return JSON.parse(run.stdout.slice(run.stdout.indexOf(marker) + marker.length)) as DryRunJson;
+}
+
+function plannedJobIds(json: DryRunJson): string[] {
+  return Object.values(json.assignments)
     .flat()
     .map((entry) => entry.job_id)
     .sort();
@@ -55,13 +67,17 @@ describe('rigsweep plan', () => {
     expect(json.run_id).toMatch(/^full_scoring_results_\d{8}_\d{6}$/);
     expect(Object.keys(json.assignments)).toEqual(NODES);
     expect(plannedJobIds(json)).toEqual(Array.from({ length: 50 }, (_, i) => `trial_${String(i).padStart(4, '0')}`));
-    const last = Object.values(json.assignments as Record<string, { planned_end_s: number }[]>).flat();
+    const last = Object.values(json.assignments).flat();
     expect(json.eta_seconds).toBeGreaterThanOrEqual(Math.max(...last.map((entry) => entry.planned_end_s)));
   });
 
   it('plans a jobs file with `run --dry-run` and `start --dry-run`, under the given workflow id', async () => {
     const ids = Array.from({ length: 50 }, (_, i) => `scorer_trial_${i}`);
-    const jobsFile = writeJobs(work, 'scorer_jobs.json', ids.map((job_id) => ({ job_id, script: 'scorer_trial_worker.py', args: ['7'] })));
+    const jobsFile = writeJobs(
+      work,
+      'scorer_jobs.json',
+      ids.map((job_id) => ({ job_id, script: 'scorer_trial_worker.py', args: ['7'] })),
+    );
     const run = await runCli(['run', '--dry-run', '--jobs-file', jobsFile, '--config', configFile], env);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toContain('[BATCH 1/3]');

@@ -30,7 +30,10 @@ const job = (id: string, args: string[]) => ({
 
 /** joblog.tsv as header names → field, one object per row. */
 function readJoblog(path: string): Record<string, string>[] {
-  const [header, ...rows] = readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => line.split('\t'));
+  const [header, ...rows] = readFileSync(path, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.split('\t'));
   return rows.map((row) => Object.fromEntries(header.map((name, i) => [name, row[i]])));
 }
 
@@ -51,7 +54,23 @@ beforeAll(async () => {
     job('rep_broken', ['--exit-code', '4']),
     job('rep_oom', ['--signal-self', 'KILL']),
   ]);
-  run = await runCli(['run', '--jobs-file', jobsFile, '--preserve-paths', '--config', config, '--output-dir', join(work, 'results'), '--workflow-id', 'report-sweep', '--max-retries', '1'], env);
+  run = await runCli(
+    [
+      'run',
+      '--jobs-file',
+      jobsFile,
+      '--preserve-paths',
+      '--config',
+      config,
+      '--output-dir',
+      join(work, 'results'),
+      '--workflow-id',
+      'report-sweep',
+      '--max-retries',
+      '1',
+    ],
+    env,
+  );
   browser = await launchChromium();
 });
 
@@ -64,14 +83,14 @@ describe('reports at the end of a sweep', () => {
   it('writes joblog.tsv and report.html next to the Results JSON', () => {
     expect(run.exitCode, run.stderr).toBe(1); // rep_broken and rep_oom fail on both attempts
     expect(run.results).toMatchObject({ workflow_id: 'report-sweep', total_jobs: 10, batches: 3 });
-    for (const name of ['joblog.tsv', 'report.html', 'sweep_results.json', 'results.jsonl']) expect(existsSync(join(run.results.output_dir, name))).toBe(true);
+    for (const name of ['joblog.tsv', 'report.html', 'sweep_results.json', 'results.jsonl']) expect(existsSync(join(run.results!.output_dir, name))).toBe(true);
   });
 
   it('lists every attempt the rigs ran as one joblog row, with its node, GPU and exit code', () => {
-    const rows = readJoblog(join(run.results.output_dir, 'joblog.tsv'));
+    const rows = readJoblog(join(run.results!.output_dir, 'joblog.tsv'));
     const ran = collectRuns(nodes).filter((r) => r.jobId.startsWith('rep_'));
     expect(ran.length).toBeGreaterThan(10); // the retries ran too
-    const key = (jobId: string, node: string, gpu: number | string, exit: unknown) => `${jobId} ${node} GPU${gpu} exit ${exit}`;
+    const key = (jobId: string, node: string, gpu: number | string, exit: number | string) => `${jobId} ${node} GPU${gpu} exit ${exit}`;
     const fromRigs = ran.map((r) => key(r.jobId, r.node, r.gpu, r.endRecord?.exit_code ?? '-'));
     expect(rows.map((row) => key(row.JobId, row.Node, row.GPU, row.Exitval)).sort()).toEqual(fromRigs.sort());
     // Each row's start is the attempt's start on the rig, give or take the time to launch it.
@@ -84,22 +103,28 @@ describe('reports at the end of a sweep', () => {
   });
 
   it('tells attempts apart: retries numbered, failures named, signals kept', () => {
-    const rows = readJoblog(join(run.results.output_dir, 'joblog.tsv'));
+    const rows = readJoblog(join(run.results!.output_dir, 'joblog.tsv'));
     const of = (jobId: string) => rows.filter((row) => row.JobId === jobId).map((row) => [row.Attempt, row.FailureMode, row.Signal, row.Success]);
-    expect(of('rep_broken')).toEqual([['1', 'EXIT_CODE', '-', '0'], ['2', 'EXIT_CODE', '-', '0']]);
-    expect(of('rep_oom')).toEqual([['1', 'KILLED', 'SIGKILL', '0'], ['2', 'KILLED', 'SIGKILL', '0']]);
+    expect(of('rep_broken')).toEqual([
+      ['1', 'EXIT_CODE', '-', '0'],
+      ['2', 'EXIT_CODE', '-', '0'],
+    ]);
+    expect(of('rep_oom')).toEqual([
+      ['1', 'KILLED', 'SIGKILL', '0'],
+      ['2', 'KILLED', 'SIGKILL', '0'],
+    ]);
     expect(of('rep_ok0')).toEqual([['1', '-', '-', '1']]);
     for (const flaky of ['rep_flaky0', 'rep_flaky1']) expect(of(flaky).at(-1)?.[3]).toBe('1');
   });
 });
 
 describe('rigsweep report <workflow-id>', () => {
-  it('writes both reports again into the finished sweep\'s folder and prints their paths', async () => {
-    const html = join(run.results.output_dir, 'report.html');
+  it("writes both reports again into the finished sweep's folder and prints their paths", async () => {
+    const html = join(run.results!.output_dir, 'report.html');
     const before = statSync(html).mtimeMs;
     const again = await runCli(['report', 'report-sweep'], env);
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.stdout).toBe(`${join(run.results.output_dir, 'joblog.tsv')}\n${html}\n`);
+    expect(again.stdout).toBe(`${join(run.results!.output_dir, 'joblog.tsv')}\n${html}\n`);
     expect(statSync(html).mtimeMs).toBeGreaterThan(before);
   });
 
@@ -112,17 +137,19 @@ describe('rigsweep report <workflow-id>', () => {
 
 describe('report.html in a browser', () => {
   it('opens offline with one bar per attempt and fetches nothing beyond itself', async () => {
-    const file = join(run.results.output_dir, 'report.html');
-    const attempts = readJoblog(join(run.results.output_dir, 'joblog.tsv')).length;
+    const file = join(run.results!.output_dir, 'report.html');
+    const attempts = readJoblog(join(run.results!.output_dir, 'joblog.tsv')).length;
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const requested: string[] = [];
     page.on('request', (request) => requested.push(request.url()));
     await page.goto(pathToFileURL(file).href, { waitUntil: 'networkidle' });
     expect(await page.locator('svg.timeline rect.bar').count()).toBe(attempts);
     expect(await page.locator('svg.timeline path.retry').count()).toBe(attempts - 10);
-    expect(await page.locator('svg.timeline text.lane-label').allTextContents()).toEqual(nodes.flatMap((node) => Array.from({ length: node.gpuCount }, (_, gpu) => `${node.name} GPU ${gpu}`)));
+    expect(await page.locator('svg.timeline text.lane-label').allTextContents()).toEqual(
+      nodes.flatMap((node) => Array.from({ length: node.gpuCount }, (_, gpu) => `${node.name} GPU ${gpu}`)),
+    );
     expect(await page.locator('rect.bar.failed title').first().textContent()).toMatch(/^rep_(broken|oom), attempt 1\n/);
-    const timeline = join(run.results.output_dir, 'timeline.jsonl');
+    const timeline = join(run.results!.output_dir, 'timeline.jsonl');
     if (existsSync(timeline)) {
       const entries = readFileSync(timeline, 'utf8').trim().split('\n').filter(Boolean);
       expect(await page.locator('svg.timeline rect.band').count()).toBe(entries.length);

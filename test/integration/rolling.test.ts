@@ -6,8 +6,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TimelineEntry } from '../../src/shared/timeline';
 import { readCalls, type TestRigs } from '../harness/rigs';
-import { collectRuns, maxOverlap, recordHistory, runCli, startTestCluster, writeJobs, writeUserConfig, type CliEnv, type CliRun, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import {
+  collectRuns,
+  maxOverlap,
+  recordHistory,
+  runCli,
+  startTestCluster,
+  writeJobs,
+  writeUserConfig,
+  type CliEnv,
+  type CliRun,
+  type NodeUnderTest,
+  type TrialRun,
+} from '../harness/sweep-fixture';
 
 const CAP = 3;
 const AT_ONCE = 6;
@@ -29,7 +42,13 @@ beforeAll(async () => {
   ({ work, rigs, env, nodes } = cluster);
   const config = writeUserConfig(work, 'distributed_config.json', {
     nodes: cluster.configNodes,
-    job_batching: { mode: 'rolling', max_jobs_per_batch: AT_ONCE, max_jobs_per_node_per_batch: CAP, inter_batch_cooldown_seconds: COOLDOWN, allocator_reset_between_batches: true },
+    job_batching: {
+      mode: 'rolling',
+      max_jobs_per_batch: AT_ONCE,
+      max_jobs_per_node_per_batch: CAP,
+      inter_batch_cooldown_seconds: COOLDOWN,
+      allocator_reset_between_batches: true,
+    },
   });
   const jobs = Array.from({ length: JOBS }, (_, i) => ({
     job_id: `roll_${i}`,
@@ -38,9 +57,12 @@ beforeAll(async () => {
     args: ['--job', `roll_${i}`, '--sleep', i % 4 === 0 ? '1.5' : '0.4', '--output', `out/roll_${i}.json`],
     expected_output: `out/roll_${i}.json`,
   }));
-  run = await runCli(['run', '--jobs-file', writeJobs(work, 'rolling_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env);
+  run = await runCli(
+    ['run', '--jobs-file', writeJobs(work, 'rolling_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')],
+    env,
+  );
   runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('roll_'));
-  await recordHistory(env, run.results.workflow_id, 'rolling-24-jobs');
+  await recordHistory(env, run.results!.workflow_id, 'rolling-24-jobs');
 });
 
 afterAll(async () => {
@@ -75,16 +97,28 @@ describe('a rolling sweep', () => {
     for (const node of nodes) {
       const cycles = cyclesOf(node.name);
       const resets = rigs.rigs.find((rig) => rig.address === node.name);
-      const sudo = resets ? readCalls(resets.callsLog).filter((c) => c.tool === 'sudo').map((c) => c.t) : [];
+      const sudo = resets
+        ? readCalls(resets.callsLog)
+            .filter((c) => c.tool === 'sudo')
+            .map((c) => c.t)
+        : [];
       for (let k = 1; k < cycles.length; k++) {
         const drained = Math.max(...cycles[k - 1].map((r) => r.end));
         const next = cycles[k][0].start;
         expect(next - drained, `${node.name} cycle ${k + 1}`).toBeGreaterThanOrEqual(COOLDOWN - TICK);
-        if (resets) expect(sudo.filter((t) => t >= drained && t <= next), `${node.name} reset before cycle ${k + 1}`).toHaveLength(1);
+        if (resets)
+          expect(
+            sudo.filter((t) => t >= drained && t <= next),
+            `${node.name} reset before cycle ${k + 1}`,
+          ).toHaveLength(1);
       }
       // Never a reset while a trial runs there. A node that drained its cap while jobs still waited
       // resets even if the other nodes then take those jobs: one more reset after its last cycle at most.
-      for (const t of sudo) expect(runs.filter((r) => r.node === node.name && r.start < t && r.end > t), `${node.name} reset at ${t}`).toEqual([]);
+      for (const t of sudo)
+        expect(
+          runs.filter((r) => r.node === node.name && r.start < t && r.end > t),
+          `${node.name} reset at ${t}`,
+        ).toEqual([]);
       expect(sudo.length).toBeGreaterThanOrEqual(resets ? cycles.length - 1 : 0);
       expect(sudo.length).toBeLessThanOrEqual(resets ? cycles.length : 0); // localhost is never reset
     }
@@ -99,8 +133,11 @@ describe('a rolling sweep', () => {
     expect(startsDuringAnothersCooldown.length).toBeGreaterThan(0);
   });
 
-  it('writes each node\'s cooldown to the timeline and says it in the seed-style lines', () => {
-    const timeline = readFileSync(join(run.results.output_dir, 'timeline.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  it("writes each node's cooldown to the timeline and says it in the seed-style lines", () => {
+    const timeline = readFileSync(join(run.results!.output_dir, 'timeline.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as TimelineEntry);
     const cooldowns = timeline.filter((entry) => entry.kind === 'cooldown');
     expect(cooldowns.length).toBeGreaterThan(0);
     expect(cooldowns.every((entry) => nodes.some((node) => node.name === entry.node))).toBe(true);

@@ -19,7 +19,11 @@ const port = 21000 + (process.pid % 20000);
 let server: ChildProcess | undefined;
 
 async function startServer(): Promise<void> {
-  server = spawn(findTemporalCli()!, ['server', 'start-dev', '--headless', '--port', String(port), '--db-filename', join(work, 'temporal.db'), '--log-level', 'error', ...DEV_SERVER_TUNING], { stdio: 'ignore' });
+  server = spawn(
+    findTemporalCli()!,
+    ['server', 'start-dev', '--headless', '--port', String(port), '--db-filename', join(work, 'temporal.db'), '--log-level', 'error', ...DEV_SERVER_TUNING],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 200 && !(await portAnswers('127.0.0.1', port)); i++) await new Promise((resolve) => setTimeout(resolve, 200));
 }
 
@@ -37,10 +41,19 @@ describe('a Temporal server restart mid-sweep', () => {
       nodes: [{ hostname: 'localhost', gpu_count: 2, script_path: local, python_env: '/usr/bin/python3', stagger_delay: 0.2 }],
       job_batching: { max_jobs_per_batch: 4, max_jobs_per_node_per_batch: 4, inter_batch_cooldown_seconds: 1 },
     });
-    const jobs = Array.from({ length: 12 }, (_, i) => ({ job_id: `j${i}`, script: 'fake_trial.py', args: ['--job', `j${i}`, '--sleep', '1', '--output', `out/j${i}.json`], expected_output: `out/j${i}.json` }));
+    const jobs = Array.from({ length: 12 }, (_, i) => ({
+      job_id: `j${i}`,
+      script: 'fake_trial.py',
+      args: ['--job', `j${i}`, '--sleep', '1', '--output', `out/j${i}.json`],
+      expected_output: `out/j${i}.json`,
+    }));
     const env = { temporalAddress: `127.0.0.1:${port}`, taskQueue: 'restart', home: work };
     const started = () => readTrialRecords(local).filter((r) => r.event === 'start');
-    const run = runCli(['run', '--jobs-file', writeJobs(work, 'jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env, { timeoutMs: 240_000 });
+    const run = runCli(
+      ['run', '--jobs-file', writeJobs(work, 'jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')],
+      env,
+      { timeoutMs: 240_000 },
+    );
     for (let i = 0; i < 150 && started().length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 200));
     server!.kill('SIGKILL');
     const killedAt = Date.now();
@@ -58,6 +71,10 @@ describe('a Temporal server restart mid-sweep', () => {
     });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.results).toMatchObject({ total_jobs: 12, successful: 12 });
-    expect(started().map((r) => r.argv[1]).sort()).toEqual(jobs.map((j) => j.job_id).sort());
+    expect(
+      started()
+        .map((r) => r.argv[1])
+        .sort(),
+    ).toEqual(jobs.map((j) => j.job_id).sort());
   }, 300_000);
 });

@@ -7,8 +7,24 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TimelineEntry } from '../../src/shared/timeline';
 import type { TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, recordHistory, runCli, startWorkerProcess, temporalCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster, sweepResult, waitUntil, runFolder } from '../harness/sweep-fixture';
+import {
+  clusterNodes,
+  collectRuns,
+  recordHistory,
+  runCli,
+  startWorkerProcess,
+  temporalCli,
+  writeJobs,
+  writeUserConfig,
+  type CliEnv,
+  type NodeUnderTest,
+  startTestCluster,
+  sweepResult,
+  waitUntil,
+  runFolder,
+} from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -24,7 +40,6 @@ const jobs = Array.from({ length: JOBS }, (_, i) => ({
   args: ['--job', `steer_${String(i).padStart(2, '0')}`, '--sleep', '0.8', '--output', `out/steer_${i}.json`],
   expected_output: `out/steer_${i}.json`,
 }));
-
 
 beforeAll(async () => {
   const cluster = await startTestCluster('steer', inject('temporalAddress'), { rigCount: 2, localGpus: 2, rigGpus: 2, stagger: 0.1 });
@@ -43,7 +58,10 @@ afterAll(async () => {
 
 describe('a sweep steered while it runs', () => {
   it('pauses after its batch, takes new numbers and exclusions, rejects bad ones, resumes and obeys them', async () => {
-    const started = await runCli(['start', '--jobs-file', writeJobs(work, 'steer_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env);
+    const started = await runCli(
+      ['start', '--jobs-file', writeJobs(work, 'steer_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')],
+      env,
+    );
     expect(started.exitCode, started.stderr).toBe(0);
     const id = started.stdout.trim();
     const runs = () => collectRuns(nodes).filter((run) => run.jobId.startsWith('steer_'));
@@ -67,7 +85,11 @@ describe('a sweep steered while it runs', () => {
 
     const set = await runCli(['set', id, '--max-jobs-per-batch', '3', '--cooldown', '0.2'], env);
     expect(set.exitCode, set.stderr).toBe(0);
-    expect(JSON.parse(set.stdout.slice(set.stdout.indexOf('{')))).toMatchObject({ max_jobs_per_batch: 3, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0.2 });
+    expect(JSON.parse(set.stdout.slice(set.stdout.indexOf('{')))).toMatchObject({
+      max_jobs_per_batch: 3,
+      max_jobs_per_node_per_batch: 2,
+      inter_batch_cooldown_seconds: 0.2,
+    });
     const [rigA, rigB] = rigs.rigs.map((rig) => rig.address);
     expect((await runCli(['exclude', id, rigB], env)).exitCode).toBe(0);
     expect((await runCli(['exclude', id, 'localhost', '--gpu', '0'], env)).exitCode).toBe(0);
@@ -93,18 +115,24 @@ describe('a sweep steered while it runs', () => {
     expect(after.filter((run) => run.node === rigB)).toEqual([]);
     expect(after.filter((run) => run.node === 'localhost' && run.gpu === 0)).toEqual([]);
     expect(after.some((run) => run.node === rigA)).toBe(true);
-    const batchOf = new Map<string, number>(results.jobs.map((job: any) => [job.job_id, job.batch]));
+    const batchOf = new Map<string, number>(results.jobs.map((job) => [job.job_id, job.batch]));
     const laterBatches = new Set(after.map((run) => batchOf.get(run.jobId)!));
-    for (const batch of laterBatches) expect(results.jobs.filter((job: any) => job.batch === batch).length).toBeLessThanOrEqual(3);
+    for (const batch of laterBatches) expect(results.jobs.filter((job) => job.batch === batch).length).toBeLessThanOrEqual(3);
 
-    const timeline = readFileSync(join(runFolder(join(work, 'out'), id), 'timeline.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const timeline = readFileSync(join(runFolder(join(work, 'out'), id), 'timeline.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as TimelineEntry);
     const pause = timeline.find((entry) => entry.kind === 'pause');
-    expect(pause.end_ms - pause.start_ms).toBeGreaterThanOrEqual(1500);
+    expect(pause!.end_ms - pause!.start_ms).toBeGreaterThanOrEqual(1500);
     expect(timeline.filter((entry) => entry.kind === 'batch').length).toBe(results.batches);
 
-    const listed = await temporalCli(['workflow', 'list', '--query', `RigsweepSweep = "steer_jobs" AND RigsweepDone = ${JOBS} AND RigsweepFailed = 0`, '--output', 'json'], env);
+    const listed = await temporalCli(
+      ['workflow', 'list', '--query', `RigsweepSweep = "steer_jobs" AND RigsweepDone = ${JOBS} AND RigsweepFailed = 0`, '--output', 'json'],
+      env,
+    );
     expect(listed.exitCode, listed.stderr).toBe(0);
-    expect(JSON.parse(listed.stdout || '[]').map((w: any) => w.execution.workflowId)).toContain(id);
+    expect((JSON.parse(listed.stdout || '[]') as { execution: { workflowId: string } }[]).map((w) => w.execution.workflowId)).toContain(id);
     const described = await temporalCli(['workflow', 'describe', '--workflow-id', id, '--output', 'json'], env);
     expect(described.stdout).toContain('config_digest');
   });
@@ -116,8 +144,11 @@ describe('a sweep steered while it runs', () => {
       nodes: cluster.configNodes.map((node) => (node.hostname === rigs.rigs[1].address ? { ...node, stagger_delay: 5 } : node)),
       job_batching: { max_jobs_per_batch: 6, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0.2 },
     });
-    const midJobs = jobs.slice(0, 12).map((job) => JSON.parse(JSON.stringify(job).replaceAll('steer_', 'mid_')));
-    const started = await runCli(['start', '--jobs-file', writeJobs(work, 'mid_jobs.json', midJobs), '--preserve-paths', '--config', slowStarts, '--output-dir', join(work, 'out')], env);
+    const midJobs = jobs.slice(0, 12).map((job) => JSON.parse(JSON.stringify(job).replaceAll('steer_', 'mid_')) as typeof job);
+    const started = await runCli(
+      ['start', '--jobs-file', writeJobs(work, 'mid_jobs.json', midJobs), '--preserve-paths', '--config', slowStarts, '--output-dir', join(work, 'out')],
+      env,
+    );
     expect(started.exitCode, started.stderr).toBe(0);
     const id = started.stdout.trim();
     const rigB = rigs.rigs[1].address;
@@ -138,6 +169,6 @@ describe('a sweep steered while it runs', () => {
     const perNodeAndBatch = new Map<string, number>();
     for (const job of results.jobs) perNodeAndBatch.set(`${job.node}#${job.batch}`, (perNodeAndBatch.get(`${job.node}#${job.batch}`) ?? 0) + 1);
     expect(Math.max(...perNodeAndBatch.values())).toBeLessThanOrEqual(2);
-    expect(results.jobs.filter((job: any) => job.batch === 1)).toHaveLength(5); // rig B's second job moved on
+    expect(results.jobs.filter((job) => job.batch === 1)).toHaveLength(5); // rig B's second job moved on
   });
 });

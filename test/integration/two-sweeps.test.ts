@@ -7,7 +7,20 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readCalls, type TestRigs } from '../harness/rigs';
-import { collectRuns, maxOverlap, recordHistory, runCli, startTestCluster, startWorkerProcess, sweepResult, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import {
+  collectRuns,
+  maxOverlap,
+  recordHistory,
+  runCli,
+  startTestCluster,
+  startWorkerProcess,
+  sweepResult,
+  writeJobs,
+  writeUserConfig,
+  type CliEnv,
+  type NodeUnderTest,
+  type TrialRun,
+} from '../harness/sweep-fixture';
 
 const STAGGER = 1.2;
 const COOLDOWN = 3;
@@ -36,7 +49,12 @@ afterAll(async () => {
 });
 
 const jobsOf = (sweep: string) =>
-  Array.from({ length: 4 }, (_, i) => ({ job_id: `${sweep}${i}`, script: 'fake_trial.py', args: ['--job', `${sweep}${i}`, '--sleep', '2.5', '--output', `out/${sweep}${i}.json`], expected_output: `out/${sweep}${i}.json` }));
+  Array.from({ length: 4 }, (_, i) => ({
+    job_id: `${sweep}${i}`,
+    script: 'fake_trial.py',
+    args: ['--job', `${sweep}${i}`, '--sleep', '2.5', '--output', `out/${sweep}${i}.json`],
+    expected_output: `out/${sweep}${i}.json`,
+  }));
 
 /** Runs with their start at the trial's own first record (after its node gave it the permit). */
 const trialStarts = (runs: TrialRun[]) => runs.map((run) => ({ ...run, start: run.startRecord.t }));
@@ -47,7 +65,21 @@ describe('two sweeps on the same rig at once', () => {
     try {
       const [first, second] = await Promise.all(
         ['watcher', 'bench'].map((sweep) =>
-          runCli(['start', '--workflow-id', `two-sweeps-${sweep}`, '--jobs-file', writeJobs(work, `${sweep}.json`, jobsOf(sweep)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')], env),
+          runCli(
+            [
+              'start',
+              '--workflow-id',
+              `two-sweeps-${sweep}`,
+              '--jobs-file',
+              writeJobs(work, `${sweep}.json`, jobsOf(sweep)),
+              '--preserve-paths',
+              '--config',
+              config,
+              '--output-dir',
+              join(work, 'out'),
+            ],
+            env,
+          ),
         ),
       );
       expect(first.exitCode, first.stderr).toBe(0);
@@ -73,7 +105,9 @@ describe('two sweeps on the same rig at once', () => {
     const gaps = starts.slice(1).map((start, i) => start - starts[i]);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(STAGGER - STARTUP_SLACK);
 
-    const resets = readCalls(rigs.rigs[0].callsLog).filter((call) => call.tool === 'sudo').map((call) => call.t);
+    const resets = readCalls(rigs.rigs[0].callsLog)
+      .filter((call) => call.tool === 'sudo')
+      .map((call) => call.t);
     expect(resets.length).toBeGreaterThanOrEqual(2); // each sweep reset the rig between its batches
     for (const reset of resets) {
       const during = starts.filter((start) => start > reset + STARTUP_SLACK && start < reset + COOLDOWN);

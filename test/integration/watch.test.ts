@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quote } from 'shell-quote';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ResultsJson } from '../../src/shared/results';
 import { startRigs, type TestRigs } from '../harness/rigs';
 import { CLI, clusterNodes, runCli, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
 
@@ -62,7 +63,8 @@ async function watchScreen(session: string, timeoutMs = 90_000): Promise<{ captu
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** A node's line: its name, a GPU strip, busy count and state. */
-const nodeLineOf = (name: string) => new RegExp(`^  ${escape(name)}\\s+[■□×]+\\s+(\\d+)/2 busy\\s+(ok|resetting|cooling down)\\s+(\\d+) done, (\\d+) failed`, 'm');
+const nodeLineOf = (name: string) =>
+  new RegExp(`^  ${escape(name)}\\s+[■□×]+\\s+(\\d+)/2 busy\\s+(ok|resetting|cooling down)\\s+(\\d+) done, (\\d+) failed`, 'm');
 const OVERALL = /\[([█░]{30})\] (\d+)\/(\d+) done · (\d+) failed · (\d+) running · (\d+) retried · \S+\/min · ETA \S+/;
 
 beforeAll(async () => {
@@ -90,14 +92,20 @@ afterAll(async () => {
 });
 
 async function startSweep(name: string, jobList: unknown[], extra: string[] = []): Promise<string> {
-  const start = await runCli(['start', '--jobs-file', writeJobs(work, `${name}.json`, jobList), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results'), ...extra], env);
+  const start = await runCli(
+    ['start', '--jobs-file', writeJobs(work, `${name}.json`, jobList), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results'), ...extra],
+    env,
+  );
   expect(start.exitCode, start.stderr).toBe(0);
   return start.stdout.trim();
 }
 
 describe('rigsweep watch in a terminal', () => {
   it('shows the overall bar with its counts and one line per node while the sweep runs, then the final summary', async () => {
-    const id = await startSweep('live-jobs', jobs('live', 12, () => '2'));
+    const id = await startSweep(
+      'live-jobs',
+      jobs('live', 12, () => '2'),
+    );
     startInTerminal('watch', ['watch', id]);
     const { captures, exitCode } = await watchScreen('watch');
     const final = captures.at(-1)!;
@@ -118,7 +126,10 @@ describe('rigsweep watch in a terminal', () => {
     const [, bar, done, total, failed, running] = OVERALL.exec(final)!;
     expect([bar, done, total, failed, running]).toEqual(['█'.repeat(30), '12', '12', '0', '0']);
     const perNode = nodeNames.map((name) => Number(nodeLineOf(name).exec(final)?.[3]));
-    expect(perNode.reduce((a, b) => a + b, 0), final).toBe(12);
+    expect(
+      perNode.reduce((a, b) => a + b, 0),
+      final,
+    ).toBe(12);
     expect(final).toMatch(new RegExp(`^sweep ${escape(id)} completed in [^:]+: 12/12 done, 0 failed, 0 retried \\(\\S+/min\\)`, 'm'));
     expect(final).not.toMatch(/^ {2}✓ /m); // success lines are left to the bars
 
@@ -129,38 +140,78 @@ describe('rigsweep watch in a terminal', () => {
   });
 
   it('rigsweep run at a terminal shows the live view, logs a failure above it and still prints the Results JSON last', async () => {
-    const jobList = jobs('tty', 6, () => '1.5', (i) => (i === 3 ? ['--exit-code', '7'] : []));
-    startInTerminal('run', ['run', '--jobs-file', writeJobs(work, 'tty-jobs.json', jobList), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results'), '--max-retries', '0']);
+    const jobList = jobs(
+      'tty',
+      6,
+      () => '1.5',
+      (i) => (i === 3 ? ['--exit-code', '7'] : []),
+    );
+    startInTerminal('run', [
+      'run',
+      '--jobs-file',
+      writeJobs(work, 'tty-jobs.json', jobList),
+      '--preserve-paths',
+      '--config',
+      config,
+      '--output-dir',
+      join(work, 'results'),
+      '--max-retries',
+      '0',
+    ]);
     const { captures, exitCode } = await watchScreen('run');
     expect(exitCode).toBe(1);
     expect(captures.some((shown) => OVERALL.test(shown) && nodeNames.every((name) => nodeLineOf(name).test(shown)))).toBe(true);
     const all = screen('run', true);
     expect(all).toMatch(/^ {2}✗ tty3 → \S+:GPU\d \(\d+\.\ds\) EXIT_CODE/m);
     expect(all).not.toMatch(/^ {2}✓ tty/m);
-    const results = JSON.parse(all.slice(all.indexOf('Results JSON:') + 'Results JSON:'.length, all.lastIndexOf('[exited')));
+    const results = JSON.parse(all.slice(all.indexOf('Results JSON:') + 'Results JSON:'.length, all.lastIndexOf('[exited'))) as ResultsJson;
     expect(results).toMatchObject({ total_jobs: 6, successful: 5, failed: 1 });
   });
 
   it('Ctrl-C on rigsweep run at a terminal leaves the last picture and says below it that the sweep is cancelled', async () => {
-    startInTerminal('interrupted-run', ['run', '--jobs-file', writeJobs(work, 'ctrlc-jobs.json', jobs('ctrlc', 6, () => '60')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'results')]);
+    startInTerminal('interrupted-run', [
+      'run',
+      '--jobs-file',
+      writeJobs(
+        work,
+        'ctrlc-jobs.json',
+        jobs('ctrlc', 6, () => '60'),
+      ),
+      '--preserve-paths',
+      '--config',
+      config,
+      '--output-dir',
+      join(work, 'results'),
+    ]);
     for (let i = 0; i < 120 && !/ 6 running /.test(screen('interrupted-run')); i++) await sleep(250);
     tmux('send-keys', '-t', 'interrupted-run', 'C-c');
-    const { captures, exitCode } = await watchScreen('interrupted-run', 60_000);
+    const { exitCode } = await watchScreen('interrupted-run', 60_000);
     expect(exitCode).toBe(3);
     // Then, as after every run, the Results JSON — here the partial one — which scrolls the picture up.
     const all = screen('interrupted-run', true);
-    const lines = all.slice(0, all.indexOf('Results JSON:')).split('\n').filter((line) => line.trim() !== '');
+    const lines = all
+      .slice(0, all.indexOf('Results JSON:'))
+      .split('\n')
+      .filter((line) => line.trim() !== '');
     expect(lines.filter((line) => line.startsWith('sweep ctrlc-jobs'))).toHaveLength(1); // drawn once, not over itself
-    expect(lines.slice(-6).map((line) => line.trim().replace(/^(\S+).*$/, '$1'))).toEqual(['[░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░]', ...nodeNames, 'interrupted:', 'sweep']);
+    expect(lines.slice(-6).map((line) => line.trim().replace(/^(\S+).*$/, '$1'))).toEqual([
+      '[░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░]',
+      ...nodeNames,
+      'interrupted:',
+      'sweep',
+    ]);
     expect(lines.at(-1)).toMatch(/^sweep cancelled; partial results in \S+sweep_results\.json$/);
-    const partial = JSON.parse(all.slice(all.indexOf('Results JSON:') + 'Results JSON:'.length, all.lastIndexOf('[exited')));
+    const partial = JSON.parse(all.slice(all.indexOf('Results JSON:') + 'Results JSON:'.length, all.lastIndexOf('[exited'))) as ResultsJson;
     expect(partial).toMatchObject({ status: 'partial', total_jobs: 6, successful: 0 });
   });
 });
 
 describe('rigsweep watch without a terminal', () => {
   it('prints the seed lines and a summary line, and exits 3 when the sweep is cancelled (Ctrl-C on a watch does not cancel)', async () => {
-    const id = await startSweep('plain-jobs', jobs('plain', 6, (i) => (i < 4 ? '0.3' : '120')));
+    const id = await startSweep(
+      'plain-jobs',
+      jobs('plain', 6, (i) => (i < 4 ? '0.3' : '120')),
+    );
     const watching = runCli(['watch', id], env);
     const status = async () => (await runCli(['status', id], env)).stdout;
     for (let i = 0; i < 100 && !(await status()).includes('4/6 done'); i++) await sleep(200);

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ResultsJson } from '../../src/shared/results';
 import type { TestRigs } from '../harness/rigs';
 import { collectRuns, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster } from '../harness/sweep-fixture';
 
@@ -28,7 +29,7 @@ interface WatcherRun {
   stdout: string;
   stderr: string;
   /** stdout parsed as JSON when the script printed anything (the Results JSON). */
-  results?: any;
+  results?: ResultsJson;
 }
 
 /** Runs start_sweep.py with the venv's python, as the WATCHER does. */
@@ -45,7 +46,7 @@ function watcher(args: string[], options: { cwd?: string } = {}): Promise<Watche
     child.once('error', reject);
     child.once('close', (exitCode) => {
       clearTimeout(timer);
-      resolvePromise({ exitCode, stdout, stderr, results: stdout.trim() ? JSON.parse(stdout) : undefined });
+      resolvePromise({ exitCode, stdout, stderr, results: stdout.trim() ? (JSON.parse(stdout) as ResultsJson) : undefined });
     });
   });
 }
@@ -91,12 +92,12 @@ describe('the WATCHER starts sweeps with the Temporal Python SDK', () => {
     const run = await watcher(['--trials', '3', '--output-dir', join(work, 'results')]);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.results).toMatchObject({ status: 'complete', total_jobs: 3, successful: 3, failed: 0 });
-    const workflowId: string = run.results.workflow_id;
-    const runId: string = run.results.run_id;
+    const workflowId: string = run.results!.workflow_id;
+    const runId: string = run.results!.run_id;
     expect(workflowId).toMatch(/^watcher-trials-3-\d{8}T\d{6}Z$/);
     expect(runId).toMatch(/^results_\d{8}_\d{6}(_\d+)?$/);
-    expect(run.results.jobs.map((j: any) => j.job_id).sort()).toEqual(['trial_0000', 'trial_0001', 'trial_0002']);
-    expect(existsSync(run.results.results_file)).toBe(true);
+    expect(run.results!.jobs.map((j) => j.job_id).sort()).toEqual(['trial_0000', 'trial_0001', 'trial_0002']);
+    expect(existsSync(run.results!.results_file)).toBe(true);
     expect(run.stderr).toContain(`sweep ${workflowId} (run ${runId}): complete, 3/3 jobs successful, 0 failed`);
     // The trials really ran, once each, with this sweep's run id in their output paths.
     const runs = collectRuns(nodes).filter((r) => r.startRecord.argv.includes(`out/${runId}/${r.jobId}.json`));
@@ -105,10 +106,23 @@ describe('the WATCHER starts sweeps with the Temporal Python SDK', () => {
 
   it('runs a SCRIPT JOB SPEC file given by a relative path, with --config and --preserve-paths', async () => {
     writeJobs(work, 'watcher_jobs.json', [job('wjob1'), job('wjob2', ['--lr', '0.01']), job('wjob3')]);
-    const run = await watcher(['--jobs-file', 'watcher_jobs.json', '--config', 'distributed_config.json', '--preserve-paths', '--output-dir', 'results', '--workflow-id', 'watcher-jobs-file'], { cwd: work });
+    const run = await watcher(
+      [
+        '--jobs-file',
+        'watcher_jobs.json',
+        '--config',
+        'distributed_config.json',
+        '--preserve-paths',
+        '--output-dir',
+        'results',
+        '--workflow-id',
+        'watcher-jobs-file',
+      ],
+      { cwd: work },
+    );
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.results).toMatchObject({ workflow_id: 'watcher-jobs-file', status: 'complete', total_jobs: 3, successful: 3, preserve_paths: true });
-    expect(run.results.results_file.startsWith(join(work, 'results'))).toBe(true); // made absolute by the caller
+    expect(run.results!.results_file.startsWith(join(work, 'results'))).toBe(true); // made absolute by the caller
     expect(ranJobs('wjob')).toEqual(['wjob1', 'wjob2', 'wjob3']);
     const wjob2 = collectRuns(nodes).find((r) => r.jobId === 'wjob2')!;
     expect(wjob2.startRecord.argv).toEqual(expect.arrayContaining(['--lr', '0.01']));
@@ -119,18 +133,22 @@ describe('the WATCHER starts sweeps with the Temporal Python SDK', () => {
     const run = await watcher(['--jobs-file', jobsFile, '--preserve-paths', '--max-retries', '0']);
     expect(run.exitCode, run.stderr).toBe(1);
     expect(run.results).toMatchObject({ status: 'partial', successful: 1, failed: 1 });
-    const bad = run.results.jobs.find((j: any) => j.job_id === 'wfail_bad');
+    const bad = run.results!.jobs.find((j) => j.job_id === 'wfail_bad');
     expect(bad).toMatchObject({ success: false, failure_mode: 'EXIT_CODE', exit_code: 3 });
     expect(ranJobs('wfail_bad')).toEqual(['wfail_bad']); // --max-retries 0 reached the sweep: no retry
   });
 
   it('ends two concurrent invocations with the same --workflow-id on ONE sweep, and a later one gets its result', async () => {
-    const jobsFile = writeJobs(work, 'watcher_same.json', [1, 2, 3].map((i) => job(`wsame${i}`, ['--sleep', '2'])));
+    const jobsFile = writeJobs(
+      work,
+      'watcher_same.json',
+      [1, 2, 3].map((i) => job(`wsame${i}`, ['--sleep', '2'])),
+    );
     const args = ['--jobs-file', jobsFile, '--preserve-paths', '--workflow-id', `watcher-same-${process.pid}`];
     const [first, second] = await Promise.all([watcher(args), watcher(args)]);
     expect(first.exitCode, first.stderr).toBe(0);
     expect(second.exitCode, second.stderr).toBe(0);
-    expect(first.results.workflow_id).toBe(`watcher-same-${process.pid}`);
+    expect(first.results!.workflow_id).toBe(`watcher-same-${process.pid}`);
     expect(second.results).toEqual(first.results); // the same sweep's result, not a second sweep
     expect(ranJobs('wsame')).toEqual(['wsame1', 'wsame2', 'wsame3']); // each job ran once
     // After it completed, the same id returns that sweep's result and runs nothing again.

@@ -7,10 +7,22 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import type { NodeConfig } from '../../src/shared/config';
+import type { ResultsJson } from '../../src/shared/results';
 import { launchChromium } from '../harness/browser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, runCli, startWorkerProcess, temporalCli, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import {
+  clusterNodes,
+  collectRuns,
+  runCli,
+  startWorkerProcess,
+  temporalCli,
+  writeUserConfig,
+  type CliEnv,
+  type NodeUnderTest,
+  type TemporalCliResult,
+} from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -18,7 +30,7 @@ let nodes: NodeUnderTest[];
 let browser: Browser;
 let worker: Awaited<ReturnType<typeof startWorkerProcess>>;
 let work: string;
-let configNodes: Record<string, unknown>[];
+let configNodes: NodeConfig[];
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'rigsweep-ui-'));
@@ -57,16 +69,22 @@ describe('Temporal Web "Start Workflow"', () => {
     await page.click('#workflowType'); // leave the editor so the form takes the input
     await page.click('[data-testid="start-workflow-button"]');
 
-    let result: any;
+    let result: ResultsJson | undefined;
     for (let i = 0; i < 60 && !result; i++) {
       const answer = await temporalCli(['workflow', 'result', '--workflow-id', 'from-web-ui', '--output', 'json'], env);
-      if (answer.exitCode === 0) result = JSON.parse(answer.stdout).result;
+      if (answer.exitCode === 0) result = (JSON.parse(answer.stdout) as TemporalCliResult).result;
       else await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    expect(result).toMatchObject({ workflow_id: 'from-web-ui', run_id: expect.stringMatching(/^full_scoring_results_\d{8}_\d{6}/), total_jobs: 3, successful: 3, status: 'complete' });
+    expect(result).toMatchObject({
+      workflow_id: 'from-web-ui',
+      run_id: expect.stringMatching(/^full_scoring_results_\d{8}_\d{6}/) as unknown,
+      total_jobs: 3,
+      successful: 3,
+      status: 'complete',
+    });
     const ran = collectRuns(nodes).filter((r) => r.jobId.startsWith('web_'));
     expect(ran.map((r) => r.jobId).sort()).toEqual(['web_0000', 'web_0001', 'web_0002']);
-    expect(new Set(ran.map((r) => r.node))).toEqual(new Set(result.jobs.map((j: any) => j.node)));
+    expect(new Set(ran.map((r) => r.node))).toEqual(new Set(result!.jobs.map((j) => j.node)));
   });
 
   it('tells the story of a sweep: batches, activity summaries, named timers, current details, search attributes, memo', async () => {
@@ -91,7 +109,7 @@ describe('Temporal Web "Start Workflow"', () => {
       .toMatch(/Current Details:\s+batch 1\/2 running: \d\/6 done, 0 failed, [1-3] running/);
 
     const done = await temporalCli(['workflow', 'result', '--workflow-id', 'web-ui-story', '--output', 'json'], env);
-    expect(JSON.parse(done.stdout).result).toMatchObject({ successful: 6, batches: 2 });
+    expect((JSON.parse(done.stdout) as TemporalCliResult).result).toMatchObject({ successful: 6, batches: 2 });
     await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows/web-ui-story`, { waitUntil: 'networkidle' });
     await expect.poll(shown, { timeout: 15_000 }).toContain('cooldown after batch 1');
     const timeline = await shown();

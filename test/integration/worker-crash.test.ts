@@ -8,7 +8,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, jobsWaitingForPermit, maxOverlap, runCli, startTestCluster, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, sweepResult, waitUntil } from '../harness/sweep-fixture';
+import {
+  collectRuns,
+  jobsWaitingForPermit,
+  maxOverlap,
+  runCli,
+  startTestCluster,
+  startWorkerProcess,
+  writeJobs,
+  writeUserConfig,
+  type CliEnv,
+  type NodeUnderTest,
+  sweepResult,
+  waitUntil,
+} from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -38,7 +51,10 @@ async function startWithWorker(prefix: string, count: number, sleepOf: (i: numbe
     expected_output: `out/${prefix}${i}.json`,
   }));
   const first = await startWorkerProcess(configFile, env, work);
-  const started = await runCli(['start', '--jobs-file', writeJobs(work, `${prefix}jobs.json`, jobs), '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'out')], env);
+  const started = await runCli(
+    ['start', '--jobs-file', writeJobs(work, `${prefix}jobs.json`, jobs), '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'out')],
+    env,
+  );
   expect(started.exitCode, started.stderr).toBe(0);
   return { jobs, first, id: started.stdout.trim(), runs: () => collectRuns(nodes).filter((r) => r.jobId.startsWith(prefix)) };
 }
@@ -49,10 +65,18 @@ describe('a worker killed -9 mid-batch', () => {
     // behind the four long ones (18 s) when the worker dies; the long ones still run when Temporal
     // retries them 10-12 s later, so each lost copy must be killed before its job runs again.
     const { first, id, runs } = await startWithWorker('sbcrash_', 8, (i) => (i >= 2 && i < 6 ? '18' : '0.3'), unstaggered);
-    await waitUntil('four long jobs running and two waiting behind them', () => runs().filter((r) => !r.endRecord).length >= 4 && jobsWaitingForPermit('sbcrash_').length >= 2, 30_000);
+    await waitUntil(
+      'four long jobs running and two waiting behind them',
+      () => runs().filter((r) => !r.endRecord).length >= 4 && jobsWaitingForPermit('sbcrash_').length >= 2,
+      30_000,
+    );
     const waitingAtCrash = jobsWaitingForPermit('sbcrash_').map((waiting) => waiting.jobId);
-    const finishedAtCrash = runs().filter((r) => r.endRecord).map((r) => r.jobId);
-    const runningAtCrash = runs().filter((r) => !r.endRecord).map((r) => r.jobId);
+    const finishedAtCrash = runs()
+      .filter((r) => r.endRecord)
+      .map((r) => r.jobId);
+    const runningAtCrash = runs()
+      .filter((r) => !r.endRecord)
+      .map((r) => r.jobId);
     process.kill(first.pid, 'SIGKILL');
     const crashedAt = Date.now() / 1000;
 
@@ -62,11 +86,22 @@ describe('a worker killed -9 mid-batch', () => {
       const recoveredIn = Date.now() / 1000 - crashedAt;
       expect(results).toMatchObject({ status: 'complete', successful: 8, failed: 0 });
       const all = runs();
-      reportChaos({ fault: 'worker killed -9 mid-batch', jobs: 8, lost: 8 - results.successful, twiceAtOnce: jobsRunTwiceAtOnce(all), orphans: all.filter((r) => !r.endRecord).length, recoverSeconds: recoveredIn });
+      reportChaos({
+        fault: 'worker killed -9 mid-batch',
+        jobs: 8,
+        lost: 8 - results.successful,
+        twiceAtOnce: jobsRunTwiceAtOnce(all),
+        orphans: all.filter((r) => !r.endRecord).length,
+        recoverSeconds: recoveredIn,
+      });
       expect(jobsRunTwiceAtOnce(all)).toBe(0);
       // Finished before the crash: never ran again.
       expect(finishedAtCrash.length).toBeGreaterThanOrEqual(2);
-      for (const jobId of finishedAtCrash) expect(all.filter((r) => r.jobId === jobId), jobId).toHaveLength(1);
+      for (const jobId of finishedAtCrash)
+        expect(
+          all.filter((r) => r.jobId === jobId),
+          jobId,
+        ).toHaveLength(1);
       // Running at the crash: the lost copy was killed (TERM) before the job started again.
       for (const jobId of runningAtCrash) {
         const copies = all.filter((r) => r.jobId === jobId).sort((a, b) => a.start - b.start);
@@ -75,9 +110,15 @@ describe('a worker killed -9 mid-batch', () => {
         for (let k = 1; k < copies.length; k++) expect(copies[k].start, `${jobId} copy ${k + 1}`).toBeGreaterThanOrEqual(copies[k - 1].end);
       }
       expect(recoveredIn).toBeLessThan(60);
-      for (const node of nodes) for (let gpu = 0; gpu < node.gpuCount; gpu++) expect(maxOverlap(all.filter((r) => r.node === node.name && r.gpu === gpu)), `${node.name} GPU ${gpu}`).toBeLessThanOrEqual(1);
+      for (const node of nodes)
+        for (let gpu = 0; gpu < node.gpuCount; gpu++)
+          expect(maxOverlap(all.filter((r) => r.node === node.name && r.gpu === gpu)), `${node.name} GPU ${gpu}`).toBeLessThanOrEqual(1);
       // A standby waiting at the crash never started before it: its trial ran once, after the retry.
-      for (const jobId of waitingAtCrash) expect(all.filter((r) => r.jobId === jobId), jobId).toHaveLength(1);
+      for (const jobId of waitingAtCrash)
+        expect(
+          all.filter((r) => r.jobId === jobId),
+          jobId,
+        ).toHaveLength(1);
       expect(all.filter((r) => !r.endRecord)).toEqual([]);
       expect(jobsWaitingForPermit('sbcrash_')).toEqual([]);
     } finally {

@@ -52,13 +52,25 @@ export function rollingBuilt(): boolean {
 export function shapeJobs(prefix: string) {
   return Array.from({ length: SHAPE.trials }, (_, i) => {
     const id = `${prefix}${String(i).padStart(3, '0')}`;
-    return { job_id: id, script: 'fake_trial.py', args: ['--job', id, '--sleep', String(SHAPE.trialSeconds), '--output', `out/${id}.json`], expected_output: `out/${id}.json`, timeout: 120 };
+    return {
+      job_id: id,
+      script: 'fake_trial.py',
+      args: ['--job', id, '--sleep', String(SHAPE.trialSeconds), '--output', `out/${id}.json`],
+      expected_output: `out/${id}.json`,
+      timeout: 120,
+    };
   });
 }
 
 /** The seed policy's makespan and the stagger bound for the shape, both from `seed-policy.ts`. */
 export function shapeReferences(nodes: NodeUnderTest[]): { seed: number; seedBatches: number; bound: number } {
-  const shape: SeedNodeShape[] = nodes.map((node) => ({ name: node.name, gpuCount: node.gpuCount, maxConcurrent: node.maxConcurrent, staggerSeconds: node.stagger, isLocal: node.name === 'localhost' }));
+  const shape: SeedNodeShape[] = nodes.map((node) => ({
+    name: node.name,
+    gpuCount: node.gpuCount,
+    maxConcurrent: node.maxConcurrent,
+    staggerSeconds: node.stagger,
+    isLocal: node.name === 'localhost',
+  }));
   const seed = seedPolicySweep(shape, SHAPE.trials, {
     trialSeconds: SHAPE.trialSeconds,
     maxJobsPerBatch: SHAPE.maxJobsPerBatch,
@@ -66,7 +78,15 @@ export function shapeReferences(nodes: NodeUnderTest[]): { seed: number; seedBat
     cooldownSeconds: SHAPE.cooldown,
     allocatorReset: true,
   });
-  return { seed: seed.makespan, seedBatches: seed.batches.length, bound: staggerBound(SHAPE.trials, shape.map((node) => node.staggerSeconds), SHAPE.trialSeconds) };
+  return {
+    seed: seed.makespan,
+    seedBatches: seed.batches.length,
+    bound: staggerBound(
+      SHAPE.trials,
+      shape.map((node) => node.staggerSeconds),
+      SHAPE.trialSeconds,
+    ),
+  };
 }
 
 /** A rig's `drop_caches` call, as its sudo stand-in recorded it. */
@@ -105,7 +125,12 @@ export function checkRules(sweep: SweepRecord): string {
 
 function* violations(sweep: SweepRecord): Generator<string> {
   yield* everyJobOnce(sweep.runs);
-  for (const node of sweep.nodes) yield* nodeRules(node, sweep.runs.filter((r) => r.node === node.name), sweep.resets.filter((c) => c.node === node.name));
+  for (const node of sweep.nodes)
+    yield* nodeRules(
+      node,
+      sweep.runs.filter((r) => r.node === node.name),
+      sweep.resets.filter((c) => c.node === node.name),
+    );
   if (sweep.mode === 'barrier') yield* barrierRules(sweep);
   if (sweep.mode === 'rolling') yield* rollingRules(sweep);
   if (sweep.mode === 'unbatched' && sweep.resets.length > 0) yield `unbatched: ${sweep.resets.length} resets (${sweep.resets[0].node} first)`;
@@ -141,7 +166,8 @@ function* nodeRules(node: NodeUnderTest, runs: TrialRun[], resets: ResetCall[]):
 function* resetThenCooldown(node: string, resets: ResetCall[], from: number, until: number, where: string): Generator<string> {
   const inGap = resets.filter((r) => r.node === node && r.t > from && r.t < until);
   if (inGap.length !== 1) yield `${node}: ${inGap.length} resets ${where}, expected 1`;
-  else if (until - inGap[0].t < SHAPE.cooldown - TICK) yield `${node}: next start ${(until - inGap[0].t).toFixed(3)} s after its reset ${where} < cooldown ${SHAPE.cooldown} s`;
+  else if (until - inGap[0].t < SHAPE.cooldown - TICK)
+    yield `${node}: next start ${(until - inGap[0].t).toFixed(3)} s after its reset ${where} < cooldown ${SHAPE.cooldown} s`;
 }
 
 /** ≤ 20 per batch, ≤ 6 per node per batch; between batches every rig reset and an idle gap ≥ the cooldown. */
@@ -160,8 +186,10 @@ function* barrierRules(sweep: SweepRecord): Generator<string> {
   for (const [i, batch] of batches.slice(0, -1).entries()) {
     const lastEnd = Math.max(...runsOf(batch).map((r) => r.end));
     const nextStart = Math.min(...runsOf(batches[i + 1]).map((r) => r.start));
-    if (nextStart - lastEnd < SHAPE.cooldown - TICK) yield `batches ${batch}-${batch + 1}: idle gap ${(nextStart - lastEnd).toFixed(3)} s < cooldown ${SHAPE.cooldown} s`;
-    for (const node of sweep.nodes.filter((n) => n.name !== 'localhost')) yield* resetThenCooldown(node.name, sweep.resets, lastEnd, nextStart, `between batches ${batch} and ${batch + 1}`);
+    if (nextStart - lastEnd < SHAPE.cooldown - TICK)
+      yield `batches ${batch}-${batch + 1}: idle gap ${(nextStart - lastEnd).toFixed(3)} s < cooldown ${SHAPE.cooldown} s`;
+    for (const node of sweep.nodes.filter((n) => n.name !== 'localhost'))
+      yield* resetThenCooldown(node.name, sweep.resets, lastEnd, nextStart, `between batches ${batch} and ${batch + 1}`);
   }
 }
 

@@ -24,8 +24,19 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { SshPool } from '../../src/rigs/ssh-pool';
+import type { NodeConfig } from '../../src/shared/config';
 import { startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, copyFakeTrial, runCli, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
+import {
+  clusterNodes,
+  collectRuns,
+  copyFakeTrial,
+  runCli,
+  writeJobs,
+  writeUserConfig,
+  type CliEnv,
+  type NodeUnderTest,
+  type TrialRun,
+} from '../harness/sweep-fixture';
 import { checkRules, makespan, resetCalls, rollingBuilt, shapeCluster, shapeJobs, shapeReferences, type ShapeMode } from './cluster-shape';
 import { runOverhead, workerLaunches } from './fast-start';
 import { busyShare, machineBusySeconds, quantile } from './figures';
@@ -36,7 +47,7 @@ let rigs: TestRigs;
 let env: CliEnv;
 let work: string;
 let nodes: NodeUnderTest[];
-let configNodes: Record<string, unknown>[];
+let configNodes: NodeConfig[];
 let config: string;
 const rows: [string, string][] = [];
 
@@ -55,7 +66,12 @@ function span(runs: TrialRun[]): number {
 }
 
 function jobs(prefix: string, count: number, sleep: string) {
-  return Array.from({ length: count }, (_, i) => ({ job_id: `${prefix}${i}`, script: 'fake_trial.py', args: ['--job', `${prefix}${i}`, '--sleep', sleep, '--output', `out/${prefix}${i}.json`], expected_output: `out/${prefix}${i}.json` }));
+  return Array.from({ length: count }, (_, i) => ({
+    job_id: `${prefix}${i}`,
+    script: 'fake_trial.py',
+    args: ['--job', `${prefix}${i}`, '--sleep', sleep, '--output', `out/${prefix}${i}.json`],
+    expected_output: `out/${prefix}${i}.json`,
+  }));
 }
 
 async function timedCli(args: string[]): Promise<number> {
@@ -74,7 +90,16 @@ beforeAll(async () => {
   ({ nodes, configNodes } = cluster);
   config = writeUserConfig(work, 'distributed_config.json', { nodes: cluster.configNodes, job_batching: { enabled: false }, preflight: { enabled: false } });
   // Warm up once: the first sweep pays for SSH logins and the workflow bundle's first load.
-  await timedCli(['run', '--jobs-file', writeJobs(work, 'warm.json', jobs('warm', 14, '0')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')]);
+  await timedCli([
+    'run',
+    '--jobs-file',
+    writeJobs(work, 'warm.json', jobs('warm', 14, '0')),
+    '--preserve-paths',
+    '--config',
+    config,
+    '--output-dir',
+    join(work, 'out'),
+  ]);
 });
 
 afterAll(async () => {
@@ -97,32 +122,81 @@ describe('dispatch overhead', () => {
 
   it('(a) instant trials: idle gap per GPU lane between jobs', async () => {
     const busyBefore = machineBusySeconds();
-    const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'instant.json', jobs('instant', 280, '0')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')]);
+    const wall = await timedCli([
+      'run',
+      '--jobs-file',
+      writeJobs(work, 'instant.json', jobs('instant', 280, '0')),
+      '--preserve-paths',
+      '--config',
+      config,
+      '--output-dir',
+      join(work, 'out'),
+    ]);
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('instant'));
     const gaps = laneGaps(runs).map((s) => s * 1000);
-    rows.push(['(a) lane gap per job, median / p95 (ms)', `${quantile(gaps, 0.5).toFixed(0)} / ${quantile(gaps, 0.95).toFixed(0)} (${runs.length} jobs, 14 slots)`]);
+    rows.push([
+      '(a) lane gap per job, median / p95 (ms)',
+      `${quantile(gaps, 0.5).toFixed(0)} / ${quantile(gaps, 0.95).toFixed(0)} (${runs.length} jobs, 14 slots)`,
+    ]);
     // The same sweep as throughput: 14 lanes share the overhead, so the cluster spends this per job.
-    rows.push(['(a) 14 lanes: trial span / jobs (ms per job, the cluster as a whole)', `${((span(runs) / runs.length) * 1000).toFixed(0)} (${span(runs).toFixed(1)} s / ${runs.length})`]);
+    rows.push([
+      '(a) 14 lanes: trial span / jobs (ms per job, the cluster as a whole)',
+      `${((span(runs) / runs.length) * 1000).toFixed(0)} (${span(runs).toFixed(1)} s / ${runs.length})`,
+    ]);
     // Why the lane gap is what it is: the whole machine (server, worker, sshd rigs, trials) per job.
     const busy = machineBusySeconds() - busyBefore;
-    const trialCpu = quantile(runs.flatMap((r) => (r.endRecord?.cpu === undefined ? [] : [r.endRecord.cpu * 1000])), 0.5);
+    const trialCpu = quantile(
+      runs.flatMap((r) => (r.endRecord?.cpu === undefined ? [] : [r.endRecord.cpu * 1000])),
+      0.5,
+    );
     const cores = cpus().length;
-    rows.push(['(a) 14 lanes: the trial\'s own CPU (an instant Python trial), median; the lane gap it alone forces', `${trialCpu.toFixed(0)} ms; ≥ ${((14 * trialCpu) / cores).toFixed(0)} ms (14 lanes × it / ${cores} cores, with no orchestration at all)`]);
-    rows.push(['(a) 14 lanes: machine CPU per job; cores busy during the run', `${((busy / runs.length) * 1000).toFixed(0)} ms; ${(busyShare(busy, wall) * 100).toFixed(0)}% of ${cpus().length} cores over ${wall.toFixed(1)} s`]);
+    rows.push([
+      "(a) 14 lanes: the trial's own CPU (an instant Python trial), median; the lane gap it alone forces",
+      `${trialCpu.toFixed(0)} ms; ≥ ${((14 * trialCpu) / cores).toFixed(0)} ms (14 lanes × it / ${cores} cores, with no orchestration at all)`,
+    ]);
+    rows.push([
+      '(a) 14 lanes: machine CPU per job; cores busy during the run',
+      `${((busy / runs.length) * 1000).toFixed(0)} ms; ${(busyShare(busy, wall) * 100).toFixed(0)}% of ${cpus().length} cores over ${wall.toFixed(1)} s`,
+    ]);
   });
 
   it('(a) instant trials on one lane: the round trip alone, without 14 lanes sharing 2 cores', async () => {
     const rig = configNodes[1];
-    const oneLane = writeUserConfig(work, 'one-lane.json', { nodes: [{ ...rig, gpu_count: 1, max_concurrent_script_jobs: 1 }], job_batching: { enabled: false }, preflight: { enabled: false } });
-    await timedCli(['run', '--jobs-file', writeJobs(work, 'lane.json', jobs('lane', 60, '0')), '--preserve-paths', '--config', oneLane, '--output-dir', join(work, 'out')]);
+    const oneLane = writeUserConfig(work, 'one-lane.json', {
+      nodes: [{ ...rig, gpu_count: 1, max_concurrent_script_jobs: 1 }],
+      job_batching: { enabled: false },
+      preflight: { enabled: false },
+    });
+    await timedCli([
+      'run',
+      '--jobs-file',
+      writeJobs(work, 'lane.json', jobs('lane', 60, '0')),
+      '--preserve-paths',
+      '--config',
+      oneLane,
+      '--output-dir',
+      join(work, 'out'),
+    ]);
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('lane'));
     const gaps = laneGaps(runs).map((s) => s * 1000);
-    rows.push(['(a) one lane (1 rig GPU): idle gap per job, median / p95 (ms)', `${quantile(gaps, 0.5).toFixed(0)} / ${quantile(gaps, 0.95).toFixed(0)} (${runs.length} jobs)`]);
+    rows.push([
+      '(a) one lane (1 rig GPU): idle gap per job, median / p95 (ms)',
+      `${quantile(gaps, 0.5).toFixed(0)} / ${quantile(gaps, 0.95).toFixed(0)} (${runs.length} jobs)`,
+    ]);
   });
 
   it('(b) 140 trials of 0.5 s on 14 slots: rigsweep vs GNU parallel', async () => {
     const connections = sampleSshConnections(rigs);
-    const wall = await timedCli(['run', '--jobs-file', writeJobs(work, 'half.json', jobs('half', 140, '0.5')), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')]).finally(() => connections.stop());
+    const wall = await timedCli([
+      'run',
+      '--jobs-file',
+      writeJobs(work, 'half.json', jobs('half', 140, '0.5')),
+      '--preserve-paths',
+      '--config',
+      config,
+      '--output-dir',
+      join(work, 'out'),
+    ]).finally(() => connections.stop());
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('half'));
     const sshCell = connectionsCell(rigs, connections.stop(), runs);
     const parallelWall = await gnuParallel(140, 0.5);
@@ -154,11 +228,16 @@ describe("(c) the user's cluster shape", () => {
 
 describe('fast start', () => {
   it('(i) a worker polls soon after launch', async () => rows.push(...(await workerLaunches(config, env, work))));
-  it('(ii) rigsweep run --trials 20 outside the trials', async () => rows.push(...(await runOverhead({ env, work, localConfigNode: configNodes[0], localNode: nodes[0] }))));
+  it('(ii) rigsweep run --trials 20 outside the trials', async () =>
+    rows.push(...(await runOverhead({ env, work, localConfigNode: configNodes[0], localNode: nodes[0] }))));
 });
 
 describe('(d) a sweep of any length', () => {
-  it(`(d) ${LONG_TRIALS} instant trials through a worker process`, async () => rows.push(...(await longSweep({ rigs, env, work, nodes, configNodes }))), 3_600_000);
+  it(
+    `(d) ${LONG_TRIALS} instant trials through a worker process`,
+    async () => rows.push(...(await longSweep({ rigs, env, work, nodes, configNodes }))),
+    3_600_000,
+  );
 });
 
 /**
@@ -175,7 +254,18 @@ async function shapeSweep(mode: ShapeMode, refs: { seed: number; bound: number }
   const { nodes, config } = shapeCluster(rigs, work, mode);
   const prefix = `shape-${mode}-`;
   const from = Date.now() / 1000;
-  const args = ['run', '--jobs-file', writeJobs(work, `${prefix}jobs.json`, shapeJobs(prefix)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out'), '--max-retries', '0'];
+  const args = [
+    'run',
+    '--jobs-file',
+    writeJobs(work, `${prefix}jobs.json`, shapeJobs(prefix)),
+    '--preserve-paths',
+    '--config',
+    config,
+    '--output-dir',
+    join(work, 'out'),
+    '--max-retries',
+    '0',
+  ];
   const run = await runCli(args, { ...env, taskQueue: `${env.taskQueue}-${mode}` }, { cwd: work, timeoutMs: 600_000 });
   const to = Date.now() / 1000;
   if (run.exitCode !== 0) {
@@ -184,7 +274,7 @@ async function shapeSweep(mode: ShapeMode, refs: { seed: number; bound: number }
     throw new Error(`rigsweep ${mode} sweep failed: ${run.stderr}`);
   }
   const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith(prefix));
-  const batchOf = new Map<string, number>(run.results.jobs.map((job: { job_id: string; batch: number }) => [job.job_id, job.batch]));
+  const batchOf = new Map<string, number>(run.results!.jobs.map((job) => [job.job_id, job.batch]));
   const rules = checkRules({ mode, nodes, runs, resets: resetCalls(rigs, from, to), batchOf });
   const span = makespan(runs);
   const [vsSeed, vsBound] = [span / refs.seed, span / refs.bound];
@@ -207,9 +297,23 @@ async function gnuParallel(count: number, seconds: number): Promise<number> {
   const logins = ['2/:', ...rigs.rigs.map((rig) => `4/${rigs.user}@${rig.address}`)].join(',');
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('parallel', ['--ssh', ssh, '-S', logins, '--workdir', '/srv/rigsweep-rig/work', `/usr/bin/python3 fake_trial.py --job gnu{} --sleep ${seconds} --gpu-id '{%}'`, ':::', ...Array.from({ length: count }, (_, i) => String(i))], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      'parallel',
+      [
+        '--ssh',
+        ssh,
+        '-S',
+        logins,
+        '--workdir',
+        '/srv/rigsweep-rig/work',
+        `/usr/bin/python3 fake_trial.py --job gnu{} --sleep ${seconds} --gpu-id '{%}'`,
+        ':::',
+        ...Array.from({ length: count }, (_, i) => String(i)),
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`parallel exited ${code}: ${stderr}`))));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { hasWorker } from '../../src/cli/temporal';
+import type { NodeConfig } from '../../src/shared/config';
 import { collectRuns, runCli, startWorkerProcess, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
 import { median, met } from './figures';
 
@@ -15,7 +16,6 @@ const TARGET = { pollingSeconds: 2, overheadSeconds: 3 };
 const TRIALS = 20;
 const GPUS = 2;
 const TRIAL_SECONDS = 1;
-
 
 /** Milliseconds until a live worker polls `taskQueue`, as the server lists its pollers. */
 async function untilServerListsPoller(client: Client, env: CliEnv, taskQueue: string, from: number): Promise<number> {
@@ -47,7 +47,10 @@ export async function workerLaunches(config: string, env: CliEnv, cwd: string, l
   }
   const seconds = (ms: number[]) => ms.map((m) => (m / 1000).toFixed(2)).join(', ');
   return [
-    [`fast start (i): spawn → "rigsweep worker polling" line, median of ${launches} (s)`, `${(median(toLine) / 1000).toFixed(2)} (${seconds(toLine)}; ≤ ${TARGET.pollingSeconds} s: ${met(median(toLine) / 1000 <= TARGET.pollingSeconds)})`],
+    [
+      `fast start (i): spawn → "rigsweep worker polling" line, median of ${launches} (s)`,
+      `${(median(toLine) / 1000).toFixed(2)} (${seconds(toLine)}; ≤ ${TARGET.pollingSeconds} s: ${met(median(toLine) / 1000 <= TARGET.pollingSeconds)})`,
+    ],
     ['fast start (i): spawn → server lists the poller, median (s)', `${(median(toPoller) / 1000).toFixed(2)} (${seconds(toPoller)})`],
   ];
 }
@@ -56,7 +59,7 @@ export interface RunOverheadSetup {
   env: CliEnv;
   work: string;
   /** localhost as the config names it (2 GPUs, stagger 0) and as its trial records name it. */
-  localConfigNode: Record<string, unknown>;
+  localConfigNode: NodeConfig;
   localNode: NodeUnderTest;
 }
 
@@ -101,10 +104,12 @@ interface TimedRun {
 /** Wall time of one `rigsweep run --trials 20`, split by its trials' records into before, during and after them. */
 async function timedRun(config: string, env: CliEnv, work: string, workflowId: string, localNode: NodeUnderTest): Promise<TimedRun> {
   const from = Date.now() / 1000;
-  const run = await runCli(['run', '--trials', String(TRIALS), '--config', config, '--output-dir', join(work, 'out'), '--workflow-id', workflowId], env, { cwd: work });
+  const run = await runCli(['run', '--trials', String(TRIALS), '--config', config, '--output-dir', join(work, 'out'), '--workflow-id', workflowId], env, {
+    cwd: work,
+  });
   const to = Date.now() / 1000;
   if (run.exitCode !== 0 || run.results?.successful !== TRIALS) throw new Error(`rigsweep run ${workflowId} failed (exit ${run.exitCode}): ${run.stderr}`);
-  const runs = collectRuns([localNode]).filter((r) => r.jobId.startsWith(`${run.results.run_id}_`));
+  const runs = collectRuns([localNode]).filter((r) => r.jobId.startsWith(`${run.results!.run_id}_`));
   const [first, last] = [Math.min(...runs.map((r) => r.start)), Math.max(...runs.map((r) => r.end))];
   return { wall: to - from, span: last - first, toFirst: first - from, afterLast: to - last };
 }

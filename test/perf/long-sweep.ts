@@ -75,21 +75,45 @@ export async function longSweep(setup: LongSweepSetup): Promise<[string, string]
   const end = samples.at(-1)!;
   const ratio = baseline ? end.rssMb / baseline.rssMb : NaN;
   const payloadKb = chain.largest[0].bytes / 1024;
-  const nextLargest = chain.largest.slice(1, 4).map((p) => `${(p.bytes / 1024).toFixed(1)} KB ${p.eventType}`).join(', ');
+  const nextLargest = chain.largest
+    .slice(1, 4)
+    .map((p) => `${(p.bytes / 1024).toFixed(1)} KB ${p.eventType}`)
+    .join(', ');
   const label = LONG_TRIALS.toLocaleString('en');
   return [
-    [`(d) ${label} trials of --sleep 0 on 14 slots, unbatched: wall`, `${wall.toFixed(0)} s = ${(wall / 60).toFixed(1)} min (${(LONG_TRIALS / wall).toFixed(1)} trials/s, ${((wall * 14) / LONG_TRIALS).toFixed(2)} s per job per slot)`],
-    ['(d) completes, every trial once', `${onceEach(runs, result)}; Results JSON: ${result.status}, ${result.successful}/${result.total_jobs} successful, results.jsonl ${countLines(resultsFile())} lines`],
-    ['(d) runs; history events per run, max / median', `${chain.runs.length} runs; ${Math.max(...events)} / ${median(events)} (< ${TARGET.events.toLocaleString('en')}: ${met(Math.max(...events) < TARGET.events)})${chain.mismatches ? `; ${chain.mismatches} runs list another length than they hold` : ''}`],
-    ['(d) largest payload in any run', `${payloadKb.toFixed(1)} KB in ${chain.largest[0].eventType} (≤ ${TARGET.payloadKb} KB: ${met(payloadKb <= TARGET.payloadKb)}); next: ${nextLargest}`],
-    [`(d) worker RSS after ${RSS_BASELINE_JOBS} jobs / at the end (MB)`, `${baseline?.rssMb.toFixed(0)} / ${end.rssMb.toFixed(0)} = ${ratio.toFixed(2)} (≤ ${TARGET.rssRatio}: ${met(ratio <= TARGET.rssRatio)}); peak ${Math.max(...samples.map((s) => s.rssMb)).toFixed(0)}, at start ${samples[0].rssMb.toFixed(0)}`],
+    [
+      `(d) ${label} trials of --sleep 0 on 14 slots, unbatched: wall`,
+      `${wall.toFixed(0)} s = ${(wall / 60).toFixed(1)} min (${(LONG_TRIALS / wall).toFixed(1)} trials/s, ${((wall * 14) / LONG_TRIALS).toFixed(2)} s per job per slot)`,
+    ],
+    [
+      '(d) completes, every trial once',
+      `${onceEach(runs, result)}; Results JSON: ${result.status}, ${result.successful}/${result.total_jobs} successful, results.jsonl ${countLines(resultsFile())} lines`,
+    ],
+    [
+      '(d) runs; history events per run, max / median',
+      `${chain.runs.length} runs; ${Math.max(...events)} / ${median(events)} (< ${TARGET.events.toLocaleString('en')}: ${met(Math.max(...events) < TARGET.events)})${chain.mismatches ? `; ${chain.mismatches} runs list another length than they hold` : ''}`,
+    ],
+    [
+      '(d) largest payload in any run',
+      `${payloadKb.toFixed(1)} KB in ${chain.largest[0].eventType} (≤ ${TARGET.payloadKb} KB: ${met(payloadKb <= TARGET.payloadKb)}); next: ${nextLargest}`,
+    ],
+    [
+      `(d) worker RSS after ${RSS_BASELINE_JOBS} jobs / at the end (MB)`,
+      `${baseline?.rssMb.toFixed(0)} / ${end.rssMb.toFixed(0)} = ${ratio.toFixed(2)} (≤ ${TARGET.rssRatio}: ${met(ratio <= TARGET.rssRatio)}); peak ${Math.max(...samples.map((s) => s.rssMb)).toFixed(0)}, at start ${samples[0].rssMb.toFixed(0)}`,
+    ],
     ['(d) worker RSS by jobs done (MB)', rssByJobs(samples, Math.max(1, Math.round(LONG_TRIALS / 10)), LONG_TRIALS)],
     ['(d) SSH connections per rig: max seen ≤ ceil(jobs at once / MaxSessions) + 1', connectionsCell(rigs, sampled, runs)],
   ];
 }
 
 /** `rigsweep start --trials`, then the sweep's result through a Temporal client (it follows continue-as-new). */
-async function startAndWait(env: CliEnv, config: string, outputDir: string, work: string, onId: (id: string) => void): Promise<{ workflowId: string; result: ResultsJson; finishedAt: number }> {
+async function startAndWait(
+  env: CliEnv,
+  config: string,
+  outputDir: string,
+  work: string,
+  onId: (id: string) => void,
+): Promise<{ workflowId: string; result: ResultsJson; finishedAt: number }> {
   const start = await runCli(['start', '--trials', String(LONG_TRIALS), '--config', config, '--output-dir', outputDir], env, { cwd: work });
   if (start.exitCode !== 0) throw new Error(`rigsweep start failed: ${start.stderr}`);
   const workflowId = start.stdout.trim().split('\n').at(-1)!;

@@ -41,10 +41,7 @@ describe('resolveSshTarget', () => {
   });
 
   it('applies a Host alias: HostName, User, Port and IdentityFile with ~ expanded', () => {
-    writeSshFile(
-      'config',
-      ['Host rig-a', '  HostName 10.0.0.2', '  User gpu', '  Port 2222', '  IdentityFile ~/.ssh/rig_key', ''].join('\n'),
-    );
+    writeSshFile('config', ['Host rig-a', '  HostName 10.0.0.2', '  User gpu', '  Port 2222', '  IdentityFile ~/.ssh/rig_key', ''].join('\n'));
     expect(resolveSshTarget({ hostname: 'rig-a' }, sshEnv)).toEqual({
       host: '10.0.0.2',
       port: 2222,

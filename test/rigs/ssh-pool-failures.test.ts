@@ -20,7 +20,9 @@ beforeAll(() => void ({ rig, home, port, hostPublicKey } = sshdFixture));
 describe('SshPool against a real sshd, when things go wrong', () => {
   it('refuses an unknown host key and gives the known_hosts line to add', async () => {
     const stranger = clientHome('stranger', '', path.join(home, '.ssh/id_ed25519'));
-    const error = await poolFor(stranger).run(rig, 'true').catch((caught: unknown) => caught);
+    const error = await poolFor(stranger)
+      .run(rig, 'true')
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HostKeyError);
     expect((error as HostKeyError).problem).toBe('unknown');
     const line = `[127.0.0.1]:${port} ${hostPublicKey.split(' ').slice(0, 2).join(' ')}`;
@@ -32,7 +34,9 @@ describe('SshPool against a real sshd, when things go wrong', () => {
   it('refuses a changed host key', async () => {
     const impostor = keygen(path.join(root, 'impostor_host'));
     const wary = clientHome('wary', `[127.0.0.1]:${port} ${impostor}\n`, path.join(home, '.ssh/id_ed25519'));
-    const error = await poolFor(wary).run(rig, 'true').catch((caught: unknown) => caught);
+    const error = await poolFor(wary)
+      .run(rig, 'true')
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HostKeyError);
     expect((error as HostKeyError).problem).toBe('changed');
     expect((error as Error).message).toContain('CHANGED');
@@ -49,14 +53,18 @@ describe('SshPool against a real sshd, when things go wrong', () => {
     const impostor = keygen(path.join(root, 'impostor_host_2'));
     const wary = clientHome('wary-accept-new', `[127.0.0.1]:${port} ${impostor}\n`, path.join(home, '.ssh/id_ed25519'));
     writeFileSync(path.join(wary, '.ssh', 'config'), acceptNew);
-    const error = await poolFor(wary).run(rig, 'true').catch((caught: unknown) => caught);
+    const error = await poolFor(wary)
+      .run(rig, 'true')
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HostKeyError);
     expect((error as HostKeyError).problem).toBe('changed');
   });
 
   it('reports a refused port as a connect error', async () => {
     const closedPort = await freePort();
-    const error = await poolFor(home).run({ ...rig, port: closedPort }, 'true').catch((caught: unknown) => caught);
+    const error = await poolFor(home)
+      .run({ ...rig, port: closedPort }, 'true')
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SshConnectError);
     expect((error as Error).message).toMatch(/^127\.0\.0\.1: cannot connect .*connection refused/);
   });
@@ -64,7 +72,9 @@ describe('SshPool against a real sshd, when things go wrong', () => {
   it('reports a key the rig does not accept as an auth error naming the user and keys', async () => {
     const outsider = clientHome('outsider', `[127.0.0.1]:${port} ${hostPublicKey}\n`);
     keygen(path.join(outsider, '.ssh/id_ecdsa'), 'ecdsa', 'secret');
-    const error = await poolFor(outsider).run(rig, 'true').catch((caught: unknown) => caught);
+    const error = await poolFor(outsider)
+      .run(rig, 'true')
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SshAuthError);
     const message = (error as Error).message;
     expect(message).toContain(`${USER}@127.0.0.1:${port}`);

@@ -26,7 +26,7 @@ describe('SshPool against a real sshd', () => {
     for (let round = 0; round < 25; round++) {
       results.push(...(await Promise.all(Array.from({ length: 8 }, (_, i) => pool.run(rig, `exit ${i % 3}`)))));
     }
-    expect(results.map((result) => result.exitCode)).toEqual(Array.from({ length: 200 }, (_, i) => i % 8 % 3));
+    expect(results.map((result) => result.exitCode)).toEqual(Array.from({ length: 200 }, (_, i) => (i % 8) % 3));
   });
 
   it('reports the signal that killed a command', async () => {
@@ -52,7 +52,9 @@ describe('SshPool against a real sshd', () => {
     // All 15 channels open at once (each command still sleeping) on two connections.
     const remotes = await Promise.all(Array.from({ length: 15 }, (_, i) => pool.exec(rig, `sleep 1; echo ${i}`)));
     expect(pool.connectionCount(rig)).toBe(2);
-    const established = sh('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`]).trim().split('\n');
+    const established = sh('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`])
+      .trim()
+      .split('\n');
     expect(established).toHaveLength(2);
     const results = await Promise.all(remotes.map(finish));
     expect(results.map((result) => result.stdout)).toEqual(Array.from({ length: 15 }, (_, i) => `${i}\n`));

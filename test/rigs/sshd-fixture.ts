@@ -127,7 +127,7 @@ export async function startedSleep(pool: SshPool): Promise<RemoteProcess> {
   return remote;
 }
 
-  /** Starts the sshd for the calling test file, closes its pools after each test, stops it after all. */
+/** Starts the sshd for the calling test file, closes its pools after each test, stops it after all. */
 export function useTestSshd(): void {
   beforeAll(async () => {
     try {

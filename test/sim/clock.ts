@@ -57,10 +57,13 @@ export class RealTimeClock implements Clock {
 
   at(at: number, run: () => void | Promise<void>): void {
     if (this.stopped) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.stopped) void Promise.resolve(run()).catch((error: unknown) => this.onError(error));
-    }, Math.max(0, (at - this.now) / this.speed));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        if (!this.stopped) void Promise.resolve(run()).catch((error: unknown) => this.onError(error));
+      },
+      Math.max(0, (at - this.now) / this.speed),
+    );
     this.timers.add(timer);
   }
 

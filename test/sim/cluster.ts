@@ -61,9 +61,6 @@ const CANCEL_HEARD_MS = 1_000;
 const INFRASTRUCTURE_DEADLINE_MS = 600_000;
 export const JOB_TIMEOUT_SECONDS = 60;
 
-const trace = (what: string, p: { work: number; state: string }, now: number) => {
-};
-
 export class SimCluster {
   readonly processes: SimProcess[] = [];
   private readonly nodes = new Map<string, NodeSim>();
@@ -90,7 +87,11 @@ export class SimCluster {
     const now = this.clock.now;
     switch (decision.type) {
       case 'warmUp':
-        return this.answer(port, decision.work, 2000, () => ({ type: 'warmedUp', work: decision.work, outcome: this.reachable(decision.node.name) ? { ok: true, message: 'warm-up done in 2.0s' } : { ok: false, message: 'warm-up failed: unreachable' } }));
+        return this.answer(port, decision.work, 2000, () => ({
+          type: 'warmedUp',
+          work: decision.work,
+          outcome: this.reachable(decision.node.name) ? { ok: true, message: 'warm-up done in 2.0s' } : { ok: false, message: 'warm-up failed: unreachable' },
+        }));
       case 'probeNode': {
         const { node, clearHipCache, health } = decision;
         const index = this.scenario.nodes.findIndex((candidate) => candidate.name === node.name);
@@ -98,10 +99,19 @@ export class SimCluster {
         const healthy = asked ? !this.scenario.unhealthy.includes(index) : null;
         const reachable = this.reachable(node.name);
         return this.answer(port, decision.work, reachable ? (health ? 500 : 200) : 3000, () => {
-          if (!this.reachable(node.name)) return { type: 'nodeProbed', work: decision.work, probe: { node: node.name, reachable: false, latency_ms: null, hip_cache_cleared: null, healthy: null, message: 'unreachable: timed out' } };
+          if (!this.reachable(node.name))
+            return {
+              type: 'nodeProbed',
+              work: decision.work,
+              probe: { node: node.name, reachable: false, latency_ms: null, hip_cache_cleared: null, healthy: null, message: 'unreachable: timed out' },
+            };
           const hipCleared = clearHipCache && node.isRocm ? true : null;
           const message = healthy === false ? 'health_command exited 1' : `${healthy ? 'healthy' : 'reachable'} (3 ms)`;
-          return { type: 'nodeProbed', work: decision.work, probe: { node: node.name, reachable: true, latency_ms: 3, hip_cache_cleared: hipCleared, healthy, message } };
+          return {
+            type: 'nodeProbed',
+            work: decision.work,
+            probe: { node: node.name, reachable: true, latency_ms: 3, hip_cache_cleared: hipCleared, healthy, message },
+          };
         });
       }
       case 'resetNode': {
@@ -109,9 +119,14 @@ export class SimCluster {
         const fails = this.scenario.failingResets.includes(index);
         return this.answer(port, decision.work, 1000, () => {
           const node = this.nodes.get(decision.node.name)!;
-          if (!this.reachable(decision.node.name)) return { type: 'nodeReset', work: decision.work, outcome: { ok: false, message: 'reset failed: unreachable' } };
+          if (!this.reachable(decision.node.name))
+            return { type: 'nodeReset', work: decision.work, outcome: { ok: false, message: 'reset failed: unreachable' } };
           node.quietUntilMs = Math.max(node.quietUntilMs, this.clock.now + decision.cooldownSeconds * 1000);
-          return { type: 'nodeReset', work: decision.work, outcome: fails ? { ok: false, message: 'reset failed: sudo: a password is required' } : { ok: true, message: 'caches dropped' } };
+          return {
+            type: 'nodeReset',
+            work: decision.work,
+            outcome: fails ? { ok: false, message: 'reset failed: sudo: a password is required' } : { ok: true, message: 'caches dropped' },
+          };
         });
       }
       case 'startJob':
@@ -179,7 +194,9 @@ export class SimCluster {
       const live = this.byWork.get(`${port.id}#${work}`);
       // Gone from the map: the attempt ended with a result of its own before the cancel was heard.
       if (!live) return;
-      for (const standby of this.processes.filter((other) => other.sweep === live.sweep && other.node === live.node && other.gpu === live.gpu && other.state === 'waiting' && other !== live)) {
+      for (const standby of this.processes.filter(
+        (other) => other.sweep === live.sweep && other.node === live.node && other.gpu === live.gpu && other.state === 'waiting' && other !== live,
+      )) {
         if (live.state === 'running') this.killWaitingStandby(standby);
       }
       this.kill(live);
@@ -202,7 +219,13 @@ export class SimCluster {
       if (this.byWork.get(key) !== standby) return;
       this.byWork.delete(key);
       if (port.over()) return;
-      const failed = { ...this.resultOf(standby, { kind: 'ok', seconds: 0 }), success: false, failure_mode: 'EXECUTION_ERROR' as const, exit_code: null, error: 'the job ended before it got its start permit on the node' };
+      const failed = {
+        ...this.resultOf(standby, { kind: 'ok', seconds: 0 }),
+        success: false,
+        failure_mode: 'EXECUTION_ERROR' as const,
+        exit_code: null,
+        error: 'the job ended before it got its start permit on the node',
+      };
       port.feed({ type: 'jobEnded', work: standby.work, result: failed });
     });
   }
@@ -266,7 +289,13 @@ export class SimCluster {
     let retryAt = Infinity;
     for (const process of this.processes.filter((p) => p.node === name && p.state === 'waiting').sort((a, b) => a.arrivedMs - b.arrivedMs)) {
       // The GPU's lock among a sweep's own attempts: a standby waits for the job ahead of it.
-      if (this.processes.some((p) => p !== process && p.sweep === process.sweep && p.node === name && p.gpu === process.gpu && p.arrivedMs <= process.arrivedMs && p.state === 'running')) continue;
+      if (
+        this.processes.some(
+          (p) =>
+            p !== process && p.sweep === process.sweep && p.node === name && p.gpu === process.gpu && p.arrivedMs <= process.arrivedMs && p.state === 'running',
+        )
+      )
+        continue;
       if (process.behind && (process.behind.state === 'running' || process.behind.state === 'waiting')) continue;
       if (this.scenario.permits) {
         const running = this.processes.filter((p) => p.node === name && p.state === 'running');
@@ -290,13 +319,13 @@ export class SimCluster {
     const node = this.nodes.get(process.node)!;
     const port = this.ports.get(process.sweep)!;
     const now = this.clock.now;
-    trace('start', process, now);
     process.state = 'running';
     process.startMs = now;
     node.lastStartMs = now;
     if (process.reportStart) {
       this.clock.after(50, () => {
-        if (process.state === 'running' && this.byWork.get(`${port.id}#${process.work}`) === process && !port.over()) port.feed({ type: 'jobStarted', work: process.work, startedAtMs: now });
+        if (process.state === 'running' && this.byWork.get(`${port.id}#${process.work}`) === process && !port.over())
+          port.feed({ type: 'jobStarted', work: process.work, startedAtMs: now });
       });
     }
     const behaviour = this.behaviourOf(process);
@@ -310,7 +339,6 @@ export class SimCluster {
   }
 
   private finish(process: SimProcess, behaviour: TrialBehaviour): void {
-    trace('finish', process, this.clock.now);
     if (process.state !== 'running' || this.frozen.has(process.sweep)) return;
     process.state = 'ended';
     process.endMs = this.clock.now;
@@ -324,20 +352,37 @@ export class SimCluster {
   }
 
   private resultOf(process: SimProcess, behaviour: TrialBehaviour, lost = false): AttemptResult {
-    const failure: Record<TrialBehaviour['kind'], FailureMode | null> = { ok: null, exit: 'EXIT_CODE', error: 'TRIAL_ERROR', hang: 'TIMEOUT', stale: 'STALE_OUTPUT' };
+    const failure: Record<TrialBehaviour['kind'], FailureMode | null> = {
+      ok: null,
+      exit: 'EXIT_CODE',
+      error: 'TRIAL_ERROR',
+      hang: 'TIMEOUT',
+      stale: 'STALE_OUTPUT',
+    };
     const mode = lost ? 'SSH_ERROR' : failure[behaviour.kind];
     const startMs = process.startMs ?? this.clock.now;
     return {
-      job_id: process.jobId, node: process.node, gpu_id: process.gpu, batch: process.batch, attempt: process.attempt,
-      success: mode === null, failure_mode: mode, exit_code: behaviour.kind === 'exit' && !lost ? behaviour.code : behaviour.kind === 'ok' ? 0 : null,
-      signal: null, error: mode ? `${mode.toLowerCase()} (simulated)` : null, output_file: null, local_output: null,
-      runtime: (this.clock.now - startMs) / 1000, started_at: new Date(startMs).toISOString(), ended_at: new Date(this.clock.now).toISOString(), stderr_tail: '',
+      job_id: process.jobId,
+      node: process.node,
+      gpu_id: process.gpu,
+      batch: process.batch,
+      attempt: process.attempt,
+      success: mode === null,
+      failure_mode: mode,
+      exit_code: behaviour.kind === 'exit' && !lost ? behaviour.code : behaviour.kind === 'ok' ? 0 : null,
+      signal: null,
+      error: mode ? `${mode.toLowerCase()} (simulated)` : null,
+      output_file: null,
+      local_output: null,
+      runtime: (this.clock.now - startMs) / 1000,
+      started_at: new Date(startMs).toISOString(),
+      ended_at: new Date(this.clock.now).toISOString(),
+      stderr_tail: '',
       ...(lost ? { lost_contact: true as const } : {}),
     };
   }
 
   private kill(process: SimProcess): void {
-    trace('kill', process, this.clock.now);
     if (process.state === 'ended' || process.state === 'killed') return;
     process.state = 'killed';
     process.endMs = this.clock.now;
@@ -393,7 +438,6 @@ export class SimCluster {
   }
 
   private restart(port: SweepPort, process: SimProcess): void {
-    trace('restart', process, this.clock.now);
     const key = `${port.id}#${process.work}`;
     if (this.byWork.get(key) !== process || process.state === 'ended' || process.state === 'killed') return;
     this.kill(process);

@@ -10,7 +10,7 @@
 import { DISPATCH_LEAD_MS } from '../../src/shared/dispatch/dispatching';
 import type { Decision } from '../../src/shared/dispatch/decisions';
 import type { SweepEvent } from '../../src/shared/dispatch/events';
-import type { JobWork, SweepState } from '../../src/shared/dispatch/state';
+import type { SweepState } from '../../src/shared/dispatch/state';
 import type { SimCluster, SimProcess } from './cluster';
 
 export class InvariantError extends Error {}
@@ -73,17 +73,34 @@ export class DecisionChecker {
     const previous = this.starts.get(node) ?? { awaiting: null, lastStartMs: null, endedUnstartedMs: null };
     const stagger = decision.spacingSeconds * 1000;
     if (stagger > 0) {
-      check(previous.awaiting === null, 'starts on a node at least its stagger apart', () => `${this.sweep}: ${decision.job.job_id} sent to ${node} at ${now} ms before its previous job there reported its start`);
+      check(
+        previous.awaiting === null,
+        'starts on a node at least its stagger apart',
+        () => `${this.sweep}: ${decision.job.job_id} sent to ${node} at ${now} ms before its previous job there reported its start`,
+      );
       const after = Math.max((previous.lastStartMs ?? -Infinity) + stagger - DISPATCH_LEAD_MS, (previous.endedUnstartedMs ?? -Infinity) + stagger);
-      check(now >= after - 1, 'starts on a node at least its stagger apart', () => `${this.sweep}: ${decision.job.job_id} sent to ${node} at ${now} ms, the last start there was at ${previous.lastStartMs} (one ended unstarted at ${previous.endedUnstartedMs}), stagger ${stagger} ms`);
+      check(
+        now >= after - 1,
+        'starts on a node at least its stagger apart',
+        () =>
+          `${this.sweep}: ${decision.job.job_id} sent to ${node} at ${now} ms, the last start there was at ${previous.lastStartMs} (one ended unstarted at ${previous.endedUnstartedMs}), stagger ${stagger} ms`,
+      );
     }
     this.starts.set(node, { ...previous, awaiting: decision.work, endedUnstartedMs: null });
     this.nodeOf.set(decision.work, node);
     const resetting = Object.values(state.work).some((work) => work.kind === 'reset' && work.node === node);
     check(!resetting, 'no start inside a reset', () => `${this.sweep}: ${decision.job.job_id} sent to ${node} while it resets`);
     // Checked after the step: a node may find its cycle due (draining) right after a start; a reset or cooldown needs it idle.
-    check(runtime.cycle?.step !== 'resetting' && runtime.cycle?.step !== 'cooling', 'no start inside a node’s own reset or cooldown', () => `${this.sweep}: ${decision.job.job_id} sent to ${node} in its ${runtime.cycle?.step}`);
-    check(!state.between || state.between.step === 'done', 'no start between batches (reset, cooldown, probes)', () => `${this.sweep}: ${decision.job.job_id} sent during ${state.between?.step}`);
+    check(
+      runtime.cycle?.step !== 'resetting' && runtime.cycle?.step !== 'cooling',
+      'no start inside a node’s own reset or cooldown',
+      () => `${this.sweep}: ${decision.job.job_id} sent to ${node} in its ${runtime.cycle?.step}`,
+    );
+    check(
+      !state.between || state.between.step === 'done',
+      'no start between batches (reset, cooldown, probes)',
+      () => `${this.sweep}: ${decision.job.job_id} sent during ${state.between?.step}`,
+    );
     const batch = state.batch!;
     let count = this.batches.get(decision.batch);
     if (!count) {
@@ -94,11 +111,23 @@ export class DecisionChecker {
     if (decision.attempt === 1 && mode === 'barrier') {
       count.total++;
       count.perNode.set(node, (count.perNode.get(node) ?? 0) + 1);
-      check(count.cap === null || count.perNode.get(node)! <= count.cap, 'per-node-per-batch cap', () => `${this.sweep}: ${node} started ${count!.perNode.get(node)} first attempts in batch ${decision.batch}, cap ${count!.cap}`);
+      check(
+        count.cap === null || count.perNode.get(node)! <= count.cap,
+        'per-node-per-batch cap',
+        () => `${this.sweep}: ${node} started ${count.perNode.get(node)} first attempts in batch ${decision.batch}, cap ${count.cap}`,
+      );
     }
     if (mode === 'rolling' && !decision.standby) {
-      check(state.counts.running <= state.settings!.max_jobs_per_batch, 'rolling: at most max_jobs_per_batch at once', () => `${this.sweep}: ${state.counts.running} running, max ${state.settings!.max_jobs_per_batch}`);
-      check(runtime.cycleStarts <= state.settings!.max_jobs_per_node_per_batch, 'rolling: a node’s cycle within its cap', () => `${this.sweep}: ${node} started ${runtime.cycleStarts} in its cycle, cap ${state.settings!.max_jobs_per_node_per_batch}`);
+      check(
+        state.counts.running <= state.settings!.max_jobs_per_batch,
+        'rolling: at most max_jobs_per_batch at once',
+        () => `${this.sweep}: ${state.counts.running} running, max ${state.settings!.max_jobs_per_batch}`,
+      );
+      check(
+        runtime.cycleStarts <= state.settings!.max_jobs_per_node_per_batch,
+        'rolling: a node’s cycle within its cap',
+        () => `${this.sweep}: ${node} started ${runtime.cycleStarts} in its cycle, cap ${state.settings!.max_jobs_per_node_per_batch}`,
+      );
     }
   }
 
@@ -109,7 +138,7 @@ export class DecisionChecker {
     const perNode = new Map<string, number>();
     for (const work of Object.values(state.work)) {
       if (work.kind !== 'job') continue;
-      const job = work as JobWork;
+      const job = work;
       jobs.set(job.entry.job.job_id, (jobs.get(job.entry.job.job_id) ?? 0) + 1);
       if (!job.counted) continue;
       gpus.set(`${job.node}#${job.gpu}`, (gpus.get(`${job.node}#${job.gpu}`) ?? 0) + 1);
@@ -122,7 +151,11 @@ export class DecisionChecker {
       check(running <= node.maxConcurrent, 'node concurrency within its cap', () => `${this.sweep}: ${node.name} runs ${running}, cap ${node.maxConcurrent}`);
     }
     const counted = [...perNode.values()].reduce((a, b) => a + b, 0);
-    check(counted === state.counts.running, 'the running count is the attempts that run', () => `${this.sweep}: counts.running ${state.counts.running}, attempts holding GPUs ${counted}`);
+    check(
+      counted === state.counts.running,
+      'the running count is the attempts that run',
+      () => `${this.sweep}: counts.running ${state.counts.running}, attempts holding GPUs ${counted}`,
+    );
   }
 }
 
@@ -136,8 +169,14 @@ export function checkProcesses(cluster: SimCluster, processes: SimProcess[], opt
       const b = intervals[j];
       if (!overlaps(a, b) || a.p.node !== b.p.node) continue;
       const sameSweep = a.p.sweep === b.p.sweep;
-      if (sameSweep) check(a.p.jobId !== b.p.jobId, 'never two live copies of a job (on the nodes)', () => `${a.p.sweep}: ${a.p.jobId} ran twice at once on ${a.p.node}`);
-      if (sameSweep || options.permits) check(a.p.gpu !== b.p.gpu, 'at most one trial per GPU (on the nodes)', () => `${a.p.node} GPU ${a.p.gpu}: ${a.p.sweep}/${a.p.jobId} and ${b.p.sweep}/${b.p.jobId} at once`);
+      if (sameSweep)
+        check(a.p.jobId !== b.p.jobId, 'never two live copies of a job (on the nodes)', () => `${a.p.sweep}: ${a.p.jobId} ran twice at once on ${a.p.node}`);
+      if (sameSweep || options.permits)
+        check(
+          a.p.gpu !== b.p.gpu,
+          'at most one trial per GPU (on the nodes)',
+          () => `${a.p.node} GPU ${a.p.gpu}: ${a.p.sweep}/${a.p.jobId} and ${b.p.sweep}/${b.p.jobId} at once`,
+        );
     }
   }
   const byNode = new Map<string, typeof intervals>();
@@ -145,18 +184,32 @@ export function checkProcesses(cluster: SimCluster, processes: SimProcess[], opt
   for (const [node, list] of byNode) {
     const groups = options.permits ? [list] : [...new Set(list.map((x) => x.p.sweep))].map((sweep) => list.filter((x) => x.p.sweep === sweep));
     for (const group of groups) {
-      const points = group.flatMap((x) => [{ t: x.start, d: 1 }, { t: x.end, d: -1 }]).sort((a, b) => a.t - b.t || a.d - b.d);
+      const points = group
+        .flatMap((x) => [
+          { t: x.start, d: 1 },
+          { t: x.end, d: -1 },
+        ])
+        .sort((a, b) => a.t - b.t || a.d - b.d);
       let running = 0;
       for (const point of points) {
         running += point.d;
-        check(running <= options.maxConcurrent(node), 'node concurrency within its cap (on the nodes)', () => `${node}: ${running} trials at once at ${point.t} ms`);
+        check(
+          running <= options.maxConcurrent(node),
+          'node concurrency within its cap (on the nodes)',
+          () => `${node}: ${running} trials at once at ${point.t} ms`,
+        );
       }
       // Without permits, attempts restarted after a lost worker or link are no decision of the core: the node's permit is what spaces them.
       const starts = group.filter((x) => options.permits || !x.p.restartOf).sort((a, b) => a.start - b.start);
       for (let i = 1; i < starts.length; i++) {
         const gap = starts[i].start - starts[i - 1].start;
         const spacing = starts[i].p.spacingMs - (options.permits ? 0 : DISPATCH_LEAD_MS);
-        check(gap >= spacing - 1, 'starts on a node at least its stagger apart (on the nodes)', () => `${node}: ${starts[i - 1].p.jobId} at ${starts[i - 1].start} ms, ${starts[i].p.jobId} at ${starts[i].start} ms, spacing ${starts[i].p.spacingMs} ms`);
+        check(
+          gap >= spacing - 1,
+          'starts on a node at least its stagger apart (on the nodes)',
+          () =>
+            `${node}: ${starts[i - 1].p.jobId} at ${starts[i - 1].start} ms, ${starts[i].p.jobId} at ${starts[i].start} ms, spacing ${starts[i].p.spacingMs} ms`,
+        );
       }
     }
   }

@@ -7,7 +7,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SettingsChange } from '../../src/shared/names';
 import { settingsChangeProblems, nodeSelectorProblems } from '../../src/shared/live-settings';
 import type { SweepInput } from '../../src/shared/sweep-input';
 import { VirtualClock } from './clock';
@@ -57,7 +56,12 @@ export function configOf(scenario: Scenario) {
 
 /** A scenario's job list, as a SCRIPT JOB SPEC array. */
 export function jobsOf(prefix: string, behaviours: TrialBehaviour[][]) {
-  return behaviours.map((_, i) => ({ job_id: `${prefix}${String(i).padStart(3, '0')}`, script: 't.py', args: ['--n', String(i)], timeout: JOB_TIMEOUT_SECONDS }));
+  return behaviours.map((_, i) => ({
+    job_id: `${prefix}${String(i).padStart(3, '0')}`,
+    script: 't.py',
+    args: ['--n', String(i)],
+    timeout: JOB_TIMEOUT_SECONDS,
+  }));
 }
 
 async function run(scenario: Scenario, dir: string): Promise<ScenarioReport> {
@@ -112,7 +116,14 @@ function happen(what: Scenario['happenings'][number]['what'], sweep: SimSweep | 
     case 'resume':
       return sweep.feed({ type: what.kind });
     case 'set':
-      if (state.settings && settingsChangeProblems(what.change, state.allNodes.map((node) => node.name)).length === 0) sweep.feed({ type: 'settingsChanged', change: what.change as SettingsChange });
+      if (
+        state.settings &&
+        settingsChangeProblems(
+          what.change,
+          state.allNodes.map((node) => node.name),
+        ).length === 0
+      )
+        sweep.feed({ type: 'settingsChanged', change: what.change });
       return;
     case 'exclude':
     case 'readmit': {
@@ -132,19 +143,33 @@ function happen(what: Scenario['happenings'][number]['what'], sweep: SimSweep | 
 function endOf(sweep: SimSweep, cluster: SimCluster) {
   const end = sweep.end!;
   const live = cluster.live(sweep.id).filter((p) => p.state === 'running' || p.state === 'waiting');
-  if (end.cancelled || !end.failed) check(live.length === 0, 'nothing left running when a sweep ends', () => `${sweep.id}: ${live.map((p) => `${p.jobId}@${p.node}`).join(', ')}`);
+  if (end.cancelled || !end.failed)
+    check(live.length === 0, 'nothing left running when a sweep ends', () => `${sweep.id}: ${live.map((p) => `${p.jobId}@${p.node}`).join(', ')}`);
   if (sweep.cancelRequested && !end.failed) check(end.cancelled, 'a cancelled sweep ends cancelled', () => `${sweep.id} ended ${end.results?.status}`);
   const plan = sweep.state.plan;
   let records = 0;
   if (plan && end.results) {
-    const lines = readFileSync(join(plan.resultsDir, 'results.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { job_id: string; success: boolean });
+    const lines = readFileSync(join(plan.resultsDir, 'results.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { job_id: string; success: boolean });
     records = lines.length;
     const ids = lines.map((line) => line.job_id);
-    check(new Set(ids).size === ids.length, 'every job at most one final record', () => `${sweep.id}: ${ids.filter((id, i) => ids.indexOf(id) !== i).join(', ')} recorded twice`);
+    check(
+      new Set(ids).size === ids.length,
+      'every job at most one final record',
+      () => `${sweep.id}: ${ids.filter((id, i) => ids.indexOf(id) !== i).join(', ')} recorded twice`,
+    );
     const ranToEnd = !end.cancelled && !sweep.state.stoppedReason;
-    if (ranToEnd) check(ids.length === plan.totalJobs, 'every job exactly one final record', () => `${sweep.id}: ${ids.length} records of ${plan.totalJobs} jobs`);
+    if (ranToEnd)
+      check(ids.length === plan.totalJobs, 'every job exactly one final record', () => `${sweep.id}: ${ids.length} records of ${plan.totalJobs} jobs`);
     const successful = lines.filter((line) => line.success).length;
-    check(end.results.successful === successful && end.results.failed === plan.totalJobs - successful && end.results.total_jobs === plan.totalJobs, "the Results JSON's counts equal the records", () => `${sweep.id}: results ${JSON.stringify({ s: end.results!.successful, f: end.results!.failed })}, records ${successful} successful of ${lines.length}`);
+    check(
+      end.results.successful === successful && end.results.failed === plan.totalJobs - successful && end.results.total_jobs === plan.totalJobs,
+      "the Results JSON's counts equal the records",
+      () =>
+        `${sweep.id}: results ${JSON.stringify({ s: end.results!.successful, f: end.results!.failed })}, records ${successful} successful of ${lines.length}`,
+    );
   }
   return { id: sweep.id, cancelled: end.cancelled, failed: end.failed?.errorType, jobs: plan?.totalJobs ?? 0, records, runs: sweep.runs, endedAtMs: end.atMs };
 }
@@ -156,6 +181,11 @@ function check(holds: boolean, rule: string, detail: () => string): void {
 /** What a stuck sweep was doing, for the failure message. */
 function stuckState(sweep: SimSweep): string {
   const { phase, batch, between, queue, work, steering, nodes, waitingFor } = sweep.state;
-  const runtimes = Object.fromEntries(Object.entries(nodes).map(([name, n]) => [name, { seats: n.lanes.seats, cycle: n.cycle, awaitingStart: n.awaitingStart, lastStartedAtMs: n.lastStartedAtMs, reprobeAtMs: n.reprobeAtMs }]));
+  const runtimes = Object.fromEntries(
+    Object.entries(nodes).map(([name, n]) => [
+      name,
+      { seats: n.lanes.seats, cycle: n.cycle, awaitingStart: n.awaitingStart, lastStartedAtMs: n.lastStartedAtMs, reprobeAtMs: n.reprobeAtMs },
+    ]),
+  );
   return JSON.stringify({ phase, batch, between, waitingFor, queue: queue.map((e) => `${e.job.job_id}#${e.attempt}`), work, steering, nodes: runtimes });
 }

@@ -39,7 +39,15 @@ export type Happening =
 
 export interface Scenario {
   nodes: SimNode[];
-  batching: { enabled: boolean; mode: string; max_jobs_per_batch: number; max_jobs_per_node_per_batch: number; inter_batch_cooldown_seconds: number; allocator_reset_between_batches: boolean; max_fail_percentage?: number };
+  batching: {
+    enabled: boolean;
+    mode: string;
+    max_jobs_per_batch: number;
+    max_jobs_per_node_per_batch: number;
+    inter_batch_cooldown_seconds: number;
+    allocator_reset_between_batches: boolean;
+    max_fail_percentage?: number;
+  };
   preflight: { enabled: boolean; required: boolean };
   nodeHealth: { probe_before_batch: boolean; on_failure: 'redistribute' | 'wait' | 'fail'; quarantine_after: number };
   leaseSeconds: number;
@@ -62,15 +70,23 @@ export interface Scenario {
 const STAGGERS = [0, 0.2, 2, 3];
 
 const nodeArb = (index: number): fc.Arbitrary<SimNode> =>
-  fc.record({ gpus: fc.integer({ min: 0, max: 12 }), capShare: fc.double({ min: 0.3, max: 1, noNaN: true }), stagger: fc.constantFrom(...STAGGERS), warmup: fc.boolean(), health: fc.boolean() }).map(({ gpus, capShare, stagger, warmup, health }) => ({
-    name: index === 0 ? 'localhost' : `rig${index}`,
-    gpus,
-    maxConcurrent: Math.max(1, Math.round(gpus * capShare)),
-    stagger,
-    local: index === 0,
-    warmup: warmup && gpus > 0 && gpus <= 4,
-    health,
-  }));
+  fc
+    .record({
+      gpus: fc.integer({ min: 0, max: 12 }),
+      capShare: fc.double({ min: 0.3, max: 1, noNaN: true }),
+      stagger: fc.constantFrom(...STAGGERS),
+      warmup: fc.boolean(),
+      health: fc.boolean(),
+    })
+    .map(({ gpus, capShare, stagger, warmup, health }) => ({
+      name: index === 0 ? 'localhost' : `rig${index}`,
+      gpus,
+      maxConcurrent: Math.max(1, Math.round(gpus * capShare)),
+      stagger,
+      local: index === 0,
+      warmup: warmup && gpus > 0 && gpus <= 4,
+      health,
+    }));
 
 const behaviourArb: fc.Arbitrary<TrialBehaviour> = fc.oneof(
   { weight: 12, arbitrary: fc.record({ kind: fc.constant('ok' as const), seconds: fc.integer({ min: 0, max: 40 }) }) },
@@ -85,21 +101,31 @@ const happeningArb = (nodes: number): fc.Arbitrary<Happening> =>
     fc.constant({ kind: 'cancel' as const }),
     fc.constant({ kind: 'pause' as const }),
     fc.constant({ kind: 'resume' as const }),
-    fc.oneof(
-      fc.record({ max_jobs_per_batch: fc.integer({ min: 1, max: 30 }) }),
-      fc.record({ max_jobs_per_node_per_batch: fc.integer({ min: 1, max: 8 }) }),
-      fc.record({ inter_batch_cooldown_seconds: fc.integer({ min: 0, max: 20 }) }),
-      fc.record({ stagger_delay: fc.constantFrom(...STAGGERS) }),
-    ).map((change) => ({ kind: 'set' as const, change })),
-    fc.record({ kind: fc.constant('exclude' as const), node: fc.integer({ min: 0, max: nodes - 1 }), gpu: fc.option(fc.integer({ min: 0, max: 11 }), { nil: undefined }) }),
-    fc.record({ kind: fc.constant('readmit' as const), node: fc.integer({ min: 0, max: nodes - 1 }), gpu: fc.option(fc.integer({ min: 0, max: 11 }), { nil: undefined }) }),
+    fc
+      .oneof(
+        fc.record({ max_jobs_per_batch: fc.integer({ min: 1, max: 30 }) }),
+        fc.record({ max_jobs_per_node_per_batch: fc.integer({ min: 1, max: 8 }) }),
+        fc.record({ inter_batch_cooldown_seconds: fc.integer({ min: 0, max: 20 }) }),
+        fc.record({ stagger_delay: fc.constantFrom(...STAGGERS) }),
+      )
+      .map((change) => ({ kind: 'set' as const, change })),
+    fc.record({
+      kind: fc.constant('exclude' as const),
+      node: fc.integer({ min: 0, max: nodes - 1 }),
+      gpu: fc.option(fc.integer({ min: 0, max: 11 }), { nil: undefined }),
+    }),
+    fc.record({
+      kind: fc.constant('readmit' as const),
+      node: fc.integer({ min: 0, max: nodes - 1 }),
+      gpu: fc.option(fc.integer({ min: 0, max: 11 }), { nil: undefined }),
+    }),
     fc.record({ kind: fc.constant('cut' as const), node: fc.integer({ min: 0, max: nodes - 1 }), seconds: fc.constantFrom(3, 8, 30, 90) }),
     fc.constant({ kind: 'crash' as const }),
   );
 
 /** Scenarios for the core tier; `small` keeps them quick enough for the workflow tier. */
 export function scenarioArb(options: { small?: boolean } = {}): fc.Arbitrary<Scenario> {
-  const maxJobs = options.small ? 30 : 260;
+  const maxJobs = options.small ? 20 : 260;
   return fc.integer({ min: 1, max: 5 }).chain((nodeCount) =>
     fc
       .record({
@@ -114,17 +140,30 @@ export function scenarioArb(options: { small?: boolean } = {}): fc.Arbitrary<Sce
           max_fail_percentage: fc.option(fc.constantFrom(0, 50, 100), { nil: undefined }),
         }),
         preflight: fc.record({ enabled: fc.boolean(), required: fc.boolean() }),
-        nodeHealth: fc.record({ probe_before_batch: fc.boolean(), on_failure: fc.constantFrom('redistribute' as const, 'wait' as const, 'fail' as const), quarantine_after: fc.integer({ min: 1, max: 3 }) }),
+        nodeHealth: fc.record({
+          probe_before_batch: fc.boolean(),
+          on_failure: fc.constantFrom('redistribute' as const, 'wait' as const, 'fail' as const),
+          quarantine_after: fc.integer({ min: 1, max: 3 }),
+        }),
         leaseSeconds: fc.constantFrom(4, 20),
         retryBackoffSeconds: fc.constantFrom(0, 1, 5),
         maxRetries: fc.integer({ min: 0, max: 3 }),
         jobs: fc
           .oneof(fc.integer({ min: 1, max: Math.min(30, maxJobs) }), fc.integer({ min: 1, max: maxJobs }))
           .chain((count) => fc.array(fc.array(behaviourArb, { minLength: 1, maxLength: 3 }), { minLength: count, maxLength: count })),
-        unhealthy: fc.subarray(Array.from({ length: nodeCount }, (_, i) => i), { maxLength: Math.min(2, nodeCount) }),
-        failingResets: fc.subarray(Array.from({ length: nodeCount }, (_, i) => i), { maxLength: Math.min(2, nodeCount) }),
+        unhealthy: fc.subarray(
+          Array.from({ length: nodeCount }, (_, i) => i),
+          { maxLength: Math.min(2, nodeCount) },
+        ),
+        failingResets: fc.subarray(
+          Array.from({ length: nodeCount }, (_, i) => i),
+          { maxLength: Math.min(2, nodeCount) },
+        ),
         continueAsNewAfter: fc.option(fc.integer({ min: 40, max: 400 }), { nil: null }),
-        happenings: fc.array(fc.record({ atSeconds: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 600 })), what: happeningArb(nodeCount) }), { maxLength: 6 }),
+        happenings: fc.array(
+          fc.record({ atSeconds: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 600 })), what: happeningArb(nodeCount) }),
+          { maxLength: 6 },
+        ),
         permits: fc.boolean(),
         secondSweepAt: fc.option(fc.integer({ min: 0, max: 120 }), { nil: null }),
       })

@@ -104,7 +104,7 @@ export function createSimActivities(options: SimActivityOptions): SweepActivitie
     shellFor: () => {
       throw new Error('the workflow tier simulates every node');
     },
-    reportStarted: async () => undefined,
+    reportStarted: () => Promise.resolve(),
   });
 
   /** Hands a decision to the cluster and waits, heartbeating, for the event that settles it. */
@@ -118,7 +118,7 @@ export function createSimActivities(options: SimActivityOptions): SweepActivitie
       const heartbeat = setInterval(() => context.heartbeat(), options.heartbeatMs ?? 100);
       const settle = (value: unknown, failed: boolean) => {
         clearInterval(heartbeat);
-        if (failed) reject(value);
+        if (failed) reject(value instanceof Error ? value : new Error(String(value)));
         else resolve(value as T);
       };
       port.wait(id, { resolve: (value) => settle(value, false), reject: (error) => settle(error, true), startKey });
@@ -131,24 +131,48 @@ export function createSimActivities(options: SimActivityOptions): SweepActivitie
     ...real,
     async runJob(input: RunJobInput) {
       const work = Number(input.startKey);
-      return onNode((id) => ({ type: 'startJob', work: id, job: input.job, node: input.node, gpu: input.gpu, attempt: input.attempt, batch: input.batch, spacingSeconds: input.spacingSeconds ?? 0, reportStart: input.reportStart ?? (input.spacingSeconds ?? 0) > 0, standby: false, summary: '' }), work, input.startKey);
+      return onNode(
+        (id) => ({
+          type: 'startJob',
+          work: id,
+          job: input.job,
+          node: input.node,
+          gpu: input.gpu,
+          attempt: input.attempt,
+          batch: input.batch,
+          spacingSeconds: input.spacingSeconds ?? 0,
+          reportStart: input.reportStart ?? (input.spacingSeconds ?? 0) > 0,
+          standby: false,
+          summary: '',
+        }),
+        work,
+        input.startKey,
+      );
     },
     async warmupGpu(input: { node: SweepNode; gpu: number; runId: string; timeoutSeconds: number }) {
       const outcome = await onNode<NodeOutcome>((work) => ({ type: 'warmUp', work, node: input.node, gpu: input.gpu, timeoutSeconds: input.timeoutSeconds }));
       return { node: input.node.name, gpu: input.gpu, seconds: 2, ...outcome };
     },
     async probeNode(input: { node: SweepNode; clearHipCache?: boolean; health?: boolean }): Promise<NodeProbe> {
-      return onNode((work) => ({ type: 'probeNode', work, node: input.node, clearHipCache: input.clearHipCache ?? false, health: input.health ?? false, summary: '' }));
+      return onNode((work) => ({
+        type: 'probeNode',
+        work,
+        node: input.node,
+        clearHipCache: input.clearHipCache ?? false,
+        health: input.health ?? false,
+        summary: '',
+      }));
     },
     async resetNode(node: SweepNode, cooldownSeconds = 0) {
       return { node: node.name, ...(await onNode<NodeOutcome>((work) => ({ type: 'resetNode', work, node, cooldownSeconds, summary: '' }))) };
     },
-    async withdrawWaitingJob(input: { node: SweepNode; gpu: number; sweepId?: string; jobId: string }) {
+    withdrawWaitingJob(input: { node: SweepNode; gpu: number; sweepId?: string; jobId: string }): Promise<void> {
       const workflowId = Context.current().info.workflowExecution!.workflowId;
       const port = portOf(workflowId);
       const cluster = options.clusterOf(workflowId);
       const standby = Number([...cluster.live(port.id)].find((p) => p.jobId === input.jobId && p.gpu === input.gpu)?.work ?? NaN);
       if (Number.isFinite(standby)) cluster.killWaiting(port.id, standby);
+      return Promise.resolve();
     },
   };
 }

@@ -78,11 +78,19 @@ export class SimSweep implements SweepPort {
     switch (decision.type) {
       case 'plan':
         return this.later(async () => {
-          const plan = await planSweep(this.input, { sweepId: this.id, startedAt: new Date(now), claimRunFolder: true }, { configFile: this.options.configFile, cwd: this.options.cwd });
+          const plan = await planSweep(
+            this.input,
+            { sweepId: this.id, startedAt: new Date(now), claimRunFolder: true },
+            { configFile: this.options.configFile, cwd: this.options.cwd },
+          );
           return { type: 'planned', work: decision.work, plan };
         });
       case 'loadJobs':
-        return this.later(async () => ({ type: 'jobsLoaded', work: decision.work, jobs: await loadJobRange(this.state.plan!.jobSource, decision.start, decision.end, this.input.jobs?.slice(decision.start, decision.end)) }));
+        return this.later(async () => ({
+          type: 'jobsLoaded',
+          work: decision.work,
+          jobs: await loadJobRange(this.state.plan!.jobSource, decision.start, decision.end, this.input.jobs?.slice(decision.start, decision.end)),
+        }));
       case 'record':
         return this.later(async () => {
           await appendJobResults(this.state.plan!.resultsDir, decision.results);
@@ -137,7 +145,11 @@ export class SimSweep implements SweepPort {
     const replayed = structuredClone(this.runStart);
     for (const [index, { event, now, decisions }] of this.runEvents.entries()) {
       const again = JSON.stringify(decide(replayed, structuredClone(event), now));
-      check(again === decisions, 'every history replays deterministically', () => `${this.id}: step ${index} (${event.type}) decided differently on replay:\n  was   ${decisions.slice(0, 400)}\n  now   ${again.slice(0, 400)}`);
+      check(
+        again === decisions,
+        'every history replays deterministically',
+        () => `${this.id}: step ${index} (${event.type}) decided differently on replay:\n  was   ${decisions.slice(0, 400)}\n  now   ${again.slice(0, 400)}`,
+      );
     }
     check(JSON.stringify(replayed) === JSON.stringify(this.state), 'every history replays deterministically', () => `${this.id}: the replayed state differs`);
   }

@@ -37,7 +37,7 @@ describe('bench flags', () => {
     expect(rejection(() => parseValueList('350,450,350'))).toBe('names 350 twice');
   });
 
-  it('takes a parameter name that cannot clash with the table\'s columns', () => {
+  it("takes a parameter name that cannot clash with the table's columns", () => {
     expect(parseParamName('sample_size')).toBe('sample_size');
     expect(rejection(() => parseParamName('--sample-size'))).toMatch(/must be a name/);
     expect(rejection(() => parseParamName('a b'))).toMatch(/must be a name/);

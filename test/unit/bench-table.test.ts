@@ -3,14 +3,26 @@ import { benchCsv, benchJson, benchRow, type BenchRow, formatBenchTable, recomme
 
 /** A sweep's summary as its Results JSON gives it. */
 function sweep(successful: number, failed: number, runtimeSeconds: number, runId = 'bench-x') {
-  return { run_id: runId, workflow_id: `sweep-${runId}`, results_file: `/out/${runId}/results.jsonl`, total_jobs: successful + failed, successful, failed, runtime_seconds: runtimeSeconds };
+  return {
+    run_id: runId,
+    workflow_id: `sweep-${runId}`,
+    results_file: `/out/${runId}/results.jsonl`,
+    total_jobs: successful + failed,
+    successful,
+    failed,
+    runtime_seconds: runtimeSeconds,
+  };
 }
 
 function row(value: string, successful: number, failed: number, runtimeSeconds: number): BenchRow {
-  return benchRow(value, sweep(successful, failed, runtimeSeconds, `bench-${value}`), Array.from({ length: successful }, () => ({ success: true, runtime: 2.5 })));
+  return benchRow(
+    value,
+    sweep(successful, failed, runtimeSeconds, `bench-${value}`),
+    Array.from({ length: successful }, () => ({ success: true, runtime: 2.5 })),
+  );
 }
 
-describe('a value\'s row', () => {
+describe("a value's row", () => {
   it('takes runtime and counts from the sweep and the mean trial time from the successful records only', () => {
     const records = [
       { success: true, runtime: 2 },
@@ -33,7 +45,11 @@ describe('a value\'s row', () => {
   });
 
   it('has no mean trial time and no throughput when nothing succeeded', () => {
-    expect(benchRow('750', sweep(0, 4, 10), [{ success: false, runtime: 1 }])).toMatchObject({ avg_trial_time_s: null, throughput_trials_per_min: 0, success_rate: 0 });
+    expect(benchRow('750', sweep(0, 4, 10), [{ success: false, runtime: 1 }])).toMatchObject({
+      avg_trial_time_s: null,
+      throughput_trials_per_min: 0,
+      success_rate: 0,
+    });
     expect(benchRow('750', sweep(0, 0, 0), [])).toMatchObject({ throughput_trials_per_min: 0, success_rate: 0 });
   });
 });
@@ -41,7 +57,7 @@ describe('a value\'s row', () => {
 describe('the table', () => {
   const rows = [row('350', 20, 0, 80), row('1250', 18, 2, 60)];
 
-  it('prints the user\'s columns, aligned to the right, with the parameter first', () => {
+  it("prints the user's columns, aligned to the right, with the parameter first", () => {
     expect(formatBenchTable('sample_size', rows)).toEqual([
       'sample_size  trials  total_runtime_s  avg_trial_time_s  throughput_trials_per_min  success_rate  successful  failed',
       '        350      20            80.00              2.50                      15.00         1.000          20       0',
@@ -59,10 +75,28 @@ describe('the table', () => {
     );
   });
 
-  it('keeps the rows in JSON under the parameter\'s name, numbers as numbers, with the sweep and arguments of each', () => {
-    const json = benchJson('sample_size', rows, { values: ['350', '1250', 'big'], extraArgs: { '350': ['--sample-size', '350'], '1250': ['--sample-size', '1250'] }, cooldownSeconds: 30, complete: false });
+  it("keeps the rows in JSON under the parameter's name, numbers as numbers, with the sweep and arguments of each", () => {
+    const json = benchJson('sample_size', rows, {
+      values: ['350', '1250', 'big'],
+      extraArgs: { '350': ['--sample-size', '350'], '1250': ['--sample-size', '1250'] },
+      cooldownSeconds: 30,
+      complete: false,
+    });
     expect(json).toMatchObject({ param: 'sample_size', values: [350, 1250, 'big'], complete: false, cooldown_seconds: 30, min_success_rate: 0.95 });
-    expect(json.rows[0]).toEqual({ sample_size: 350, trials: 20, total_runtime_s: 80, avg_trial_time_s: 2.5, throughput_trials_per_min: 15, success_rate: 1, successful: 20, failed: 0, run_id: 'bench-350', workflow_id: 'sweep-bench-350', results_file: '/out/bench-350/results.jsonl', extra_args: ['--sample-size', '350'] });
+    expect(json.rows[0]).toEqual({
+      sample_size: 350,
+      trials: 20,
+      total_runtime_s: 80,
+      avg_trial_time_s: 2.5,
+      throughput_trials_per_min: 15,
+      success_rate: 1,
+      successful: 20,
+      failed: 0,
+      run_id: 'bench-350',
+      workflow_id: 'sweep-bench-350',
+      results_file: '/out/bench-350/results.jsonl',
+      extra_args: ['--sample-size', '350'],
+    });
     expect(json.recommended).toEqual({ sample_size: 350, throughput_trials_per_min: 15, success_rate: 1 });
   });
 });

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +10,22 @@ import type { SweepNode } from '../../src/shared/nodes';
 const work = mkdtempSync(join(tmpdir(), 'rigsweep-cmd-'));
 // A stand-in interpreter: prints its argv NUL-separated and the GPU env, so we see what arrived.
 const echoPython = join(work, 'echo-python');
-writeFileSync(echoPython, '#!/bin/sh\nprintf "%s\\0" "$@"; printf "ENV %s|%s|%s|%s\\n" "$CUDA_VISIBLE_DEVICES" "$HIP_VISIBLE_DEVICES" "$HSA_OVERRIDE_GFX_VERSION" "$PATH"\n', { mode: 0o755 });
+writeFileSync(
+  echoPython,
+  '#!/bin/sh\nprintf "%s\\0" "$@"; printf "ENV %s|%s|%s|%s\\n" "$CUDA_VISIBLE_DEVICES" "$HIP_VISIBLE_DEVICES" "$HSA_OVERRIDE_GFX_VERSION" "$PATH"\n',
+  { mode: 0o755 },
+);
 
 const node = (isRocm: boolean): SweepNode => ({
-  name: 'rig', hostname: 'rig', scriptPath: work, pythonEnv: echoPython, gpuCount: 8, maxConcurrent: 8, staggerSeconds: 2, isLocal: true, isRocm,
+  name: 'rig',
+  hostname: 'rig',
+  scriptPath: work,
+  pythonEnv: echoPython,
+  gpuCount: 8,
+  maxConcurrent: 8,
+  staggerSeconds: 2,
+  isLocal: true,
+  isRocm,
 });
 const nasty = ['$(touch pwned)', '`id`', 'a;b', "it's", '"double"', 'new\nline', '{"lr": -Infinity}', '', '*', '~', '$HOME', 'a\\b'];
 
@@ -26,7 +38,7 @@ describe('buildJobCommand', () => {
     const job: SweepJob = { kind: 'script', job_id: 'j', script: 'trial.py', args: nasty, timeout: 10 };
     const output = run(buildJobCommand(job, { node: node(false), gpu: 3, runId: 'r' }));
     const [marker, ...rest] = output.split('\n');
-    expect(parseStartMarker(marker)).toMatchObject({ pgid: expect.any(Number) });
+    expect(parseStartMarker(marker)).toMatchObject({ pgid: expect.any(Number) as unknown });
     const argv = rest.join('\n').split('\0');
     expect(argv.slice(0, -1)).toEqual(['-u', 'trial.py', ...nasty, '--gpu-id', '3']);
     expect(argv.at(-1)).toMatch(/^ENV 3\|\|\|/);
@@ -39,7 +51,13 @@ describe('buildJobCommand', () => {
   });
 
   it('runs a trial_command as written, in script_path, with placeholders filled', () => {
-    const job: SweepJob = { kind: 'trial', job_id: 'trial_0007', trial: 7, command: 'echo "$PWD {trial_id} gpu={gpu} $CUDA_VISIBLE_DEVICES {node} {run_id}"', timeout: 10 };
+    const job: SweepJob = {
+      kind: 'trial',
+      job_id: 'trial_0007',
+      trial: 7,
+      command: 'echo "$PWD {trial_id} gpu={gpu} $CUDA_VISIBLE_DEVICES {node} {run_id}"',
+      timeout: 10,
+    };
     const output = run(buildJobCommand(job, { node: node(false), gpu: 2, runId: 'sweep-x' }));
     expect(output.split('\n')[1]).toBe(`${work} 0007 gpu=2 2 rig sweep-x`);
   });
@@ -50,7 +68,7 @@ describe('buildJobCommand', () => {
 
   it('kills the whole process group, also children that ignore TERM', () => {
     const script = 'echo $$; trap "" TERM; sleep 30 & sleep 30 & wait';
-    const child = require('node:child_process').spawn('/bin/sh', ['-c', script], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn('/bin/sh', ['-c', script], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     return new Promise<void>((resolve) => {
       child.stdout.once('data', (chunk: Buffer) => {
         const pgid = Number(chunk.toString().trim());
@@ -66,10 +84,13 @@ describe('buildJobCommand', () => {
   });
 
   it('kills a leftover only while its pgid is still this job, so a reused pid is never hit', async () => {
-    const { spawn } = require('node:child_process');
     const start = (token: string) => {
       const child = spawn('/bin/sh', ['-c', `exec env RIGSWEEP_JOB=${token} sleep 30`], { detached: true, stdio: 'ignore' });
-      return { pgid: child.pid as number, alive: () => child.exitCode === null && child.signalCode === null, exited: new Promise((resolve) => child.once('exit', resolve)) };
+      return {
+        pgid: child.pid!,
+        alive: () => child.exitCode === null && child.signalCode === null,
+        exited: new Promise((resolve) => child.once('exit', resolve)),
+      };
     };
     const other = start('run-1/job_8');
     const mine = start('run-1/job_7');
@@ -88,12 +109,16 @@ describe('buildJobCommand', () => {
   });
 
   it('gives a rig job a lease: the rig kills it when nobody renews it, and leaves it alone while renewed', async () => {
-    const { spawn } = require('node:child_process');
     const script: SweepJob = { kind: 'trial', job_id: 'lease', trial: 0, command: 'sleep 30', timeout: 60 };
     const start = () => {
-      const child = spawn('/bin/sh', ['-c', buildJobCommand(script, { node: node(false), gpu: 0, runId: 'r', leaseSeconds: 2 })], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
-      const pgid = new Promise<number>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(parseStartMarker(chunk.toString().split('\n')[0])!.pgid)));
-      return { child, pgid, exited: new Promise<string | null>((resolve) => child.once('exit', (_code: number, signal: string | null) => resolve(signal))) };
+      const child = spawn('/bin/sh', ['-c', buildJobCommand(script, { node: node(false), gpu: 0, runId: 'r', leaseSeconds: 2 })], {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const pgid = new Promise<number>((resolve) =>
+        child.stdout.once('data', (chunk: Buffer) => resolve(parseStartMarker(chunk.toString().split('\n')[0])!.pgid)),
+      );
+      return { child, pgid, exited: new Promise<string | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal))) };
     };
     const abandoned = start();
     const renewed = start();

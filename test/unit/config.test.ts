@@ -17,10 +17,42 @@ function file(name: string, value: unknown): string {
 /** Shaped like the user's cluster file: four nodes, sections rigsweep does not use. */
 const userConfig = {
   nodes: [
-    { hostname: 'localhost', username: 'michael', gpu_count: 2, gpu_type: 'RTX 3080 Ti', script_path: '/home/michael/distributed_prng_analysis', python_env: '/home/michael/venvs/torch/bin/python', max_concurrent_script_jobs: 2 },
-    { hostname: '192.168.3.120', username: 'michael', gpu_count: 8, gpu_type: 'RX 6600', script_path: '/home/michael/distributed_prng_analysis', python_env: '/home/michael/rocm_env/bin/python', max_concurrent_script_jobs: 8, use_ramdisk: true, ramdisk_path: '/dev/shm/prng' },
-    { hostname: '192.168.3.154', username: 'michael', gpu_count: 8, gpu_type: 'RX 6600', script_path: '/home/michael/distributed_prng_analysis', python_env: '/home/michael/rocm_env/bin/python' },
-    { hostname: '192.168.3.162', username: 'michael', gpu_count: 0, gpu_type: 'RX 6600', script_path: '/home/michael/distributed_prng_analysis', python_env: '/home/michael/rocm_env/bin/python' },
+    {
+      hostname: 'localhost',
+      username: 'michael',
+      gpu_count: 2,
+      gpu_type: 'RTX 3080 Ti',
+      script_path: '/home/michael/distributed_prng_analysis',
+      python_env: '/home/michael/venvs/torch/bin/python',
+      max_concurrent_script_jobs: 2,
+    },
+    {
+      hostname: '192.168.3.120',
+      username: 'michael',
+      gpu_count: 8,
+      gpu_type: 'RX 6600',
+      script_path: '/home/michael/distributed_prng_analysis',
+      python_env: '/home/michael/rocm_env/bin/python',
+      max_concurrent_script_jobs: 8,
+      use_ramdisk: true,
+      ramdisk_path: '/dev/shm/prng',
+    },
+    {
+      hostname: '192.168.3.154',
+      username: 'michael',
+      gpu_count: 8,
+      gpu_type: 'RX 6600',
+      script_path: '/home/michael/distributed_prng_analysis',
+      python_env: '/home/michael/rocm_env/bin/python',
+    },
+    {
+      hostname: '192.168.3.162',
+      username: 'michael',
+      gpu_count: 0,
+      gpu_type: 'RX 6600',
+      script_path: '/home/michael/distributed_prng_analysis',
+      python_env: '/home/michael/rocm_env/bin/python',
+    },
   ],
   sieve_defaults: { window: 512 },
   search_bounds: { seed_min: 0, seed_max: 4294967295 },
@@ -28,7 +60,10 @@ const userConfig = {
 };
 
 async function inputError(promise: Promise<unknown>): Promise<InputError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(InputError);
   return error as InputError;
 }
@@ -87,11 +122,25 @@ describe('loading the user config', () => {
 });
 
 describe('loading jobs', () => {
-  const job = { job_id: 'scorer_trial_7', script: 'scorer_trial_worker.py', args: ['a.npz', '7', '{"lr": 0.1}'], expected_output: 'scorer_trial_results/trial_0007.json', timeout: 3600, analysis_type: 'scorer' };
+  const job = {
+    job_id: 'scorer_trial_7',
+    script: 'scorer_trial_worker.py',
+    args: ['a.npz', '7', '{"lr": 0.1}'],
+    expected_output: 'scorer_trial_results/trial_0007.json',
+    timeout: 3600,
+    analysis_type: 'scorer',
+  };
 
   it('reads a SCRIPT JOB SPEC v1.0 file with the seed defaults', async () => {
     const { jobs } = await loadJobsFile(file('jobs.json', [job, { job_id: 'j2', script: 's.py' }]));
-    expect(jobs[0]).toEqual({ kind: 'script', job_id: 'scorer_trial_7', script: 'scorer_trial_worker.py', args: ['a.npz', '7', '{"lr": 0.1}'], expected_output: 'scorer_trial_results/trial_0007.json', timeout: 3600 });
+    expect(jobs[0]).toEqual({
+      kind: 'script',
+      job_id: 'scorer_trial_7',
+      script: 'scorer_trial_worker.py',
+      args: ['a.npz', '7', '{"lr": 0.1}'],
+      expected_output: 'scorer_trial_results/trial_0007.json',
+      timeout: 3600,
+    });
     expect(jobs[1]).toMatchObject({ args: [], timeout: 7200 });
   });
 
@@ -112,7 +161,13 @@ describe('planning a sweep from its input', () => {
     expect(both.message).toContain('exactly one of "trials", "jobsFile" or "jobs"');
     const plan = await planSweep({ trials: 50 }, { sweepId: 'sweep-1', startedAt: new Date(2026, 0, 15, 14, 30, 5) }, { configFile: config, cwd: dir });
     // The seed's run id, in local time; the workflow id stays the sweep's identity.
-    expect(plan).toMatchObject({ totalJobs: 50, perNodeCap: 6, runId: 'full_scoring_results_20260115_143005', sweepId: 'sweep-1', resultsDir: join(dir, 'full_scoring_results', 'full_scoring_results_20260115_143005') });
+    expect(plan).toMatchObject({
+      totalJobs: 50,
+      perNodeCap: 6,
+      runId: 'full_scoring_results_20260115_143005',
+      sweepId: 'sweep-1',
+      resultsDir: join(dir, 'full_scoring_results', 'full_scoring_results_20260115_143005'),
+    });
     expect(plan.batches.map((b) => b.end - b.start)).toEqual([18, 18, 14]);
   });
 
@@ -123,7 +178,13 @@ describe('planning a sweep from its input', () => {
   });
 
   it('validates batching overrides as the config keys they override', async () => {
-    const error = await inputError(planSweep({ trials: 3, batching: { max_jobs_per_batch: 0 } }, { sweepId: 'r', startedAt: new Date() }, { configFile: file('c2.json', { ...userConfig, trial_command: 'x' }) }));
+    const error = await inputError(
+      planSweep(
+        { trials: 3, batching: { max_jobs_per_batch: 0 } },
+        { sweepId: 'r', startedAt: new Date() },
+        { configFile: file('c2.json', { ...userConfig, trial_command: 'x' }) },
+      ),
+    );
     expect(error.message).toContain('batching.max_jobs_per_batch');
   });
 });

@@ -28,7 +28,12 @@ describe('report.html', () => {
       jobRecord('stopped', 1, [attempt(1, 'rig', 0, 3, 4, { failure_mode: 'CANCELLED', exit_code: null })]),
     ]);
     expect(count(html, /<rect class="bar /)).toBe(6);
-    expect([count(html, /class="bar success"/), count(html, /class="bar retried"/), count(html, /class="bar failed"/), count(html, /class="bar cancelled"/)]).toEqual([2, 1, 2, 1]);
+    expect([
+      count(html, /class="bar success"/),
+      count(html, /class="bar retried"/),
+      count(html, /class="bar failed"/),
+      count(html, /class="bar cancelled"/),
+    ]).toEqual([2, 1, 2, 1]);
     expect(html).toContain('<title>flaky, attempt 1\nlocalhost GPU 1, batch 1\nstarted at 0:00, ran 2.0 s\nEXIT_CODE: exit code 3</title>');
     for (const lane of ['localhost GPU 0', 'localhost GPU 1', 'rig GPU 0', 'rig GPU 1']) expect(html).toContain(`>${lane}</text>`);
   });
@@ -50,12 +55,20 @@ describe('report.html', () => {
     ]);
     // Seq in start order (ties by job id): flaky#1 1, once 2, thrice#1 3, thrice#2 4, flaky#2 5, thrice#3 6.
     const links = [...html.matchAll(/<path class="retry" data-from="(\d+)" data-to="(\d+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
-    expect(links).toEqual([[1, 5], [3, 4], [4, 6]]);
+    expect(links).toEqual([
+      [1, 5],
+      [3, 4],
+      [4, 6],
+    ]);
     expect(html).toContain('marker-end="url(#retry-arrow)"');
   });
 
-  it('shades batches, resets (over their node\'s lanes only), cooldowns and pauses from timeline.jsonl, with labels', () => {
-    const jobs = [jobRecord('a', 1, [attempt(1, 'localhost', 0, 0, 10)]), jobRecord('b', 2, [attempt(1, 'rig', 0, 40, 10)]), jobRecord('c', 2, [attempt(1, 'rig', 1, 40, 10)])];
+  it("shades batches, resets (over their node's lanes only), cooldowns and pauses from timeline.jsonl, with labels", () => {
+    const jobs = [
+      jobRecord('a', 1, [attempt(1, 'localhost', 0, 0, 10)]),
+      jobRecord('b', 2, [attempt(1, 'rig', 0, 40, 10)]),
+      jobRecord('c', 2, [attempt(1, 'rig', 1, 40, 10)]),
+    ];
     const timeline: TimelineEntry[] = [
       { kind: 'batch', batch: 1, start_ms: ms(0), end_ms: ms(10) },
       { kind: 'reset', batch: 2, node: 'rig', start_ms: ms(10), end_ms: ms(12), ok: false },
@@ -65,7 +78,9 @@ describe('report.html', () => {
     ];
     const html = render(jobs, timeline);
     expect(count(html, /<rect class="band batch/)).toBe(2);
-    expect(html).toMatch(/<rect class="band reset failed" x="[\d.]+" y="60" width="[\d.]+" height="40"><title>reset failed on rig: 0:10 to 0:12 \(2\.0 s\)<\/title>/);
+    expect(html).toMatch(
+      /<rect class="band reset failed" x="[\d.]+" y="60" width="[\d.]+" height="40"><title>reset failed on rig: 0:10 to 0:12 \(2\.0 s\)<\/title>/,
+    );
     expect(html).toMatch(/<rect class="band cooldown" x="[\d.]+" y="40" width="[\d.]+" height="60">/);
     expect(count(html, /<rect class="band pause"/)).toBe(1);
     for (const label of ['batch 1', 'batch 2', 'cooldown', 'paused']) expect(html).toContain(`">${label}</text>`);

@@ -22,7 +22,10 @@ function file(text: string): string {
 
 async function loadsOrNamesTheFile(load: (path: string) => Promise<unknown>, text: string): Promise<void> {
   const path = file(text);
-  const outcome = await load(path).then(() => 'ok', (error: unknown) => error);
+  const outcome = await load(path).then(
+    () => 'ok',
+    (error: unknown) => error,
+  );
   if (outcome === 'ok') return;
   expect(outcome).toBeInstanceOf(InputError);
   expect((outcome as InputError).message.startsWith(`${path}: `)).toBe(true);
@@ -33,13 +36,30 @@ const validNode = { hostname: 'rig', username: 'u', gpu_count: 8, script_path: '
 const mutatedConfig = fc
   .record({
     where: fc.constantFrom('nodes', 'node', 'job_batching', 'trial_command', 'preflight', 'top'),
-    key: fc.constantFrom('hostname', 'gpu_count', 'script_path', 'python_env', 'stagger_delay', 'port', 'max_jobs_per_batch', 'enabled', 'mode', 'warmup_command', 'max_concurrent_script_jobs'),
+    key: fc.constantFrom(
+      'hostname',
+      'gpu_count',
+      'script_path',
+      'python_env',
+      'stagger_delay',
+      'port',
+      'max_jobs_per_batch',
+      'enabled',
+      'mode',
+      'warmup_command',
+      'max_concurrent_script_jobs',
+    ),
     value: fc.jsonValue(),
   })
   .map(({ where, key, value }) => {
-    const config: Record<string, any> = { nodes: [{ ...validNode }], job_batching: {}, preflight: {} };
+    const node: Record<string, unknown> = { ...validNode };
+    const config: { [key: string]: unknown; job_batching: Record<string, unknown>; preflight: Record<string, unknown> } = {
+      nodes: [node],
+      job_batching: {},
+      preflight: {},
+    };
     if (where === 'nodes') config.nodes = value;
-    else if (where === 'node') config.nodes[0][key] = value;
+    else if (where === 'node') node[key] = value;
     else if (where === 'top') config[key] = value;
     else if (where === 'trial_command') config.trial_command = value;
     else config[where][key] = value;
@@ -48,19 +68,40 @@ const mutatedConfig = fc
 
 describe('loaders under arbitrary input', () => {
   it('config: any JSON, any mutation of a valid file, any bytes', async () => {
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.json(), mutatedConfig, fc.string()), (text) => loadsOrNamesTheFile(loadConfig, text)), { numRuns: 300 });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.json(), mutatedConfig, fc.string()), (text) => loadsOrNamesTheFile(loadConfig, text)),
+      { numRuns: 300 },
+    );
   });
 
   it('jobs: any JSON, any job-shaped array, any bytes', async () => {
-    const jobish = fc.array(fc.record({ job_id: fc.jsonValue(), script: fc.jsonValue(), args: fc.jsonValue(), timeout: fc.jsonValue(), expected_output: fc.jsonValue() }, { requiredKeys: [] }));
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.json(), jobish.map((jobs) => JSON.stringify(jobs)), fc.string()), (text) => loadsOrNamesTheFile(loadJobsFile, text)), { numRuns: 300 });
+    const jobish = fc.array(
+      fc.record(
+        { job_id: fc.jsonValue(), script: fc.jsonValue(), args: fc.jsonValue(), timeout: fc.jsonValue(), expected_output: fc.jsonValue() },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.json(),
+          jobish.map((jobs) => JSON.stringify(jobs)),
+          fc.string(),
+        ),
+        (text) => loadsOrNamesTheFile(loadJobsFile, text),
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('workflow input: any JSON object from any client', async () => {
     const config = file(JSON.stringify({ nodes: [validNode], trial_command: 'x {trial}' }));
     await fc.assert(
       fc.asyncProperty(fc.jsonValue(), async (input) => {
-        const outcome = await planSweep(input, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: dir }).then(() => 'ok', (error: unknown) => error);
+        const outcome = await planSweep(input, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: dir }).then(
+          () => 'ok',
+          (error: unknown) => error,
+        );
         if (outcome !== 'ok') expect(outcome).toBeInstanceOf(InputError);
       }),
       { numRuns: 300 },

@@ -4,7 +4,11 @@ import { listAttempts } from '../../src/reports/attempts';
 import { formatJoblog, JOBLOG_COLUMNS } from '../../src/reports/joblog';
 import { attempt, failedWith, jobRecord, syntheticSweep, T0 } from './synthetic-sweep';
 
-const rowsOf = (text: string) => text.trimEnd().split('\n').map((line) => line.split('\t'));
+const rowsOf = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.split('\t'));
 
 describe('joblog.tsv', () => {
   const jobs = [

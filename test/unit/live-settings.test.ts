@@ -8,7 +8,9 @@ const SETTINGS = { max_jobs_per_batch: 20, max_jobs_per_node_per_batch: 6, inter
 describe('settingsChangeProblems', () => {
   it('accepts good numbers, alone or together', () => {
     expect(settingsChangeProblems({ max_jobs_per_batch: 10 }, NODES)).toEqual([]);
-    expect(settingsChangeProblems({ max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 0, stagger_delay: 0.5, node: '10.0.0.2' }, NODES)).toEqual([]);
+    expect(settingsChangeProblems({ max_jobs_per_node_per_batch: 1, inter_batch_cooldown_seconds: 0, stagger_delay: 0.5, node: '10.0.0.2' }, NODES)).toEqual(
+      [],
+    );
   });
 
   it.each([
@@ -38,7 +40,10 @@ describe('applySettingsChange', () => {
 });
 
 describe('nodeSelectorProblems', () => {
-  const nodes = [{ name: 'localhost', gpuCount: 2 }, { name: '10.0.0.2', gpuCount: 8 }];
+  const nodes = [
+    { name: 'localhost', gpuCount: 2 },
+    { name: '10.0.0.2', gpuCount: 8 },
+  ];
   it('accepts a node or one of its GPUs', () => {
     expect(nodeSelectorProblems({ node: '10.0.0.2' }, nodes)).toEqual([]);
     expect(nodeSelectorProblems({ node: '10.0.0.2', gpu: 7 }, nodes)).toEqual([]);

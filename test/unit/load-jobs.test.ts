@@ -15,12 +15,25 @@ import type { SweepNode } from '../../src/shared/nodes';
 
 const work = mkdtempSync(join(tmpdir(), 'rigsweep-extra-args-'));
 const HOSTILE = ['$(touch pwned1)', '`touch pwned2`', 'a;touch pwned3', "it's", '"q"', 'new\nline', '{trial}', '}}{', '$HOME', '', '*', '--sample-size', '350'];
-const node: SweepNode = { name: 'rig', hostname: 'rig', scriptPath: work, pythonEnv: '/unused', gpuCount: 1, maxConcurrent: 1, staggerSeconds: 0, isLocal: true, isRocm: false };
+const node: SweepNode = {
+  name: 'rig',
+  hostname: 'rig',
+  scriptPath: work,
+  pythonEnv: '/unused',
+  gpuCount: 1,
+  maxConcurrent: 1,
+  staggerSeconds: 0,
+  isLocal: true,
+  isRocm: false,
+};
 
 /** The arguments a command line delivered, as `printf '%s\0'` saw them. */
 function deliveredArgs(command: string): string[] {
   const output = execFileSync('/bin/sh', ['-c', command], { cwd: '/', encoding: 'utf8' });
-  return output.slice(output.indexOf('\n') + 1).split('\0').slice(0, -1);
+  return output
+    .slice(output.indexOf('\n') + 1)
+    .split('\0')
+    .slice(0, -1);
 }
 
 describe('extraArgs', () => {
@@ -59,17 +72,28 @@ describe('extraArgs', () => {
 
 describe('extraArgs in a sweep input', () => {
   const config = join(work, 'config.json');
-  writeFileSync(config, JSON.stringify({ nodes: [{ hostname: 'rig', username: 'u', gpu_count: 1, script_path: '/w', python_env: '/p' }], trial_command: 'x {trial}' }));
+  writeFileSync(
+    config,
+    JSON.stringify({ nodes: [{ hostname: 'rig', username: 'u', gpu_count: 1, script_path: '/w', python_env: '/p' }], trial_command: 'x {trial}' }),
+  );
 
-  it('travel in the plan\'s job source only when given, so plans without them stay as they were', async () => {
+  it("travel in the plan's job source only when given, so plans without them stay as they were", async () => {
     const plan = await planSweep({ trials: 2, extraArgs: ['--sample-size', 350] }, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: work });
     expect(plan.jobSource).toMatchObject({ kind: 'trials', extraArgs: ['--sample-size', '350'] });
-    expect(Object.keys((await planSweep({ trials: 2 }, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: work })).jobSource)).not.toContain('extraArgs');
-    expect(Object.keys((await planSweep({ trials: 2, extraArgs: [] }, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: work })).jobSource)).not.toContain('extraArgs');
+    expect(Object.keys((await planSweep({ trials: 2 }, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: work })).jobSource)).not.toContain(
+      'extraArgs',
+    );
+    expect(
+      Object.keys((await planSweep({ trials: 2, extraArgs: [] }, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: work })).jobSource),
+    ).not.toContain('extraArgs');
   });
 
   it('must be a list of strings or numbers; the error names the field', async () => {
-    const error = await planSweep({ trials: 2, extraArgs: '--sample-size 350' }, { sweepId: 'r', startedAt: new Date() }, { configFile: config, cwd: work }).catch((e: unknown) => e);
+    const error = await planSweep(
+      { trials: 2, extraArgs: '--sample-size 350' },
+      { sweepId: 'r', startedAt: new Date() },
+      { configFile: config, cwd: work },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
     expect((error as Error).message).toMatch(/^workflow input: extraArgs: /);
   });

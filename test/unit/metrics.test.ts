@@ -25,9 +25,10 @@ describe('the metrics port', () => {
     expect(() => metricsPort('0', {})).toThrow(InputError);
   });
 
-  it('makes the Runtime serve Prometheus on every interface, with second-sized buckets for both sides\' histograms', () => {
+  it("makes the Runtime serve Prometheus on every interface, with second-sized buckets for both sides' histograms", () => {
     expect(metricsTelemetry(undefined)).toBeUndefined();
-    const prometheus = (metricsTelemetry(9464)?.metrics as { prometheus: { bindAddress: string; histogramBucketOverrides: Record<string, number[]> } }).prometheus;
+    const prometheus = (metricsTelemetry(9464)?.metrics as { prometheus: { bindAddress: string; histogramBucketOverrides: Record<string, number[]> } })
+      .prometheus;
     expect(prometheus.bindAddress).toBe('0.0.0.0:9464');
     expect(Object.keys(prometheus.histogramBucketOverrides).sort()).toEqual([JOB_METRICS.trialDuration, SWEEP_METRICS.cooldown].sort());
     expect(COOLDOWN_METRIC).toBe(SWEEP_METRICS.cooldown);
@@ -35,7 +36,7 @@ describe('the metrics port', () => {
 });
 
 describe('the node-state gauge', () => {
-  it('is 1 for the node\'s state and 0 for each other state', () => {
+  it("is 1 for the node's state and 0 for each other state", () => {
     const values = nodeStateValues('cooling down');
     expect(values.map((v) => v.state).sort()).toEqual(['cooling down', 'excluded', 'left out', 'ok', 'quarantined', 'resetting', 'running']);
     expect(values.filter((v) => v.value === 1)).toEqual([{ state: 'cooling down', value: 1 }]);
@@ -66,14 +67,17 @@ function recordingMeter(recorded: Recorded[]): MetricMeter {
 describe('activity-side metrics', () => {
   it('count a started, a succeeded and a failed attempt with node, gpu and failure mode, and time both', async () => {
     const recorded: Recorded[] = [];
-    await new MockActivityEnvironment(undefined, { metricMeter: recordingMeter(recorded) }).run(async () => {
+    await new MockActivityEnvironment(undefined, { metricMeter: recordingMeter(recorded) }).run(() => {
       recordJobStarted('10.231.0.11', 3);
       recordJobFinished({ node: '10.231.0.11', gpu_id: 3, success: true, failure_mode: null, runtime: 4.2 });
       recordJobFinished({ node: 'localhost', gpu_id: 0, success: false, failure_mode: 'TIMEOUT', runtime: 7200 });
       recordNodeReset('10.231.0.11', false);
+      return Promise.resolve();
     });
     // The SDK adds its own tags (namespace, task queue, activity type); ours are these.
-    expect(recorded.map(({ tags: { namespace, taskQueue, activityType, ...ours }, ...rest }) => ({ ...rest, tags: ours }))).toEqual([
+    expect(
+      recorded.map(({ tags: { namespace: _namespace, taskQueue: _taskQueue, activityType: _activityType, ...ours }, ...rest }) => ({ ...rest, tags: ours })),
+    ).toEqual([
       { kind: 'counter', name: 'rigsweep_jobs_started', value: 1, tags: { node: '10.231.0.11', gpu: 3 } },
       { kind: 'counter', name: 'rigsweep_jobs_succeeded', value: 1, tags: { node: '10.231.0.11', gpu: 3 } },
       { kind: 'histogram', name: 'rigsweep_trial_duration_seconds', value: 4.2, tags: { node: '10.231.0.11' } },
@@ -84,7 +88,7 @@ describe('activity-side metrics', () => {
   });
 
   it('record nothing and throw nothing without a meter or outside an activity', async () => {
-    await new MockActivityEnvironment().run(async () => recordJobStarted('localhost', 0));
+    await new MockActivityEnvironment().run(() => Promise.resolve(recordJobStarted('localhost', 0)));
     expect(() => recordJobFinished({ node: 'localhost', gpu_id: 0, success: true, failure_mode: null, runtime: 1 })).not.toThrow();
     expect(() => recordNodeReset('localhost', true)).not.toThrow();
   });

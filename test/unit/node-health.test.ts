@@ -82,7 +82,7 @@ Device  [Model : Revision]    Temp    Power  Partitions      SCLK    MCLK    Fan
 ============================================= End of ROCm SMI Log ==============================================`;
 
 describe('parseRocmSmi', () => {
-  it('reads the rigs\' stand-in: every GPU, and the last one unknown when gpu-unknown exists', () => {
+  it("reads the rigs' stand-in: every GPU, and the last one unknown when gpu-unknown exists", () => {
     expect(states(parseRocmSmi(standinOutput()))).toEqual(['0:ok', '1:ok', '2:ok', '3:ok']);
     const lost = parseRocmSmi(standinOutput({ gpus: 8, unknown: true }));
     expect(states(lost)).toEqual(['0:ok', '1:ok', '2:ok', '3:ok', '4:ok', '5:ok', '6:ok', '7:unknown']);
@@ -120,7 +120,8 @@ describe('parseRocmSmi', () => {
 
 describe('parseNvidiaSmi', () => {
   it('reads one CSV row per GPU, names with commas included', () => {
-    const output = '0, NVIDIA GeForce RTX 3080 Ti, 7 %, 712 MiB, 12288 MiB\n1, Tesla V100-SXM2-16GB, 100 %, 16000 MiB, 16384 MiB\n2, Weird, Name, 0 %, 1 MiB, 2 MiB\n';
+    const output =
+      '0, NVIDIA GeForce RTX 3080 Ti, 7 %, 712 MiB, 12288 MiB\n1, Tesla V100-SXM2-16GB, 100 %, 16000 MiB, 16384 MiB\n2, Weird, Name, 0 %, 1 MiB, 2 MiB\n';
     expect(parseNvidiaSmi(output)).toEqual([
       { index: 0, name: 'NVIDIA GeForce RTX 3080 Ti', state: 'ok', temperature_c: null, utilization_percent: 7 },
       { index: 1, name: 'Tesla V100-SXM2-16GB', state: 'ok', temperature_c: null, utilization_percent: 100 },
@@ -142,16 +143,27 @@ describe('parseNvidiaSmi', () => {
 
 const M = '@@rigsweep:';
 const GIB_KB = 1024 * 1024;
-function probeOutput(parts: { meminfo?: [number, number]; shm?: number; rocm?: string | null; rocmExit?: number; nvidia?: string | null; nvidiaExit?: number } = {}): string {
+function probeOutput(
+  parts: { meminfo?: [number, number]; shm?: number; rocm?: string | null; rocmExit?: number; nvidia?: string | null; nvidiaExit?: number } = {},
+): string {
   const [total, available] = parts.meminfo ?? [32 * GIB_KB, 20 * GIB_KB];
   const tool = (text: string | null | undefined, exit = 0) => (text === null || text === undefined ? `${M}missing` : `${text}\n${M}exit ${exit}`);
-  return [
-    `${M}loadavg`, '1.25 0.80 0.50 2/345 6789',
-    `${M}meminfo`, `MemTotal:       ${total} kB`, `MemAvailable:   ${available} kB`,
-    `${M}shm`, 'Filesystem     1024-blocks  Used Available Capacity Mounted on', `tmpfs             16000000  0 16000000       ${parts.shm ?? 3}% /dev/shm`,
-    `${M}rocm-smi`, tool(parts.rocm, parts.rocmExit),
-    `${M}nvidia-smi`, tool(parts.nvidia, parts.nvidiaExit),
-  ].join('\n') + '\n';
+  return (
+    [
+      `${M}loadavg`,
+      '1.25 0.80 0.50 2/345 6789',
+      `${M}meminfo`,
+      `MemTotal:       ${total} kB`,
+      `MemAvailable:   ${available} kB`,
+      `${M}shm`,
+      'Filesystem     1024-blocks  Used Available Capacity Mounted on',
+      `tmpfs             16000000  0 16000000       ${parts.shm ?? 3}% /dev/shm`,
+      `${M}rocm-smi`,
+      tool(parts.rocm, parts.rocmExit),
+      `${M}nvidia-smi`,
+      tool(parts.nvidia, parts.nvidiaExit),
+    ].join('\n') + '\n'
+  );
 }
 const rig = { name: 'rig1', gpuCount: 4, isRocm: true };
 const labels = (readings: ProbeReadings, node = rig) => assessNode(node, readings, 2.5).warnings.map((warning) => warning.label);
@@ -160,11 +172,23 @@ describe('parseProbeOutput and assessNode', () => {
   it('reads load, memory and /dev/shm, and a healthy ROCm rig has no warning', () => {
     const readings = parseProbeOutput(probeOutput({ rocm: standinOutput() }));
     expect(readings).toMatchObject({ load1m: 1.25, memTotalBytes: 32 * 1024 ** 3, memAvailableBytes: 20 * 1024 ** 3, shmUsedPercent: 3 });
-    expect(assessNode(rig, readings, 2.5)).toMatchObject({ node: 'rig1', reachable: true, latency_ms: 2.5, gpu_tool: 'rocm-smi', gpus_seen: 4, gpus_configured: 4, warnings: [] });
+    expect(assessNode(rig, readings, 2.5)).toMatchObject({
+      node: 'rig1',
+      reachable: true,
+      latency_ms: 2.5,
+      gpu_tool: 'rocm-smi',
+      gpus_seen: 4,
+      gpus_configured: 4,
+      warnings: [],
+    });
   });
 
   it('warns of an unknown GPU, missing GPUs, low memory and a full /dev/shm, each with a sentence', () => {
-    const health = assessNode({ ...rig, gpuCount: 8 }, parseProbeOutput(probeOutput({ rocm: standinOutput({ gpus: 6, unknown: true }), meminfo: [32 * GIB_KB, 3 * GIB_KB], shm: 91 })), 1);
+    const health = assessNode(
+      { ...rig, gpuCount: 8 },
+      parseProbeOutput(probeOutput({ rocm: standinOutput({ gpus: 6, unknown: true }), meminfo: [32 * GIB_KB, 3 * GIB_KB], shm: 91 })),
+      1,
+    );
     expect(health.warnings.map((warning) => warning.label)).toEqual(['GPUs 6/8', 'GPU 5 unknown', 'low memory', '/dev/shm 91%']);
     expect(health.warnings.map((warning) => warning.message)).toEqual([
       'rocm-smi sees 6 of 8 configured GPUs',
@@ -193,14 +217,30 @@ describe('parseProbeOutput and assessNode', () => {
   it('leaves what it cannot read empty rather than guessing', () => {
     for (const odd of ['', 'garbage\n', `${M}loadavg\n${M}meminfo\nMemTotal: lots\n${M}shm\ndf: /dev/shm: No such file or directory\n`]) {
       const readings = parseProbeOutput(odd);
-      expect(readings).toEqual({ load1m: null, memTotalBytes: null, memAvailableBytes: null, shmUsedPercent: null, tools: { 'rocm-smi': null, 'nvidia-smi': null } });
+      expect(readings).toEqual({
+        load1m: null,
+        memTotalBytes: null,
+        memAvailableBytes: null,
+        shmUsedPercent: null,
+        tools: { 'rocm-smi': null, 'nvidia-smi': null },
+      });
       expect(labels(readings)).toEqual([]);
     }
   });
 });
 
 describe('the one node probe', () => {
-  const node: SweepNode = { name: 'rig1', hostname: 'rig1', scriptPath: '/', pythonEnv: '/opt/rocm_env/bin/python', gpuCount: 4, maxConcurrent: 4, staggerSeconds: 2, isLocal: false, isRocm: true };
+  const node: SweepNode = {
+    name: 'rig1',
+    hostname: 'rig1',
+    scriptPath: '/',
+    pythonEnv: '/opt/rocm_env/bin/python',
+    gpuCount: 4,
+    maxConcurrent: 4,
+    staggerSeconds: 2,
+    isLocal: false,
+    isRocm: true,
+  };
   const local = new LocalShell();
 
   /** Runs the probe script for real with its own HOME and script_path, as a node would. */
@@ -214,7 +254,12 @@ describe('the one node probe', () => {
 
   it("pre-flight's check: reachable, and on a ROCm node the HIP kernel cache cleared; not on others, nor when not asked", async () => {
     const rocm = await probeFor(node, { clearHipCache: true });
-    expect(rocm.probe).toMatchObject({ reachable: true, hip_cache_cleared: true, healthy: null, message: expect.stringMatching(/^reachable \(\d+ ms\), HIP kernel cache cleared$/) });
+    expect(rocm.probe).toMatchObject({
+      reachable: true,
+      hip_cache_cleared: true,
+      healthy: null,
+      message: expect.stringMatching(/^reachable \(\d+ ms\), HIP kernel cache cleared$/) as unknown,
+    });
     expect(rocm.hipCacheLeft).toBe(false);
     const nvidia = await probeFor({ ...node, isRocm: false }, { clearHipCache: true });
     expect(nvidia.probe).toMatchObject({ reachable: true, hip_cache_cleared: null });
@@ -222,11 +267,11 @@ describe('the one node probe', () => {
     expect((await probeFor(node, {})).hipCacheLeft).toBe(true);
   });
 
-  it("the health probe: health_command run in script_path, its exit code and the tail of what it said; `exit` inside it ends only itself", async () => {
+  it('the health probe: health_command run in script_path, its exit code and the tail of what it said; `exit` inside it ends only itself', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rigsweep-probe-script-'));
     writeFileSync(join(dir, 'marker'), '');
     const passing = await probeFor({ ...node, scriptPath: dir, healthCommand: 'test -f marker' }, { health: true });
-    expect(passing.probe).toMatchObject({ reachable: true, healthy: true, message: expect.stringMatching(/^healthy \(\d+ ms\)$/) });
+    expect(passing.probe).toMatchObject({ reachable: true, healthy: true, message: expect.stringMatching(/^healthy \(\d+ ms\)$/) as unknown });
     const failing = await probeFor({ ...node, scriptPath: dir, healthCommand: 'echo GPU 3 unknown; exit 3' }, { health: true, readings: true });
     expect(failing.probe).toMatchObject({ reachable: true, healthy: false, message: 'health_command exited 3: GPU 3 unknown' });
     expect(failing.probe.readings?.load1m).toEqual(expect.any(Number));
@@ -242,7 +287,17 @@ describe('the one node probe', () => {
 });
 
 describe('nodeHealth (rigsweep nodes)', () => {
-  const node: SweepNode = { name: 'rig1', hostname: 'rig1', scriptPath: '/', pythonEnv: '/opt/rocm_env/bin/python', gpuCount: 4, maxConcurrent: 4, staggerSeconds: 2, isLocal: false, isRocm: true };
+  const node: SweepNode = {
+    name: 'rig1',
+    hostname: 'rig1',
+    scriptPath: '/',
+    pythonEnv: '/opt/rocm_env/bin/python',
+    gpuCount: 4,
+    maxConcurrent: 4,
+    staggerSeconds: 2,
+    isLocal: false,
+    isRocm: true,
+  };
 
   it('runs the probe script with /bin/sh in one exec, reads the stand-in, then times three warm `true` round trips', async () => {
     const bin = mkdtempSync(join(tmpdir(), 'rigsweep-probe-bin-'));
@@ -256,7 +311,13 @@ describe('nodeHealth (rigsweep nodes)', () => {
     };
     const health = await nodeHealth(shell, { ...node, healthCommand: 'exit 1' });
     expect(commands).toEqual([probeScript({ ...node, healthCommand: 'exit 1' }, { health: true, readings: true }), 'true', 'true', 'true']);
-    expect(health).toMatchObject({ reachable: true, gpu_tool: 'rocm-smi', gpus_seen: 4, load_1m: expect.any(Number), mem_available_bytes: expect.any(Number) });
+    expect(health).toMatchObject({
+      reachable: true,
+      gpu_tool: 'rocm-smi',
+      gpus_seen: 4,
+      load_1m: expect.any(Number) as unknown,
+      mem_available_bytes: expect.any(Number) as unknown,
+    });
     expect(health.latency_ms).toBeGreaterThan(0);
     expect(health.warnings.map((warning) => warning.label)).toEqual(expect.arrayContaining(['GPU 3 unknown', 'health_command']));
   });
@@ -268,7 +329,9 @@ describe('nodeHealth (rigsweep nodes)', () => {
       latency_ms: null,
       warnings: [{ label: 'unreachable', message: 'unreachable: cannot connect to u@rig1:22: connection refused' }],
     });
-    const stuck: ProbeShell = { run: async () => ({ exitCode: null, signal: null, stdout: '@@rigsweep:reached\n', stderr: '', timedOut: true, durationMs: 30_000 }) };
+    const stuck: ProbeShell = {
+      run: () => Promise.resolve({ exitCode: null, signal: null, stdout: '@@rigsweep:reached\n', stderr: '', timedOut: true, durationMs: 30_000 }),
+    };
     expect((await nodeHealth(stuck, node)).warnings[0].message).toBe('unreachable: connected, but the probe did not finish within 30 s');
   });
 });

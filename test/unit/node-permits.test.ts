@@ -111,7 +111,10 @@ describe('start permits on a node', () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // all four wait on their GPU's lock
     execFileSync('/bin/sh', ['-c', killWaitingJobsCommand('run-a', 0, { dir })]);
     await standby.ended;
-    const alive = (job: HeldJob) => execFileSync('/bin/sh', ['-c', `kill -0 ${job.pid} 2>/dev/null && echo yes || echo no`]).toString().trim();
+    const alive = (job: HeldJob) =>
+      execFileSync('/bin/sh', ['-c', `kill -0 ${job.pid} 2>/dev/null && echo yes || echo no`])
+        .toString()
+        .trim();
     expect([running, otherGpuRunning, otherRun, otherGpu, lookalike].map(alive)).toEqual(['yes', 'yes', 'yes', 'yes', 'yes']);
     for (const job of [running, otherGpuRunning, otherRun, otherGpu, lookalike]) process.kill(-job.pid, 'SIGKILL');
   });
@@ -125,7 +128,11 @@ describe('start permits on a node', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     execFileSync('/bin/sh', ['-c', killWaitingJobsCommand('run-a', 0, { jobId: 'j1', dir })]);
     await target.ended;
-    expect(execFileSync('/bin/sh', ['-c', `kill -0 ${longerId.pid} && echo alive`]).toString().trim()).toBe('alive');
+    expect(
+      execFileSync('/bin/sh', ['-c', `kill -0 ${longerId.pid} && echo alive`])
+        .toString()
+        .trim(),
+    ).toBe('alive');
     for (const job of [running, longerId]) process.kill(-job.pid, 'SIGKILL');
   });
 });

@@ -14,7 +14,10 @@ describe('run-scoped outputs (no --preserve-paths), as the seed made them', () =
   });
 
   it('replaces an absolute --output-file too (the step-3 generator writes absolute paths)', () => {
-    const step3 = job(['--seeds-file', '/home/m/s.json', '--output-file', '/home/m/dpa/full_scoring_results/chunk_0007.json'], 'full_scoring_results/chunk_0007.json');
+    const step3 = job(
+      ['--seeds-file', '/home/m/s.json', '--output-file', '/home/m/dpa/full_scoring_results/chunk_0007.json'],
+      'full_scoring_results/chunk_0007.json',
+    );
     expect(redirectOutputs(step3, RUN)).toMatchObject({
       args: ['--seeds-file', '/home/m/s.json', '--output-file', `${RUN}/chunk_0007.json`],
       expected_output: `${RUN}/chunk_0007.json`,
@@ -22,7 +25,10 @@ describe('run-scoped outputs (no --preserve-paths), as the seed made them', () =
   });
 
   it('names the file after expected_output when the two differ, so the job writes where it is checked', () => {
-    expect(redirectOutputs(job(['--output-file', 'a.json'], 'results/other.json'), RUN)).toMatchObject({ args: ['--output-file', `${RUN}/other.json`], expected_output: `${RUN}/other.json` });
+    expect(redirectOutputs(job(['--output-file', 'a.json'], 'results/other.json'), RUN)).toMatchObject({
+      args: ['--output-file', `${RUN}/other.json`],
+      expected_output: `${RUN}/other.json`,
+    });
     expect(redirectOutputs(job(['--n', '3'], 'results/only.json'), RUN)).toMatchObject({ args: ['--n', '3'], expected_output: `${RUN}/only.json` });
   });
 

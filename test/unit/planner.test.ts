@@ -23,7 +23,12 @@ describe('planBatches', () => {
   });
 
   it('covers every job exactly once, in order', () => {
-    for (const [jobs, nodes] of [[1, 1], [21, 1], [57, 2], [1000, 7]]) {
+    for (const [jobs, nodes] of [
+      [1, 1],
+      [21, 1],
+      [57, 2],
+      [1000, 7],
+    ]) {
       const plan = planBatches(jobs, nodes, seedBatching);
       const indices = plan.batches.flatMap((b) => Array.from({ length: b.end - b.start }, (_, i) => b.start + i));
       expect(indices).toEqual(Array.from({ length: jobs }, (_, i) => i));
@@ -33,13 +38,20 @@ describe('planBatches', () => {
 
   it('runs without batches when batching is disabled: no caps, no resets, jobs read in segments of 100', () => {
     const plan = planBatches(120, 4, { ...seedBatching, enabled: false });
-    expect(plan.batches).toEqual([{ index: 0, start: 0, end: 100 }, { index: 1, start: 100, end: 120 }]);
+    expect(plan.batches).toEqual([
+      { index: 0, start: 0, end: 100 },
+      { index: 1, start: 100, end: 120 },
+    ]);
     expect(plan).toMatchObject({ perNodeCap: null, resetBetweenBatches: false, cooldownSeconds: 0 });
   });
 
   it('reads a rolling sweep in segments of 100 with the per-node cap', () => {
     const plan = planBatches(250, 4, { ...seedBatching, mode: 'rolling' });
-    expect(plan.batches.map((b) => [b.start, b.end])).toEqual([[0, 100], [100, 200], [200, 250]]);
+    expect(plan.batches.map((b) => [b.start, b.end])).toEqual([
+      [0, 100],
+      [100, 200],
+      [200, 250],
+    ]);
     expect(plan).toMatchObject({ perNodeCap: 6, resetBetweenBatches: true, cooldownSeconds: 5 });
   });
 

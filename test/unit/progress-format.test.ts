@@ -57,7 +57,9 @@ describe('pace and ETA', () => {
 
   it('is unknown, not zero or infinite, before the first trial finished', () => {
     expect(sweepRate(progress({ done: 0, failed: 0 }), minutes(3))).toEqual({ perMinute: null, etaSeconds: null });
-    expect(countsLine(progress({ done: 0, failed: 0, running: 4, retries: 0 }), minutes(3))).toBe('0/50 done · 0 failed · 4 running · 0 retried · –/min · ETA –');
+    expect(countsLine(progress({ done: 0, failed: 0, running: 4, retries: 0 }), minutes(3))).toBe(
+      '0/50 done · 0 failed · 4 running · 0 retried · –/min · ETA –',
+    );
   });
 
   it('does not go negative when the workflow clock is ahead of the watcher', () => {
@@ -73,7 +75,13 @@ describe('pace and ETA', () => {
   });
 
   it('formats durations as a person reads them', () => {
-    expect([formatDuration(0), formatDuration(44.6), formatDuration(65), formatDuration(3599), formatDuration(7260)]).toEqual(['0s', '45s', '1m 05s', '59m 59s', '2h 01m']);
+    expect([formatDuration(0), formatDuration(44.6), formatDuration(65), formatDuration(3599), formatDuration(7260)]).toEqual([
+      '0s',
+      '45s',
+      '1m 05s',
+      '59m 59s',
+      '2h 01m',
+    ]);
   });
 });
 
@@ -84,8 +92,12 @@ describe('where the sweep is', () => {
   });
 
   it('says PAUSED once a pause was asked for, in the view and in the plain summary', () => {
-    expect(headerLine(progress({ pauseRequested: true, phase: 'paused' }), 'id')).toBe('sweep scorer_jobs (id) · batch 2/3 · paused · PAUSED: no new batch starts until resume');
-    expect(summaryLine(progress({ pauseRequested: true }), minutes(4))).toBe('[PROGRESS] batch 2/3 running (PAUSED): 20/50 done · 1 failed · 6 running · 2 retried · 5.0/min · ETA 6m 00s');
+    expect(headerLine(progress({ pauseRequested: true, phase: 'paused' }), 'id')).toBe(
+      'sweep scorer_jobs (id) · batch 2/3 · paused · PAUSED: no new batch starts until resume',
+    );
+    expect(summaryLine(progress({ pauseRequested: true }), minutes(4))).toBe(
+      '[PROGRESS] batch 2/3 running (PAUSED): 20/50 done · 1 failed · 6 running · 2 retried · 5.0/min · ETA 6m 00s',
+    );
   });
 });
 
@@ -96,20 +108,31 @@ describe('node lines', () => {
   });
 
   it('read a node with jobs running as ok, and every other state as it is', () => {
-    expect(['ok', 'running', 'resetting', 'cooling down', 'left out', 'excluded'].map((state) => nodeStateLabel({ state: state as NodeProgress['state'] }))).toEqual([
-      'ok',
-      'ok',
-      'resetting',
-      'cooling down',
-      'left out',
-      'excluded',
-    ]);
+    expect(
+      ['ok', 'running', 'resetting', 'cooling down', 'left out', 'excluded'].map((state) => nodeStateLabel({ state: state as NodeProgress['state'] })),
+    ).toEqual(['ok', 'ok', 'resetting', 'cooling down', 'left out', 'excluded']);
   });
 
   it('give name, GPUs, state, results, the last finished job and excluded GPUs', () => {
-    const busy = node({ busyGpus: [0, 1, 2], excludedGpus: [3], state: 'running', done: 12, failed: 1, lastFinished: { job_id: 'scorer_trial_7', success: true, runtime: 4.06 } });
-    expect(nodeLine(busy, { name: 13, strip: 4 })).toBe('  192.168.3.120 ■■■× 3/4 busy    ok            12 done, 1 failed   last scorer_trial_7 ✓ 4.1s  excluded GPU 3');
-    const failed = node({ name: 'localhost', gpuCount: 2, state: 'cooling down', done: 3, failed: 3, lastFinished: { job_id: 't9', success: false, runtime: 0.24 } });
+    const busy = node({
+      busyGpus: [0, 1, 2],
+      excludedGpus: [3],
+      state: 'running',
+      done: 12,
+      failed: 1,
+      lastFinished: { job_id: 'scorer_trial_7', success: true, runtime: 4.06 },
+    });
+    expect(nodeLine(busy, { name: 13, strip: 4 })).toBe(
+      '  192.168.3.120 ■■■× 3/4 busy    ok            12 done, 1 failed   last scorer_trial_7 ✓ 4.1s  excluded GPU 3',
+    );
+    const failed = node({
+      name: 'localhost',
+      gpuCount: 2,
+      state: 'cooling down',
+      done: 3,
+      failed: 3,
+      lastFinished: { job_id: 't9', success: false, runtime: 0.24 },
+    });
     expect(nodeLine(failed, { name: 13, strip: 4 })).toBe('  localhost     □□   0/2 busy    cooling down  3 done, 3 failed    last t9 ✗ 0.2s');
     expect(nodeLine(node({ state: 'left out' }), { name: 13, strip: 4 })).toBe('  192.168.3.120 □□□□ 0/4 busy    left out      0 done, 0 failed');
   });

@@ -16,15 +16,22 @@ describe('replaying recorded sweeps against the current workflow code', () => {
   // Bundled once from the sources, not per history: webpack is most of a replay's time.
   let bundle: WorkflowBundle;
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+    bundle = await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS,
+      logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
   }, 120_000);
 
   it('has histories to replay', () => {
     expect(files.length).toBeGreaterThanOrEqual(6);
   });
 
-  it.each(files)('%s', async (name) => {
-    const history = JSON.parse(readFileSync(join(HISTORIES, name), 'utf8'));
-    await Worker.runReplayHistory({ workflowBundle: bundle, replayName: name }, history, name.replace(/\.json$/, ''));
-  }, 60_000);
+  it.each(files)(
+    '%s',
+    async (name) => {
+      const history: unknown = JSON.parse(readFileSync(join(HISTORIES, name), 'utf8'));
+      await Worker.runReplayHistory({ workflowBundle: bundle, replayName: name }, history, name.replace(/\.json$/, ''));
+    },
+    60_000,
+  );
 });

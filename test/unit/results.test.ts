@@ -2,12 +2,39 @@ import { describe, expect, it } from 'vitest';
 import { buildResultsJson, type JobResult, MAX_JOBS_IN_RESULT } from '../../src/shared/results';
 
 const job = (i: number, success: boolean): JobResult => ({
-  job_id: `j${i}`, success, node: i % 2 ? 'rig' : 'localhost', gpu_id: 0, batch: 1, runtime: 1, exit_code: success ? 0 : 1, signal: null,
-  failure_mode: success ? null : 'EXIT_CODE', error: null, output_file: null, local_output: null, started_at: '', ended_at: '', stderr_tail: '', attempt: 1, attempts: [],
+  job_id: `j${i}`,
+  success,
+  node: i % 2 ? 'rig' : 'localhost',
+  gpu_id: 0,
+  batch: 1,
+  runtime: 1,
+  exit_code: success ? 0 : 1,
+  signal: null,
+  failure_mode: success ? null : 'EXIT_CODE',
+  error: null,
+  output_file: null,
+  local_output: null,
+  started_at: '',
+  ended_at: '',
+  stderr_tail: '',
+  attempt: 1,
+  attempts: [],
 });
 const context = (totalJobs: number) => ({
-  runId: 'r', totalJobs, runtimeSeconds: 1.23456, timestamp: 't', outputDir: '/o', resultsFile: '/o/results.jsonl', preservePaths: false, batches: 1,
-  nodes: [{ name: 'localhost', gpuCount: 2 }, { name: 'rig', gpuCount: 8, gpuType: 'RX 6600' }], warnings: [], preflight: [],
+  runId: 'r',
+  totalJobs,
+  runtimeSeconds: 1.23456,
+  timestamp: 't',
+  outputDir: '/o',
+  resultsFile: '/o/results.jsonl',
+  preservePaths: false,
+  batches: 1,
+  nodes: [
+    { name: 'localhost', gpuCount: 2 },
+    { name: 'rig', gpuCount: 8, gpuType: 'RX 6600' },
+  ],
+  warnings: [],
+  preflight: [],
 });
 
 describe('the Results JSON', () => {

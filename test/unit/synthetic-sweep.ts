@@ -8,7 +8,14 @@ import type { TimelineEntry } from '../../src/shared/timeline';
 export const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 
 /** One attempt, `startS` seconds after T0. */
-export function attempt(attemptNumber: number, node: string, gpu: number, startS: number, runtime: number, failure: Partial<AttemptSummary> = {}): AttemptSummary {
+export function attempt(
+  attemptNumber: number,
+  node: string,
+  gpu: number,
+  startS: number,
+  runtime: number,
+  failure: Partial<AttemptSummary> = {},
+): AttemptSummary {
   return {
     attempt: attemptNumber,
     node,
@@ -97,7 +104,8 @@ export function syntheticSweep(count: number, options: { nodes?: string[]; gpus?
     const end = Math.max(...laneFree) + 0.2;
     timeline.push({ kind: 'batch', batch, start_ms: T0 + clock * 1000, end_ms: T0 + end * 1000 });
     if (first + batchSize < count) {
-      for (const node of nodes.slice(1)) timeline.push({ kind: 'reset', batch: batch + 1, node, start_ms: T0 + end * 1000, end_ms: T0 + (end + 0.6) * 1000, ok: node !== nodes[2] });
+      for (const node of nodes.slice(1))
+        timeline.push({ kind: 'reset', batch: batch + 1, node, start_ms: T0 + end * 1000, end_ms: T0 + (end + 0.6) * 1000, ok: node !== nodes[2] });
       timeline.push({ kind: 'cooldown', batch: batch + 1, start_ms: T0 + (end + 0.6) * 1000, end_ms: T0 + (end + 5.6) * 1000 });
       clock = end + 5.6;
     }

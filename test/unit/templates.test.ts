@@ -25,7 +25,7 @@ describe('trial_command templates', () => {
     expect(parseTemplate('a {trial').ok).toBe(false);
   });
 
-  it("names trials as the seed did", () => {
+  it('names trials as the seed did', () => {
     expect(trialJobId(7)).toBe('trial_0007');
     expect(trialJobId(12345)).toBe('trial_12345');
   });

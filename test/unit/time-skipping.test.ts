@@ -8,7 +8,7 @@ import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { TimeSkippingActivities } from '../fixtures/time-skipping-workflow';
+import type { sleepTwoHoursThenStamp, TimeSkippingActivities } from '../fixtures/time-skipping-workflow';
 import { serverPort, startTimeSkipping, stopTimeSkipping, testServerPids } from '../harness/time-skipping';
 
 const TWO_HOURS_MS = 2 * 60 * 60 * 1000;
@@ -30,7 +30,7 @@ test('a 2-hour sleep then an activity completes in far less real time, and stop 
   expect(testServerPids(port)).toHaveLength(1);
 
   const taskQueue = `time-skipping-${randomUUID()}`;
-  const activities: TimeSkippingActivities = { stamp: async (label) => `stamped ${label}` };
+  const activities: TimeSkippingActivities = { stamp: (label) => Promise.resolve(`stamped ${label}`) };
   const worker = await Worker.create({
     connection: current.nativeConnection,
     taskQueue,
@@ -42,7 +42,7 @@ test('a 2-hour sleep then an activity completes in far less real time, and stop 
   const realStart = Date.now();
   const workflowId = `time-skipping-${randomUUID()}`;
   const result = await worker.runUntil(
-    current.client.workflow.execute('sleepTwoHoursThenStamp', { taskQueue, workflowId, args: ['probe'] }),
+    current.client.workflow.execute<typeof sleepTwoHoursThenStamp>('sleepTwoHoursThenStamp', { taskQueue, workflowId, args: ['probe'] }),
   );
   const realMs = Date.now() - realStart;
   const serverMs = (await current.currentTimeMs()) - serverStart;

@@ -28,18 +28,24 @@ function imports(folder: string): { file: string; line: string; typeOnly: boolea
 describe('the workflow sandbox border', () => {
   it('workflows import only @temporalio/workflow, shared code, their own helpers, and types', () => {
     const offending = imports('workflows').filter(
-      ({ from, typeOnly }) => !typeOnly && !(from === '@temporalio/workflow' || from === '@temporalio/common' || from.startsWith('./') || from.startsWith('../shared/')),
+      ({ from, typeOnly }) =>
+        !typeOnly && !(from === '@temporalio/workflow' || from === '@temporalio/common' || from.startsWith('./') || from.startsWith('../shared/')),
     );
     expect(offending).toEqual([]);
   });
 
   it('shared code imports nothing from Node, activities or rigs', () => {
-    const offending = imports('shared').filter(({ from, typeOnly }) => !typeOnly && !['zod', '@temporalio/workflow', '@temporalio/common'].includes(from) && !from.startsWith('./'));
+    const offending = imports('shared').filter(
+      ({ from, typeOnly }) => !typeOnly && !['zod', '@temporalio/workflow', '@temporalio/common'].includes(from) && !from.startsWith('./'),
+    );
     expect(offending).toEqual([]);
   });
 
   it('bundles for the sandbox', async () => {
-    const { code } = await bundleWorkflowCode({ workflowsPath: join(SRC, 'workflows', 'index.ts'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: join(SRC, 'workflows', 'index.ts'),
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+    });
     expect(code).toContain('trialSweep');
   }, 60_000);
 });

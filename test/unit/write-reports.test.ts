@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { writeResultsActivity } from '../../src/activities/write-results';
 import { writeReports } from '../../src/reports/write-reports';
 import { appendJobResults } from '../../src/results/run-files';
+import type { ResultsJson } from '../../src/shared/results';
 import type { SweepPlan } from '../../src/shared/sweep-plan';
+import { readJson } from '../harness/read-json';
 import { attempt, failedWith, jobRecord, T0 } from './synthetic-sweep';
 
 const jobs = [
@@ -38,9 +40,18 @@ describe('writing the reports into a results folder', () => {
     mkdirSync(join(dir, 'report.html')); // renaming the report onto a directory fails
     await expect(writeReports(dir)).rejects.toThrow();
     expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
-    const plan = { runId: 'r', totalJobs: 2, resultsDir: dir, preservePaths: false, batches: [], nodes: [], jobSource: { kind: 'inline' }, configFile: 'c.json' } as unknown as SweepPlan;
+    const plan = {
+      runId: 'r',
+      totalJobs: 2,
+      resultsDir: dir,
+      preservePaths: false,
+      batches: [],
+      nodes: [],
+      jobSource: { kind: 'inline' },
+      configFile: 'c.json',
+    } as unknown as SweepPlan;
     const results = await writeResultsActivity({ plan, startedAtMs: T0, warnings: [], preflight: [] });
     expect(results).toMatchObject({ run_id: 'r', successful: 2 });
-    expect(JSON.parse(readFileSync(join(dir, 'sweep_results.json'), 'utf8')).successful).toBe(2);
+    expect(readJson<ResultsJson>(join(dir, 'sweep_results.json')).successful).toBe(2);
   });
 });
