@@ -105,10 +105,11 @@ describe('standby jobs on GPUs without a stagger', () => {
   });
 
   it('withdraws a waiting job from a node the operator excludes and runs it elsewhere as the same attempt', async () => {
-    // 8 s trials: the withdrawal reaches the waiting job with its activity's next heartbeat (≤ 2 s).
+    // 6 s trials: the rig's trial still runs when the exclusion's withdrawal reaches its standby
+    // (an activity of its own, started at once), so the standby cannot have started there.
     const worker = await startWorkerProcess(config, env, work);
     try {
-      const { id, runs } = await startSweep('sb', 4, 8);
+      const { id, runs } = await startSweep('sb', 4, 6);
       const rig = rigs.rigs[0].address;
       let withdrawn = '';
       await waitUntil('a job running on the rig and one waiting behind it', () => {

@@ -110,10 +110,13 @@ describe('a sweep that continues as new', () => {
     // Jobs cost 6-10 events each: the run is not yet due at its first growth (~96 jobs dispatched)
     // and is due at its second (~196): it grows once, to 200 jobs, then hands over.
     const threshold = 1100;
+    // The last job of the first 100 runs 4 s, the others 0.1 s: if the segment grows, the next
+    // jobs start on the other GPUs while it runs; if it drained, they would wait for its end.
+    const lastOfFirstSegment = 99;
     const jobs = Array.from({ length: count }, (_, i) => ({
       job_id: `grow_${String(i).padStart(3, '0')}`,
       script: 'fake_trial.py',
-      args: ['--job', `grow_${String(i).padStart(3, '0')}`, '--sleep', '0.5', '--output', `out/grow_${i}.json`],
+      args: ['--job', `grow_${String(i).padStart(3, '0')}`, '--sleep', i === lastOfFirstSegment ? '4' : '0.1', '--output', `out/grow_${i}.json`],
       expected_output: `out/grow_${i}.json`,
     }));
     const unbatched = writeUserConfig(work, 'unbatched_config.json', { ...readJson<Record<string, unknown>>(config), job_batching: { enabled: false } });
@@ -142,10 +145,9 @@ describe('a sweep that continues as new', () => {
 
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('grow_'));
     expect(runs.map((r) => r.jobId).sort()).toEqual(jobs.map((j) => j.job_id));
-    // Grown, not drained: the 101st job started while some of the first 100 still ran (half-second
-    // trials, so the last of them still run when the next segment's first is dispatched right after).
+    // Grown, not drained: the 101st job started while the last of the first 100 still ran.
     const firstOfNextSegment = runs.find((r) => r.jobId === 'grow_100')!.start;
-    expect(runs.filter((r) => Number(r.jobId.slice(5)) < 100).some((r) => r.end > firstOfNextSegment)).toBe(true);
+    expect(runs.find((r) => r.jobId === `grow_${String(lastOfFirstSegment).padStart(3, '0')}`)!.end).toBeGreaterThan(firstOfNextSegment);
     const records = readFileSync(join(runFolder(join(work, 'out'), id), 'results.jsonl'), 'utf8')
       .trim()
       .split('\n')

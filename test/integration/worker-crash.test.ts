@@ -28,6 +28,8 @@ let env: CliEnv;
 let work: string;
 let nodes: NodeUnderTest[];
 let unstaggered: string;
+/** Jobs 2-5 run 18 s, the others 0.3 s. */
+const LONG = new Set([2, 3, 4, 5]);
 
 beforeAll(async () => {
   const cluster = await startTestCluster('crash', inject('temporalAddress'), { rigCount: 1, localGpus: 2, rigGpus: 2, stagger: 0.1 });
@@ -61,13 +63,22 @@ async function startWithWorker(prefix: string, count: number, sleepOf: (i: numbe
 
 describe('a worker killed -9 mid-batch', () => {
   it('is replaced by another that finishes the sweep: nothing finished runs again, nothing runs twice at once, and standbys waiting on the GPUs are killed too', async () => {
-    // Without a stagger, jobs 0-1 (short) finish first, then two jobs wait on the nodes as standbys
-    // behind the four long ones (18 s) when the worker dies; the long ones still run when Temporal
+    // Without a stagger, short jobs finish first, then two jobs wait on the nodes as standbys
+    // behind long ones (18 s) when the worker dies; the long ones still run when Temporal
     // retries them 10-12 s later, so each lost copy must be killed before its job runs again.
-    const { first, id, runs } = await startWithWorker('sbcrash_', 8, (i) => (i >= 2 && i < 6 ? '18' : '0.3'), unstaggered);
+    const { first, id, runs } = await startWithWorker('sbcrash_', 8, (i) => (LONG.has(i) ? '18' : '0.3'), unstaggered);
+    // Which job waits behind which is the dispatcher's choice: wait until only long jobs run, with
+    // at least two finished before and two waiting behind them, so every copy running at the crash
+    // is still running when Temporal retries it.
+    const isLong = (jobId: string) => LONG.has(Number(jobId.slice('sbcrash_'.length)));
     await waitUntil(
-      'four long jobs running and two waiting behind them',
-      () => runs().filter((r) => !r.endRecord).length >= 4 && jobsWaitingForPermit('sbcrash_').length >= 2,
+      'two jobs finished, only long jobs running and two waiting behind them',
+      () => {
+        const all = runs();
+        const running = all.filter((r) => !r.endRecord);
+        const finished = all.filter((r) => r.endRecord);
+        return finished.length >= 2 && running.length >= 2 && running.every((r) => isLong(r.jobId)) && jobsWaitingForPermit('sbcrash_').length >= 2;
+      },
       30_000,
     );
     const waitingAtCrash = jobsWaitingForPermit('sbcrash_').map((waiting) => waiting.jobId);
