@@ -33,7 +33,7 @@ let nodes: NodeUnderTest[];
 let worker: Awaited<ReturnType<typeof startWorkerProcess>>;
 let config: string;
 
-const JOBS = 24;
+const JOBS = 18;
 const jobs = Array.from({ length: JOBS }, (_, i) => ({
   job_id: `steer_${String(i).padStart(2, '0')}`,
   script: 'fake_trial.py',

@@ -37,7 +37,7 @@ import {
   type NodeUnderTest,
   type TrialRun,
 } from '../harness/sweep-fixture';
-import { checkRules, makespan, resetCalls, rollingBuilt, shapeCluster, shapeJobs, shapeReferences, type ShapeMode } from './cluster-shape';
+import { checkRules, makespan, resetCalls, rollingBuilt, SHAPE, shapeCluster, shapeJobs, shapeReferences, type ShapeMode } from './cluster-shape';
 import { runOverhead, workerLaunches } from './fast-start';
 import { busyShare, machineBusySeconds, quantile } from './figures';
 import { LONG_TRIALS, longSweep } from './long-sweep';
@@ -266,6 +266,7 @@ async function shapeSweep(mode: ShapeMode, refs: { seed: number; bound: number }
     '--max-retries',
     '0',
   ];
+  const estimate = await coreEstimate(args);
   const run = await runCli(args, { ...env, taskQueue: `${env.taskQueue}-${mode}` }, { cwd: work, timeoutMs: 600_000 });
   const to = Date.now() / 1000;
   if (run.exitCode !== 0) {
@@ -281,6 +282,19 @@ async function shapeSweep(mode: ShapeMode, refs: { seed: number; bound: number }
   const met = (target.seed === undefined || vsSeed <= target.seed) && (target.bound === undefined || vsBound <= target.bound);
   const targetText = target.seed !== undefined ? `x seed ≤ ${target.seed}` : `x bound ≤ ${target.bound}`;
   rows.push([label, `${span.toFixed(1)} s / ${vsSeed.toFixed(2)} / ${vsBound.toFixed(2)} (${targetText}: ${met ? 'met' : 'MISSED'}); rules: ${rules}`]);
+  rows.push([`(c) ${mode}: the core's estimate (rigsweep plan) / x measured`, `${estimate.toFixed(1)} s / ${(span / estimate).toFixed(2)}`]);
+}
+
+/**
+ * What `rigsweep plan` expects of the same sweep: the dispatcher core on a virtual clock, every
+ * trial SHAPE.trialSeconds long and resets instant, so measured / estimate is what the real stack
+ * (SSH, process starts, resets, the Temporal round trips) adds to the policy.
+ */
+async function coreEstimate(runArgs: string[]): Promise<number> {
+  const plan = await runCli(['plan', ...runArgs.slice(1), '--expected-trial-seconds', String(SHAPE.trialSeconds)], env, { cwd: work });
+  const marker = plan.stdout.indexOf('Dry run JSON:\n');
+  if (plan.exitCode !== 0 || marker < 0) throw new Error(`rigsweep plan failed (exit ${plan.exitCode}): ${plan.stderr}`);
+  return (JSON.parse(plan.stdout.slice(marker + 'Dry run JSON:\n'.length)) as { eta_seconds: number }).eta_seconds;
 }
 
 /**
