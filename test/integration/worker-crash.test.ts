@@ -69,25 +69,36 @@ describe('a worker killed -9 mid-batch', () => {
     const { first, id, runs } = await startWithWorker('sbcrash_', 8, (i) => (LONG.has(i) ? '18' : '0.3'), unstaggered);
     // Which job waits behind which is the dispatcher's choice: wait until only long jobs run, with
     // at least two finished before and two waiting behind them, so every copy running at the crash
-    // is still running when Temporal retries it.
+    // is still running when Temporal retries it. Waiting: a start command on the node whose trial
+    // has not recorded its start (the command line holds RIGSWEEP_GO until its exec). The picture
+    // must hold for 2 s: no job is caught between its permit and its trial's start, and a finished
+    // job's end has reached the sweep (a trial that ended but whose worker died before saying so
+    // runs again).
     const isLong = (jobId: string) => LONG.has(Number(jobId.slice('sbcrash_'.length)));
+    const picture = () => {
+      const all = runs();
+      const started = new Set(all.map((r) => r.jobId));
+      return {
+        finished: all.filter((r) => r.endRecord).map((r) => r.jobId),
+        running: all.filter((r) => !r.endRecord).map((r) => r.jobId),
+        waiting: [...new Set(jobsWaitingForPermit('sbcrash_').map((w) => w.jobId))].filter((jobId) => !started.has(jobId)),
+      };
+    };
+    let before = '';
+    let since = Date.now();
+    let atCrash = picture();
     await waitUntil(
-      'two jobs finished, only long jobs running and two waiting behind them',
+      'two jobs finished, only long jobs running and two waiting behind them, the same for 2 s',
       () => {
-        const all = runs();
-        const running = all.filter((r) => !r.endRecord);
-        const finished = all.filter((r) => r.endRecord);
-        return finished.length >= 2 && running.length >= 2 && running.every((r) => isLong(r.jobId)) && jobsWaitingForPermit('sbcrash_').length >= 2;
+        atCrash = picture();
+        const { finished, running, waiting } = atCrash;
+        const now = JSON.stringify(atCrash);
+        if (now !== before) [before, since] = [now, Date.now()];
+        return Date.now() - since >= 2000 && finished.length >= 2 && running.length >= 2 && running.every(isLong) && waiting.length >= 2;
       },
       30_000,
     );
-    const waitingAtCrash = jobsWaitingForPermit('sbcrash_').map((waiting) => waiting.jobId);
-    const finishedAtCrash = runs()
-      .filter((r) => r.endRecord)
-      .map((r) => r.jobId);
-    const runningAtCrash = runs()
-      .filter((r) => !r.endRecord)
-      .map((r) => r.jobId);
+    const { finished: finishedAtCrash, running: runningAtCrash, waiting: waitingAtCrash } = atCrash;
     process.kill(first.pid, 'SIGKILL');
     const crashedAt = Date.now() / 1000;
 
