@@ -259,13 +259,36 @@ async function runOne(scenario: Scenario): Promise<void> {
   }
 }
 
+/** Under `npm run fuzz`: shrink a failure, with no time limit but the fuzz config's. */
+const fuzzing = Boolean(process.env.RIGSWEEP_FUZZ_SCENARIOS);
+
 describe('the trialSweep workflow over generated sweeps', () => {
-  it(`keeps every rule in ${SCENARIOS} generated sweeps, under the time-skipping server`, async () => {
-    // A fresh seed each run; fast-check prints it on a failure. `npm test` reports the failing
-    // scenario as found (a workflow scenario takes seconds); `npm run fuzz -- --workflow` shrinks it.
-    const seed = Number(process.env.RIGSWEEP_FUZZ_SEED || Date.now() % 2 ** 31);
-    const path = process.env.RIGSWEEP_FUZZ_PATH;
-    const endOnFailure = !process.env.RIGSWEEP_FUZZ_SCENARIOS;
-    await fc.assert(fc.asyncProperty(scenarioArb({ small: true }), runOne), { numRuns: SCENARIOS, seed, endOnFailure, ...(path ? { path } : {}) });
-  }, 900_000);
+  it(
+    `keeps every rule in ${SCENARIOS} generated sweeps, under the time-skipping server`,
+    async () => {
+      // A fresh seed each run; fast-check prints it on a failure. `npm test` reports the failing
+      // scenario as found (a workflow scenario takes seconds); `npm run fuzz -- --workflow` shrinks
+      // it, which can take long (a stuck sweep costs 90 s a try), so the first failure is printed
+      // at once, before shrinking starts.
+      const seed = Number(process.env.RIGSWEEP_FUZZ_SEED || Date.now() % 2 ** 31);
+      const path = process.env.RIGSWEEP_FUZZ_PATH;
+      let failures = 0;
+      const checked = async (scenario: Scenario) => {
+        try {
+          await runOne(scenario);
+        } catch (error) {
+          if (fuzzing && failures++ === 0)
+            process.stderr.write(`workflow tier, seed ${seed}: first failure, shrinking now:\n${JSON.stringify(scenario)}\n${String(error)}\n`);
+          throw error;
+        }
+      };
+      await fc.assert(fc.asyncProperty(scenarioArb({ small: true }), checked), {
+        numRuns: SCENARIOS,
+        seed,
+        endOnFailure: !fuzzing,
+        ...(path ? { path } : {}),
+      });
+    },
+    fuzzing ? undefined : 900_000,
+  );
 });
