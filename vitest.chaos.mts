@@ -10,7 +10,7 @@ const faultTests = [
   'test/integration/worker-crash.test.ts',
   'test/integration/network-cut.test.ts',
   'test/integration/server-restart.test.ts',
-  'test/integration/ssh-and-control.test.ts', // the three cancels
+  'test/integration/three-cancels.test.ts',
   'test/integration/cancel-anywhere.test.ts', // a cancel in every phase of a sweep
   'test/integration/bad-input.test.ts',
 ];

@@ -1,58 +1,17 @@
 /**
- * Drives rigsweep the way a user does — the real `rigsweep` CLI against the real dev server and
- * the sshd test rigs — and reads back what the rigs recorded.
+ * The test cluster — localhost and the sshd test rigs as config nodes, the user's files — and
+ * what the rigs recorded: trial runs, waiting start commands, run folders. Driving rigsweep
+ * itself is `./cli`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { findTemporalCli } from '../../src/cli/dev-server';
 import { SWEEP_MARKER } from '../../src/inputs/run-folder';
 import type { NodeConfig } from '../../src/shared/config';
-import type { ResultsJson } from '../../src/shared/results';
-import type { trialSweep } from '../../src/workflows/trial-sweep';
 import { readTrialRecords, startRigs, type TestRigs, type TrialRecord } from './rigs';
-import { type ProcessRun, runProcess } from './run-process';
+import type { CliEnv } from './cli';
 
-export const CLI = resolve(__dirname, '..', '..', 'bin', 'rigsweep.js');
 export const FAKE_TRIAL = resolve(__dirname, '..', 'fixtures', 'fake_trial.py');
-
-export interface CliRun extends ProcessRun {
-  /** The Results JSON printed after `Results JSON:` (undefined when none was printed). */
-  results?: ResultsJson;
-}
-
-export interface CliEnv {
-  temporalAddress: string;
-  taskQueue: string;
-  home: string;
-}
-
-/** Runs `rigsweep <args>` as a user would, with its own HOME (ssh keys, known_hosts). */
-export async function runCli(
-  args: string[],
-  env: CliEnv,
-  options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {},
-): Promise<CliRun> {
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...options.env,
-    HOME: env.home,
-    TEMPORAL_ADDRESS: env.temporalAddress,
-    RIGSWEEP_TASK_QUEUE: env.taskQueue,
-  };
-  delete childEnv.SSH_CONNECTION; // the fake trial reads it to tell rigs from localhost
-  delete childEnv.SSH_AUTH_SOCK; // the harness key file is the only credential
-  const run = await runProcess(process.execPath, [CLI, ...args], {
-    cwd: options.cwd,
-    env: childEnv,
-    timeoutMs: options.timeoutMs ?? 180_000,
-    onSpawn: options.onSpawn,
-  });
-  const marker = run.stdout.indexOf('Results JSON:\n');
-  return { ...run, results: marker >= 0 ? (JSON.parse(run.stdout.slice(marker + 'Results JSON:\n'.length)) as ResultsJson) : undefined };
-}
 
 export interface NodeUnderTest {
   /** The node's name in rigsweep's output: its hostname in the config. */
@@ -103,6 +62,16 @@ export function clusterNodes(rigs: TestRigs, options: { localGpus?: number; rigG
     })),
   ];
   return { nodes, configNodes };
+}
+
+/** `count` jobs `<prefix><i>` of the fake trial, each sleeping `sleep` seconds and writing `out/<prefix><i>.json`. */
+export function fakeTrialJobs(prefix: string, count: number, sleep: string) {
+  return Array.from({ length: count }, (_, i) => ({
+    job_id: `${prefix}${i}`,
+    script: 'fake_trial.py',
+    args: ['--job', `${prefix}${i}`, '--sleep', sleep, '--output', `out/${prefix}${i}.json`],
+    expected_output: `out/${prefix}${i}.json`,
+  }));
 }
 
 /** Writes a config shaped like the user's: their nodes plus sections rigsweep must ignore. */
@@ -174,89 +143,6 @@ export function copyFakeTrial(dir: string): void {
   copyFileSync(FAKE_TRIAL, join(dir, 'fake_trial.py'));
 }
 
-/**
- * A long-running `rigsweep worker`, as an operator starts one; stopped with SIGINT. `args` are
- * further worker flags, `env` further environment (e.g. RIGSWEEP_METRICS_PORT); `pid` lets perf
- * runs read the worker's memory from /proc.
- */
-export async function startWorkerProcess(
-  configFile: string,
-  env: CliEnv,
-  cwd: string,
-  options: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
-): Promise<{ stop(): Promise<number | null>; stderr(): string; pid: number }> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--config', configFile, ...(options.args ?? [])], {
-    cwd,
-    env: {
-      ...process.env,
-      ...options.env,
-      HOME: env.home,
-      TEMPORAL_ADDRESS: env.temporalAddress,
-      RIGSWEEP_TASK_QUEUE: env.taskQueue,
-      SSH_CONNECTION: '',
-      SSH_AUTH_SOCK: '',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  await new Promise<void>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${stderr}`)), 60_000);
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      if (stderr.includes('rigsweep worker polling')) {
-        clearTimeout(timer);
-        resolvePromise();
-      }
-    });
-    child.once('exit', () => reject(new Error(`worker exited:\n${stderr}`)));
-  });
-  return {
-    pid: child.pid!,
-    stderr: () => stderr,
-    stop: () =>
-      new Promise((resolvePromise) => {
-        child.once('exit', (code) => resolvePromise(code));
-        child.kill('SIGINT');
-      }),
-  };
-}
-
-/** What `temporal workflow start --output json` prints. */
-export interface TemporalCliStarted {
-  runId: string;
-}
-
-/** What `temporal workflow execute|result --output json` prints for a sweep. */
-export interface TemporalCliResult {
-  result: ResultsJson;
-}
-
-/** Runs the official `temporal` CLI against the test server. */
-export function temporalCli(args: string[], env: CliEnv): Promise<CliRun> {
-  return runProcess(findTemporalCliForTests(), [...args, '--address', env.temporalAddress]);
-}
-
-function findTemporalCliForTests(): string {
-  const cli = findTemporalCli();
-  if (!cli) throw new Error('temporal CLI not found (scripts/setup.sh installs it)');
-  return cli;
-}
-
-/**
- * With RIGSWEEP_RECORD_HISTORIES=<dir>, saves a finished sweep's event history there: the replay
- * tests run the current workflow code against these real histories, so a change that would break
- * running sweeps fails a test first. Refresh them with `npm run record-histories`.
- */
-export async function recordHistory(env: CliEnv, workflowId: string, name: string, runId?: string): Promise<void> {
-  const dir = process.env.RIGSWEEP_RECORD_HISTORIES;
-  if (!dir) return;
-  const shown = await temporalCli(['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'], env);
-  if (shown.exitCode !== 0) throw new Error(`cannot record the history of ${workflowId}: ${shown.stderr}`);
-  mkdirSync(dir, { recursive: true });
-  // Compact: a history is data for the replay test, not something to read line by line.
-  writeFileSync(join(dir, `${name}.json`), JSON.stringify(JSON.parse(shown.stdout)) + '\n');
-}
-
 export interface TestCluster {
   /** A fresh folder for configs, jobs and results, readable by the rig user. */
   work: string;
@@ -289,16 +175,6 @@ export async function waitUntil(what: string, check: () => Promise<boolean> | bo
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** The sweep's Results JSON through a Temporal client, following a continue-as-new chain. */
-export async function sweepResult(env: CliEnv, workflowId: string): Promise<ResultsJson> {
-  const connection = await Connection.connect({ address: env.temporalAddress });
-  try {
-    return await new Client({ connection }).workflow.getHandle<typeof trialSweep>(workflowId).result();
-  } finally {
-    await connection.close();
   }
 }
 

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { NodeConfig } from '../../src/shared/config';
 import { reportChaos } from '../harness/chaos-report';
 import { readTrialRecords, type TestRigs } from '../harness/rigs';
-import { runCli, startTestCluster, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import { runCli, type CliEnv } from '../harness/cli';
+import { startTestCluster, writeJobs, writeUserConfig, type NodeUnderTest } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;

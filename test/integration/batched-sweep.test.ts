@@ -10,19 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ResultsJson } from '../../src/shared/results';
 import { readJson } from '../harness/read-json';
 import { readCalls, startRigs, type TestRigs, type TrialOutput } from '../harness/rigs';
-import {
-  clusterNodes,
-  collectRuns,
-  maxOverlap,
-  recordHistory,
-  runCli,
-  writeJobs,
-  writeUserConfig,
-  type CliEnv,
-  type CliRun,
-  type NodeUnderTest,
-  type TrialRun,
-} from '../harness/sweep-fixture';
+import { recordHistory, runCli, type CliEnv, type CliRun, sweepArgs } from '../harness/cli';
+import { clusterNodes, collectRuns, maxOverlap, writeJobs, writeUserConfig, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 
 const NASTY_ARGS = ['$(touch pwned1)', '`touch pwned2`', 'a;touch pwned3', "it's", '"quoted"', 'new\nline', '{"lr": 0.1, "layers": [1, 2]}', '$HOME', ''];
 const COOLDOWN = 2;
@@ -87,7 +76,7 @@ describe('a 50-job sweep through rigsweep run', () => {
 
   beforeAll(async () => {
     const jobsFile = writeJobs(work, 'scorer_jobs.json', jobsFor('big', 50));
-    run = await runCli(['run', '--jobs-file', jobsFile, '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'out')], env);
+    run = await runCli(sweepArgs('run', jobsFile, configFile, join(work, 'out')), env);
     runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('big_'));
     await recordHistory(env, run.results!.workflow_id, 'barrier-50-jobs-3-batches');
   });
@@ -216,7 +205,7 @@ describe('a sweep of at most max_jobs_per_batch jobs', () => {
   it('runs as one batch with no reset and no cooldown', async () => {
     const resetsBefore = sudoResets().length;
     const jobsFile = writeJobs(work, 'small_jobs.json', jobsFor('small', 20));
-    const run = await runCli(['run', '--jobs-file', jobsFile, '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'out')], env);
+    const run = await runCli(sweepArgs('run', jobsFile, configFile, join(work, 'out')), env);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^\[BATCH 1\/1\] 20 jobs$/m);
     expect(run.stdout).not.toContain('[COOLDOWN]');

@@ -10,7 +10,8 @@ import type { benchJson } from '../../src/cli/bench-table';
 import type { ResultsJson } from '../../src/shared/results';
 import { readJson } from '../harness/read-json';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, runCli, writeUserConfig, type CliEnv, type CliRun, type NodeUnderTest, type TrialRun, startTestCluster } from '../harness/sweep-fixture';
+import { runCli, type CliEnv, type CliRun } from '../harness/cli';
+import { collectRuns, writeUserConfig, type NodeUnderTest, type TrialRun, startTestCluster } from '../harness/sweep-fixture';
 
 const VALUES = ['100', '200', '300'];
 const TRIALS = 6;

@@ -16,19 +16,8 @@ import type { ResultsJson } from '../../src/shared/results';
 import { jobsFinishedButNotRecorded, jobsRunTwiceAtOnce, liveTrialProcesses, reportChaos, watchTrialsAfterCancel } from '../harness/chaos-report';
 import { readJson } from '../harness/read-json';
 import { readCalls } from '../harness/rigs';
-import {
-  collectRuns,
-  runCli,
-  runFolder,
-  startTestCluster,
-  startWorkerProcess,
-  sweepResult,
-  temporalCli,
-  waitUntil,
-  writeJobs,
-  writeUserConfig,
-  type TestCluster,
-} from '../harness/sweep-fixture';
+import { runCli, startWorkerProcess, sweepResult, temporalCli, sweepArgs } from '../harness/cli';
+import { collectRuns, runFolder, startTestCluster, waitUntil, writeJobs, writeUserConfig, type TestCluster } from '../harness/sweep-fixture';
 
 let cluster: TestCluster;
 let worker: Awaited<ReturnType<typeof startWorkerProcess>>;
@@ -95,19 +84,7 @@ async function startThenCancel(
 ): Promise<string> {
   const { env, work } = cluster;
   const configFile = writeUserConfig(work, `${name}.json`, config);
-  const start = await runCli(
-    [
-      'start',
-      '--jobs-file',
-      writeJobs(work, `${name}-jobs.json`, sweepJobs),
-      '--preserve-paths',
-      '--config',
-      configFile,
-      '--output-dir',
-      join(work, 'results'),
-    ],
-    env,
-  );
+  const start = await runCli(sweepArgs('start', writeJobs(work, `${name}-jobs.json`, sweepJobs), configFile, join(work, 'results')), env);
   expect(start.exitCode, start.stderr).toBe(0);
   const id = start.stdout.trim();
   await waitUntil(`${name}: the moment to cancel`, () => ready(id), 40_000);
@@ -248,19 +225,7 @@ describe('a cancel on staggered nodes', () => {
     const rig = cluster.rigs.rigs[1];
     const { env, work } = cluster;
     const config = writeUserConfig(work, 'ccut.json', { nodes: [cluster.configNodes[2]], lease_seconds: 4 });
-    const start = await runCli(
-      [
-        'start',
-        '--jobs-file',
-        writeJobs(work, 'ccut-jobs.json', jobs('ccut', 1, '120')),
-        '--preserve-paths',
-        '--config',
-        config,
-        '--output-dir',
-        join(work, 'results'),
-      ],
-      env,
-    );
+    const start = await runCli(sweepArgs('start', writeJobs(work, 'ccut-jobs.json', jobs('ccut', 1, '120')), config, join(work, 'results')), env);
     const id = start.stdout.trim();
     await waitUntil('the trial to run', () => runsOf('ccut').length === 1, 20_000);
     await cluster.rigs.cut(rig.index);
@@ -283,35 +248,22 @@ describe('a cancel on staggered nodes', () => {
     const { env, work } = cluster;
     const config = writeUserConfig(work, 'clast.json', { nodes: [cluster.configNodes[0]] });
     let interruptedAt = 0;
-    const run = await runCli(
-      [
-        'run',
-        '--jobs-file',
-        writeJobs(work, 'clast-jobs.json', jobs('clast', 1, '1')),
-        '--preserve-paths',
-        '--config',
-        config,
-        '--output-dir',
-        join(work, 'results'),
-      ],
-      env,
-      {
-        onSpawn: (child) => {
-          // eslint-disable-next-line @typescript-eslint/no-floating-promises -- runs beside the CLI from a sync spawn callback; a rejection fails the run as unhandled
-          void waitUntil('the trial to start', () => runsOf('clast').length === 1).then(async () => {
-            process.kill(worker.pid, 'SIGSTOP');
-            try {
-              await waitUntil('the trial to end', () => runsOf('clast').some((r) => r.endRecord), 10_000);
-              interruptedAt = Date.now();
-              child.kill('SIGINT');
-              await new Promise((resolve) => setTimeout(resolve, 1000));
-            } finally {
-              process.kill(worker.pid, 'SIGCONT');
-            }
-          });
-        },
+    const run = await runCli(sweepArgs('run', writeJobs(work, 'clast-jobs.json', jobs('clast', 1, '1')), config, join(work, 'results')), env, {
+      onSpawn: (child) => {
+        // eslint-disable-next-line @typescript-eslint/no-floating-promises -- runs beside the CLI from a sync spawn callback; a rejection fails the run as unhandled
+        void waitUntil('the trial to start', () => runsOf('clast').length === 1).then(async () => {
+          process.kill(worker.pid, 'SIGSTOP');
+          try {
+            await waitUntil('the trial to end', () => runsOf('clast').some((r) => r.endRecord), 10_000);
+            interruptedAt = Date.now();
+            child.kill('SIGINT');
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+          } finally {
+            process.kill(worker.pid, 'SIGCONT');
+          }
+        });
       },
-    );
+    });
     expect(run.exitCode, run.stderr).toBe(3);
     expect(Date.now() - interruptedAt).toBeLessThan(15_000);
     expect(run.results).toMatchObject({ total_jobs: 1, successful: 1, failed: 0 });

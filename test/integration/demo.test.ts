@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { portAnswers } from '../../src/cli/dev-server';
-import { runCli } from '../harness/sweep-fixture';
+import { runCli } from '../harness/cli';
 
 const home = mkdtempSync(join(tmpdir(), 'rigsweep-demo-'));
 const port = 20000 + (process.pid % 20000);

@@ -8,19 +8,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { liveTrialProcesses } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
+import { recordHistory, runCli, startWorkerProcess, sweepResult, temporalCli, type CliEnv, sweepArgs } from '../harness/cli';
 import {
   collectRuns,
   jobsWaitingForPermit,
-  recordHistory,
-  runCli,
   startTestCluster,
-  startWorkerProcess,
-  sweepResult,
-  temporalCli,
   waitUntil,
   writeJobs,
   writeUserConfig,
-  type CliEnv,
   type NodeUnderTest,
   type TrialRun,
 } from '../harness/sweep-fixture';
@@ -65,30 +60,14 @@ function lanes(runs: TrialRun[]): TrialRun[][] {
 
 /** Starts `count` jobs of `seconds` as a sweep (a worker must poll); `runs` reads back their trials. */
 async function startSweep(prefix: string, count: number, seconds: number): Promise<{ id: string; runs: () => TrialRun[] }> {
-  const started = await runCli(
-    [
-      'start',
-      '--jobs-file',
-      writeJobs(work, `${prefix}.json`, jobsOf(prefix, count, seconds)),
-      '--preserve-paths',
-      '--config',
-      config,
-      '--output-dir',
-      join(work, 'out'),
-    ],
-    env,
-  );
+  const started = await runCli(sweepArgs('start', writeJobs(work, `${prefix}.json`, jobsOf(prefix, count, seconds)), config, join(work, 'out')), env);
   expect(started.exitCode, started.stderr).toBe(0);
   return { id: started.stdout.trim(), runs: () => collectRuns(nodes).filter((r) => r.jobId.startsWith(prefix)) };
 }
 
 describe('standby jobs on GPUs without a stagger', () => {
   it('wait on the node while the GPU is busy and start as its trial exits, one trial per GPU', async () => {
-    const run = await runCli(
-      ['run', '--jobs-file', writeJobs(work, 'pipe.json', jobsOf('pipe', 6, 1)), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')],
-      env,
-      { cwd: work },
-    );
+    const run = await runCli(sweepArgs('run', writeJobs(work, 'pipe.json', jobsOf('pipe', 6, 1)), config, join(work, 'out')), env, { cwd: work });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.results).toMatchObject({ status: 'complete', successful: 6, failed: 0 });
     for (const job of run.results!.jobs) expect(job.attempts).toHaveLength(1);

@@ -9,20 +9,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JobResult } from '../../src/shared/results';
 import { readJson } from '../harness/read-json';
 import type { TestRigs } from '../harness/rigs';
-import {
-  collectRuns,
-  recordHistory,
-  runCli,
-  startTestCluster,
-  startWorkerProcess,
-  temporalCli,
-  writeJobs,
-  writeUserConfig,
-  type CliEnv,
-  type NodeUnderTest,
-  sweepResult,
-  runFolder,
-} from '../harness/sweep-fixture';
+import { recordHistory, runCli, startWorkerProcess, temporalCli, type CliEnv, sweepResult } from '../harness/cli';
+import { collectRuns, startTestCluster, writeJobs, writeUserConfig, type NodeUnderTest, runFolder } from '../harness/sweep-fixture';
 
 const JOBS = 40;
 const EVENTS_PER_RUN = 120;

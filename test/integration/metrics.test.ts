@@ -17,7 +17,8 @@ import { metricsTelemetry } from '../../src/metrics/install-metrics';
 import type { NodeConfig } from '../../src/shared/config';
 import type { JobResult } from '../../src/shared/results';
 import { readCalls, startRigs, type TestRigs } from '../harness/rigs';
-import { clusterNodes, collectRuns, type NodeUnderTest, runCli, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
+import { runCli, startWorkerProcess, type CliEnv } from '../harness/cli';
+import { clusterNodes, collectRuns, type NodeUnderTest, writeJobs, writeUserConfig } from '../harness/sweep-fixture';
 import { sweepMetricsProbe } from '../fixtures/metrics-workflow';
 
 let rigs: TestRigs;

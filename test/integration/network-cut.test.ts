@@ -8,19 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { inChaosRun, jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
-import {
-  collectRuns,
-  recordHistory,
-  runCli,
-  startTestCluster,
-  startWorkerProcess,
-  writeJobs,
-  writeUserConfig,
-  type CliEnv,
-  type NodeUnderTest,
-  sweepResult,
-  waitUntil,
-} from '../harness/sweep-fixture';
+import { recordHistory, runCli, startWorkerProcess, type CliEnv, sweepResult, sweepArgs } from '../harness/cli';
+import { collectRuns, startTestCluster, writeJobs, writeUserConfig, type NodeUnderTest, waitUntil } from '../harness/sweep-fixture';
 
 const LEASE = 4;
 /**
@@ -62,10 +51,7 @@ describe('a rig cut off mid-trial', () => {
     const jobs = trials('cut', 2, '8');
     const worker = await startWorkerProcess(config, env, work);
     try {
-      const started = await runCli(
-        ['start', '--jobs-file', writeJobs(work, 'cut_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')],
-        env,
-      );
+      const started = await runCli(sweepArgs('start', writeJobs(work, 'cut_jobs.json', jobs), config, join(work, 'out')), env);
       expect(started.exitCode, started.stderr).toBe(0);
       const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('cut_'));
       await waitUntil('both trials to start', () => runs().length === 2, 30_000);
@@ -111,10 +97,7 @@ describe('a rig cut off mid-trial', () => {
     const jobs = trials('gone', 4, '6');
     const worker = await startWorkerProcess(gone, env, work);
     try {
-      const started = await runCli(
-        ['start', '--jobs-file', writeJobs(work, 'gone_jobs.json', jobs), '--preserve-paths', '--config', gone, '--output-dir', join(work, 'out')],
-        env,
-      );
+      const started = await runCli(sweepArgs('start', writeJobs(work, 'gone_jobs.json', jobs), gone, join(work, 'out')), env);
       expect(started.exitCode, started.stderr).toBe(0);
       const runs = () => collectRuns(nodes).filter((r) => r.jobId.startsWith('gone_'));
       const onRig = () => runs().filter((r) => r.node === rigs.rigs[0].address);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { NodeConfig } from '../../src/shared/config';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, runCli, startTestCluster, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import { runCli, type CliEnv } from '../harness/cli';
+import { collectRuns, startTestCluster, writeJobs, writeUserConfig, type NodeUnderTest } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeHealth } from '../../src/rigs/node-health';
 import type { NodeConfig } from '../../src/shared/config';
 import { readCalls, startRigs, type TestRigs } from '../harness/rigs';
-import { type CliEnv, clusterNodes, runCli, writeUserConfig } from '../harness/sweep-fixture';
+import { type CliEnv, runCli } from '../harness/cli';
+import { clusterNodes, writeUserConfig } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;

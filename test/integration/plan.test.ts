@@ -6,7 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CliEnv, type CliRun, runCli, writeJobs, writeUserConfig } from '../harness/sweep-fixture';
+import { type CliEnv, type CliRun, type DryRunJson, runCli } from '../harness/cli';
+import { writeJobs, writeUserConfig } from '../harness/sweep-fixture';
 
 let work: string;
 let env: CliEnv;
@@ -28,23 +29,10 @@ beforeAll(() => {
   });
 });
 
-/** The dry-run JSON of src/cli/plan-command.ts: every node's jobs, in start order. */
-interface DryRunJson {
-  status: string;
-  run_id: string;
-  workflow_id: string;
-  total_jobs: number;
-  eta_seconds: number;
-  expected_trial_seconds: number;
-  batches: number;
-  assignments: Record<string, { job_id: string; batch: number; gpu_id: number; planned_start_s: number; planned_end_s: number }[]>;
-}
-
 /** The JSON after `Dry run JSON:`, which must be the last thing on stdout. */
 function dryRunJson(run: CliRun): DryRunJson {
-  const marker = 'Dry run JSON:\n';
-  expect(run.stdout).toContain(marker);
-  return JSON.parse(run.stdout.slice(run.stdout.indexOf(marker) + marker.length)) as DryRunJson;
+  expect(run.stdout).toContain('Dry run JSON:\n');
+  return run.dryRun!;
 }
 
 function plannedJobIds(json: DryRunJson): string[] {

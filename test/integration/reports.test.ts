@@ -11,7 +11,8 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../harness/browser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, runCli, writeJobs, writeUserConfig, type CliEnv, type CliRun, type NodeUnderTest, startTestCluster } from '../harness/sweep-fixture';
+import { runCli, type CliEnv, type CliRun } from '../harness/cli';
+import { collectRuns, writeJobs, writeUserConfig, type NodeUnderTest, startTestCluster } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;

@@ -8,19 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TimelineEntry } from '../../src/shared/timeline';
 import { readCalls, type TestRigs } from '../harness/rigs';
-import {
-  collectRuns,
-  maxOverlap,
-  recordHistory,
-  runCli,
-  startTestCluster,
-  writeJobs,
-  writeUserConfig,
-  type CliEnv,
-  type CliRun,
-  type NodeUnderTest,
-  type TrialRun,
-} from '../harness/sweep-fixture';
+import { recordHistory, runCli, type CliEnv, type CliRun, sweepArgs } from '../harness/cli';
+import { collectRuns, maxOverlap, startTestCluster, writeJobs, writeUserConfig, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 
 const CAP = 3;
 const AT_ONCE = 6;
@@ -57,10 +46,7 @@ beforeAll(async () => {
     args: ['--job', `roll_${i}`, '--sleep', i % 4 === 0 ? '1.5' : '0.4', '--output', `out/roll_${i}.json`],
     expected_output: `out/roll_${i}.json`,
   }));
-  run = await runCli(
-    ['run', '--jobs-file', writeJobs(work, 'rolling_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')],
-    env,
-  );
+  run = await runCli(sweepArgs('run', writeJobs(work, 'rolling_jobs.json', jobs), config, join(work, 'out')), env);
   runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('roll_'));
   await recordHistory(env, run.results!.workflow_id, 'rolling-24-jobs');
 });

@@ -11,7 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import { DEV_SERVER_TUNING, findTemporalCli, portAnswers } from '../../src/cli/dev-server';
 import { readTrialRecords } from '../harness/rigs';
-import { copyFakeTrial, runCli, writeJobs, writeUserConfig, collectRuns } from '../harness/sweep-fixture';
+import { runCli, sweepArgs } from '../harness/cli';
+import { copyFakeTrial, writeJobs, writeUserConfig, collectRuns } from '../harness/sweep-fixture';
 
 const work = mkdtempSync(join(tmpdir(), 'rigsweep-restart-'));
 chmodSync(work, 0o755);
@@ -49,11 +50,7 @@ describe('a Temporal server restart mid-sweep', () => {
     }));
     const env = { temporalAddress: `127.0.0.1:${port}`, taskQueue: 'restart', home: work };
     const started = () => readTrialRecords(local).filter((r) => r.event === 'start');
-    const run = runCli(
-      ['run', '--jobs-file', writeJobs(work, 'jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')],
-      env,
-      { timeoutMs: 240_000 },
-    );
+    const run = runCli(sweepArgs('run', writeJobs(work, 'jobs.json', jobs), config, join(work, 'out')), env, { timeoutMs: 240_000 });
     for (let i = 0; i < 150 && started().length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 200));
     server!.kill('SIGKILL');
     const killedAt = Date.now();

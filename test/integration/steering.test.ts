@@ -9,22 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TimelineEntry } from '../../src/shared/timeline';
 import type { TestRigs } from '../harness/rigs';
-import {
-  clusterNodes,
-  collectRuns,
-  recordHistory,
-  runCli,
-  startWorkerProcess,
-  temporalCli,
-  writeJobs,
-  writeUserConfig,
-  type CliEnv,
-  type NodeUnderTest,
-  startTestCluster,
-  sweepResult,
-  waitUntil,
-  runFolder,
-} from '../harness/sweep-fixture';
+import { recordHistory, runCli, startWorkerProcess, temporalCli, type CliEnv, sweepResult, sweepArgs } from '../harness/cli';
+import { clusterNodes, collectRuns, writeJobs, writeUserConfig, type NodeUnderTest, startTestCluster, waitUntil, runFolder } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;
@@ -58,10 +44,7 @@ afterAll(async () => {
 
 describe('a sweep steered while it runs', () => {
   it('pauses after its batch, takes new numbers and exclusions, rejects bad ones, resumes and obeys them', async () => {
-    const started = await runCli(
-      ['start', '--jobs-file', writeJobs(work, 'steer_jobs.json', jobs), '--preserve-paths', '--config', config, '--output-dir', join(work, 'out')],
-      env,
-    );
+    const started = await runCli(sweepArgs('start', writeJobs(work, 'steer_jobs.json', jobs), config, join(work, 'out')), env);
     expect(started.exitCode, started.stderr).toBe(0);
     const id = started.stdout.trim();
     const runs = () => collectRuns(nodes).filter((run) => run.jobId.startsWith('steer_'));
@@ -145,10 +128,7 @@ describe('a sweep steered while it runs', () => {
       job_batching: { max_jobs_per_batch: 6, max_jobs_per_node_per_batch: 2, inter_batch_cooldown_seconds: 0.2 },
     });
     const midJobs = jobs.slice(0, 12).map((job) => JSON.parse(JSON.stringify(job).replaceAll('steer_', 'mid_')) as typeof job);
-    const started = await runCli(
-      ['start', '--jobs-file', writeJobs(work, 'mid_jobs.json', midJobs), '--preserve-paths', '--config', slowStarts, '--output-dir', join(work, 'out')],
-      env,
-    );
+    const started = await runCli(sweepArgs('start', writeJobs(work, 'mid_jobs.json', midJobs), slowStarts, join(work, 'out')), env);
     expect(started.exitCode, started.stderr).toBe(0);
     const id = started.stdout.trim();
     const rigB = rigs.rigs[1].address;

@@ -11,7 +11,8 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readJson } from '../harness/read-json';
 import type { TrialOutput } from '../harness/rigs';
-import { runCli, startTestCluster, writeJobs, writeUserConfig, type TestCluster } from '../harness/sweep-fixture';
+import { runCli } from '../harness/cli';
+import { startTestCluster, writeJobs, writeUserConfig, type TestCluster } from '../harness/sweep-fixture';
 
 const CHUNKS = 6;
 

@@ -7,20 +7,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readCalls, type TestRigs } from '../harness/rigs';
-import {
-  collectRuns,
-  maxOverlap,
-  recordHistory,
-  runCli,
-  startTestCluster,
-  startWorkerProcess,
-  sweepResult,
-  writeJobs,
-  writeUserConfig,
-  type CliEnv,
-  type NodeUnderTest,
-  type TrialRun,
-} from '../harness/sweep-fixture';
+import { recordHistory, runCli, startWorkerProcess, sweepResult, type CliEnv } from '../harness/cli';
+import { collectRuns, maxOverlap, startTestCluster, writeJobs, writeUserConfig, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 
 const STAGGER = 1.2;
 const COOLDOWN = 3;

@@ -11,7 +11,8 @@ import { quote } from 'shell-quote';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ResultsJson } from '../../src/shared/results';
 import { startRigs, type TestRigs } from '../harness/rigs';
-import { CLI, clusterNodes, runCli, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv } from '../harness/sweep-fixture';
+import { CLI, runCli, startWorkerProcess, type CliEnv } from '../harness/cli';
+import { clusterNodes, writeJobs, writeUserConfig } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;

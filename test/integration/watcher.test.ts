@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ResultsJson } from '../../src/shared/results';
 import type { TestRigs } from '../harness/rigs';
-import { collectRuns, startWorkerProcess, writeJobs, writeUserConfig, type CliEnv, type NodeUnderTest, startTestCluster } from '../harness/sweep-fixture';
+import { startWorkerProcess, type CliEnv } from '../harness/cli';
+import { collectRuns, writeJobs, writeUserConfig, type NodeUnderTest, startTestCluster } from '../harness/sweep-fixture';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SETUP_EXAMPLES = join(ROOT, 'scripts', 'setup-examples.sh');

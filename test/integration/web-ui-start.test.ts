@@ -12,17 +12,8 @@ import type { ResultsJson } from '../../src/shared/results';
 import { launchChromium } from '../harness/browser';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startRigs, type TestRigs } from '../harness/rigs';
-import {
-  clusterNodes,
-  collectRuns,
-  runCli,
-  startWorkerProcess,
-  temporalCli,
-  writeUserConfig,
-  type CliEnv,
-  type NodeUnderTest,
-  type TemporalCliResult,
-} from '../harness/sweep-fixture';
+import { runCli, startWorkerProcess, temporalCli, type CliEnv, type TemporalCliResult } from '../harness/cli';
+import { clusterNodes, collectRuns, writeUserConfig, type NodeUnderTest } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
 let env: CliEnv;

@@ -8,18 +8,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobsRunTwiceAtOnce, reportChaos } from '../harness/chaos-report';
 import type { TestRigs } from '../harness/rigs';
+import { runCli, startWorkerProcess, type CliEnv, sweepResult, sweepArgs } from '../harness/cli';
 import {
   collectRuns,
   jobsWaitingForPermit,
   maxOverlap,
-  runCli,
   startTestCluster,
-  startWorkerProcess,
   writeJobs,
   writeUserConfig,
-  type CliEnv,
   type NodeUnderTest,
-  sweepResult,
   waitUntil,
 } from '../harness/sweep-fixture';
 
@@ -53,10 +50,7 @@ async function startWithWorker(prefix: string, count: number, sleepOf: (i: numbe
     expected_output: `out/${prefix}${i}.json`,
   }));
   const first = await startWorkerProcess(configFile, env, work);
-  const started = await runCli(
-    ['start', '--jobs-file', writeJobs(work, `${prefix}jobs.json`, jobs), '--preserve-paths', '--config', configFile, '--output-dir', join(work, 'out')],
-    env,
-  );
+  const started = await runCli(sweepArgs('start', writeJobs(work, `${prefix}jobs.json`, jobs), configFile, join(work, 'out')), env);
   expect(started.exitCode, started.stderr).toBe(0);
   return { jobs, first, id: started.stdout.trim(), runs: () => collectRuns(nodes).filter((r) => r.jobId.startsWith(prefix)) };
 }

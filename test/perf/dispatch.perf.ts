@@ -26,17 +26,8 @@ import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { SshPool } from '../../src/rigs/ssh-pool';
 import type { NodeConfig } from '../../src/shared/config';
 import { startRigs, type TestRigs } from '../harness/rigs';
-import {
-  clusterNodes,
-  collectRuns,
-  copyFakeTrial,
-  runCli,
-  writeJobs,
-  writeUserConfig,
-  type CliEnv,
-  type NodeUnderTest,
-  type TrialRun,
-} from '../harness/sweep-fixture';
+import { runCli, type CliEnv, sweepArgs } from '../harness/cli';
+import { clusterNodes, collectRuns, copyFakeTrial, writeJobs, writeUserConfig, type NodeUnderTest, type TrialRun } from '../harness/sweep-fixture';
 import { checkRules, makespan, resetCalls, rollingBuilt, SHAPE, shapeCluster, shapeJobs, shapeReferences, type ShapeMode } from './cluster-shape';
 import { runOverhead, workerLaunches } from './fast-start';
 import { busyShare, machineBusySeconds, quantile } from './figures';
@@ -90,16 +81,7 @@ beforeAll(async () => {
   ({ nodes, configNodes } = cluster);
   config = writeUserConfig(work, 'distributed_config.json', { nodes: cluster.configNodes, job_batching: { enabled: false }, preflight: { enabled: false } });
   // Warm up once: the first sweep pays for SSH logins and the workflow bundle's first load.
-  await timedCli([
-    'run',
-    '--jobs-file',
-    writeJobs(work, 'warm.json', jobs('warm', 14, '0')),
-    '--preserve-paths',
-    '--config',
-    config,
-    '--output-dir',
-    join(work, 'out'),
-  ]);
+  await timedCli(sweepArgs('run', writeJobs(work, 'warm.json', jobs('warm', 14, '0')), config, join(work, 'out')));
 });
 
 afterAll(async () => {
@@ -122,16 +104,7 @@ describe('dispatch overhead', () => {
 
   it('(a) instant trials: idle gap per GPU lane between jobs', async () => {
     const busyBefore = machineBusySeconds();
-    const wall = await timedCli([
-      'run',
-      '--jobs-file',
-      writeJobs(work, 'instant.json', jobs('instant', 280, '0')),
-      '--preserve-paths',
-      '--config',
-      config,
-      '--output-dir',
-      join(work, 'out'),
-    ]);
+    const wall = await timedCli(sweepArgs('run', writeJobs(work, 'instant.json', jobs('instant', 280, '0')), config, join(work, 'out')));
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('instant'));
     const gaps = laneGaps(runs).map((s) => s * 1000);
     rows.push([
@@ -167,16 +140,7 @@ describe('dispatch overhead', () => {
       job_batching: { enabled: false },
       preflight: { enabled: false },
     });
-    await timedCli([
-      'run',
-      '--jobs-file',
-      writeJobs(work, 'lane.json', jobs('lane', 60, '0')),
-      '--preserve-paths',
-      '--config',
-      oneLane,
-      '--output-dir',
-      join(work, 'out'),
-    ]);
+    await timedCli(sweepArgs('run', writeJobs(work, 'lane.json', jobs('lane', 60, '0')), oneLane, join(work, 'out')));
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('lane'));
     const gaps = laneGaps(runs).map((s) => s * 1000);
     rows.push([
@@ -187,16 +151,9 @@ describe('dispatch overhead', () => {
 
   it('(b) 140 trials of 0.5 s on 14 slots: rigsweep vs GNU parallel', async () => {
     const connections = sampleSshConnections(rigs);
-    const wall = await timedCli([
-      'run',
-      '--jobs-file',
-      writeJobs(work, 'half.json', jobs('half', 140, '0.5')),
-      '--preserve-paths',
-      '--config',
-      config,
-      '--output-dir',
-      join(work, 'out'),
-    ]).finally(() => connections.stop());
+    const wall = await timedCli(sweepArgs('run', writeJobs(work, 'half.json', jobs('half', 140, '0.5')), config, join(work, 'out'))).finally(() =>
+      connections.stop(),
+    );
     const runs = collectRuns(nodes).filter((r) => r.jobId.startsWith('half'));
     const sshCell = connectionsCell(rigs, connections.stop(), runs);
     const parallelWall = await gnuParallel(140, 0.5);
@@ -292,9 +249,8 @@ async function shapeSweep(mode: ShapeMode, refs: { seed: number; bound: number }
  */
 async function coreEstimate(runArgs: string[]): Promise<number> {
   const plan = await runCli(['plan', ...runArgs.slice(1), '--expected-trial-seconds', String(SHAPE.trialSeconds)], env, { cwd: work });
-  const marker = plan.stdout.indexOf('Dry run JSON:\n');
-  if (plan.exitCode !== 0 || marker < 0) throw new Error(`rigsweep plan failed (exit ${plan.exitCode}): ${plan.stderr}`);
-  return (JSON.parse(plan.stdout.slice(marker + 'Dry run JSON:\n'.length)) as { eta_seconds: number }).eta_seconds;
+  if (plan.exitCode !== 0 || !plan.dryRun) throw new Error(`rigsweep plan failed (exit ${plan.exitCode}): ${plan.stderr}`);
+  return plan.dryRun.eta_seconds;
 }
 
 /**

@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { hasWorker } from '../../src/cli/temporal';
 import type { NodeConfig } from '../../src/shared/config';
-import { collectRuns, runCli, startWorkerProcess, writeUserConfig, type CliEnv, type NodeUnderTest } from '../harness/sweep-fixture';
+import { runCli, startWorkerProcess, type CliEnv } from '../harness/cli';
+import { collectRuns, writeUserConfig, type NodeUnderTest } from '../harness/sweep-fixture';
 import { median, met } from './figures';
 
 const TARGET = { pollingSeconds: 2, overheadSeconds: 3 };

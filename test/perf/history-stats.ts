@@ -3,7 +3,7 @@
  * history length, and the largest payload any event of any run carried (Temporal warns at 512 KB
  * and refuses 2 MB), read with the official `temporal` CLI like an operator would.
  */
-import { temporalCli, type CliEnv } from '../harness/sweep-fixture';
+import { temporalCli, type CliEnv } from '../harness/cli';
 
 export interface RunHistory {
   runId: string;

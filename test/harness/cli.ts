@@ -1,0 +1,167 @@
+/**
+ * Talks to rigsweep and Temporal the way a user does: the real `rigsweep` CLI and worker, the
+ * official `temporal` CLI and a Temporal client against the test server.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { findTemporalCli } from '../../src/cli/dev-server';
+import type { ResultsJson } from '../../src/shared/results';
+import type { trialSweep } from '../../src/workflows/trial-sweep';
+import { type ProcessRun, runProcess } from './run-process';
+
+export const CLI = resolve(__dirname, '..', '..', 'bin', 'rigsweep.js');
+
+export interface CliRun extends ProcessRun {
+  /** The Results JSON printed after `Results JSON:` (undefined when none was printed). */
+  results?: ResultsJson;
+  /** The plan printed after `Dry run JSON:` by `plan` and `--dry-run` (undefined when none was printed). */
+  dryRun?: DryRunJson;
+}
+
+/** What `rigsweep plan` prints after `Dry run JSON:`, as far as the tests read it. */
+export interface DryRunJson {
+  status: string;
+  run_id: string;
+  workflow_id: string;
+  total_jobs: number;
+  eta_seconds: number;
+  expected_trial_seconds: number;
+  batches: number;
+  assignments: Record<string, { job_id: string; batch: number; gpu_id: number; planned_start_s: number; planned_end_s: number }[]>;
+}
+
+/** The JSON after `marker`, the last thing on stdout; undefined when the marker is not there. */
+function jsonAfter<T>(stdout: string, marker: string): T | undefined {
+  const at = stdout.indexOf(marker);
+  return at >= 0 ? (JSON.parse(stdout.slice(at + marker.length)) as T) : undefined;
+}
+
+export interface CliEnv {
+  temporalAddress: string;
+  taskQueue: string;
+  home: string;
+}
+
+/** `rigsweep run|start` of a jobs file with the paths kept as the jobs name them, as most tests start a sweep. */
+export function sweepArgs(command: 'run' | 'start', jobsFile: string, configFile: string, outputDir: string): string[] {
+  return [command, '--jobs-file', jobsFile, '--preserve-paths', '--config', configFile, '--output-dir', outputDir];
+}
+
+/** Runs `rigsweep <args>` as a user would, with its own HOME (ssh keys, known_hosts). */
+export async function runCli(
+  args: string[],
+  env: CliEnv,
+  options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<CliRun> {
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    HOME: env.home,
+    TEMPORAL_ADDRESS: env.temporalAddress,
+    RIGSWEEP_TASK_QUEUE: env.taskQueue,
+  };
+  delete childEnv.SSH_CONNECTION; // the fake trial reads it to tell rigs from localhost
+  delete childEnv.SSH_AUTH_SOCK; // the harness key file is the only credential
+  const run = await runProcess(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: childEnv,
+    timeoutMs: options.timeoutMs ?? 180_000,
+    onSpawn: options.onSpawn,
+  });
+  return { ...run, results: jsonAfter<ResultsJson>(run.stdout, 'Results JSON:\n'), dryRun: jsonAfter<DryRunJson>(run.stdout, 'Dry run JSON:\n') };
+}
+
+/**
+ * A long-running `rigsweep worker`, as an operator starts one; stopped with SIGINT. `args` are
+ * further worker flags, `env` further environment (e.g. RIGSWEEP_METRICS_PORT); `pid` lets perf
+ * runs read the worker's memory from /proc.
+ */
+export async function startWorkerProcess(
+  configFile: string,
+  env: CliEnv,
+  cwd: string,
+  options: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ stop(): Promise<number | null>; stderr(): string; pid: number }> {
+  const child = spawn(process.execPath, [CLI, 'worker', '--config', configFile, ...(options.args ?? [])], {
+    cwd,
+    env: {
+      ...process.env,
+      ...options.env,
+      HOME: env.home,
+      TEMPORAL_ADDRESS: env.temporalAddress,
+      RIGSWEEP_TASK_QUEUE: env.taskQueue,
+      SSH_CONNECTION: '',
+      SSH_AUTH_SOCK: '',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  await new Promise<void>((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${stderr}`)), 60_000);
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      if (stderr.includes('rigsweep worker polling')) {
+        clearTimeout(timer);
+        resolvePromise();
+      }
+    });
+    child.once('exit', () => reject(new Error(`worker exited:\n${stderr}`)));
+  });
+  return {
+    pid: child.pid!,
+    stderr: () => stderr,
+    stop: () =>
+      new Promise((resolvePromise) => {
+        child.once('exit', (code) => resolvePromise(code));
+        child.kill('SIGINT');
+      }),
+  };
+}
+
+/** What `temporal workflow start --output json` prints. */
+export interface TemporalCliStarted {
+  runId: string;
+}
+
+/** What `temporal workflow execute|result --output json` prints for a sweep. */
+export interface TemporalCliResult {
+  result: ResultsJson;
+}
+
+/** Runs the official `temporal` CLI against the test server. */
+export function temporalCli(args: string[], env: CliEnv): Promise<CliRun> {
+  return runProcess(findTemporalCliForTests(), [...args, '--address', env.temporalAddress]);
+}
+
+function findTemporalCliForTests(): string {
+  const cli = findTemporalCli();
+  if (!cli) throw new Error('temporal CLI not found (scripts/setup.sh installs it)');
+  return cli;
+}
+
+/**
+ * With RIGSWEEP_RECORD_HISTORIES=<dir>, saves a finished sweep's event history there: the replay
+ * tests run the current workflow code against these real histories, so a change that would break
+ * running sweeps fails a test first. Refresh them with `npm run record-histories`.
+ */
+export async function recordHistory(env: CliEnv, workflowId: string, name: string, runId?: string): Promise<void> {
+  const dir = process.env.RIGSWEEP_RECORD_HISTORIES;
+  if (!dir) return;
+  const shown = await temporalCli(['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'], env);
+  if (shown.exitCode !== 0) throw new Error(`cannot record the history of ${workflowId}: ${shown.stderr}`);
+  mkdirSync(dir, { recursive: true });
+  // Compact: a history is data for the replay test, not something to read line by line.
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify(JSON.parse(shown.stdout)) + '\n');
+}
+
+/** The sweep's Results JSON through a Temporal client, following a continue-as-new chain. */
+export async function sweepResult(env: CliEnv, workflowId: string): Promise<ResultsJson> {
+  const connection = await Connection.connect({ address: env.temporalAddress });
+  try {
+    return await new Client({ connection }).workflow.getHandle<typeof trialSweep>(workflowId).result();
+  } finally {
+    await connection.close();
+  }
+}
