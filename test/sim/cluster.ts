@@ -17,36 +17,9 @@
  */
 import type { Decision } from '../../src/shared/dispatch/decisions';
 import type { SweepEvent } from '../../src/shared/dispatch/events';
-import type { AttemptResult, FailureMode } from '../../src/shared/results';
 import type { Clock } from './clock';
 import type { Scenario, SimNode, TrialBehaviour } from './scenario';
-
-/** Where a sweep's events go; `over` once it has ended. */
-export interface SweepPort {
-  id: string;
-  feed(event: SweepEvent): void;
-  over(): boolean;
-}
-
-export interface SimProcess {
-  sweep: string;
-  work: number;
-  jobId: string;
-  node: string;
-  gpu: number;
-  attempt: number;
-  batch: number;
-  spacingMs: number;
-  reportStart: boolean;
-  /** A standby waits for this process (of its sweep) to end before it may start. */
-  behind?: SimProcess;
-  state: 'waiting' | 'running' | 'ended' | 'killed';
-  arrivedMs: number;
-  startMs?: number;
-  endMs?: number;
-  /** The attempt was started again after its worker or its link was lost: this process replaced `previous`. */
-  restartOf?: SimProcess;
-}
+import { attemptResult, type SimProcess, type SweepPort } from './sim-process';
 
 interface NodeSim {
   spec: SimNode;
@@ -220,7 +193,7 @@ export class SimCluster {
       this.byWork.delete(key);
       if (port.over()) return;
       const failed = {
-        ...this.resultOf(standby, { kind: 'ok', seconds: 0 }),
+        ...attemptResult(standby, { kind: 'ok', seconds: 0 }, this.clock.now),
         success: false,
         failure_mode: 'EXECUTION_ERROR' as const,
         exit_code: null,
@@ -348,38 +321,7 @@ export class SimCluster {
     this.tryStart(process.node);
     if (!live) return;
     this.byWork.delete(key);
-    if (!port.over()) port.feed({ type: 'jobEnded', work: process.work, result: this.resultOf(process, behaviour) });
-  }
-
-  private resultOf(process: SimProcess, behaviour: TrialBehaviour, lost = false): AttemptResult {
-    const failure: Record<TrialBehaviour['kind'], FailureMode | null> = {
-      ok: null,
-      exit: 'EXIT_CODE',
-      error: 'TRIAL_ERROR',
-      hang: 'TIMEOUT',
-      stale: 'STALE_OUTPUT',
-    };
-    const mode = lost ? 'SSH_ERROR' : failure[behaviour.kind];
-    const startMs = process.startMs ?? this.clock.now;
-    return {
-      job_id: process.jobId,
-      node: process.node,
-      gpu_id: process.gpu,
-      batch: process.batch,
-      attempt: process.attempt,
-      success: mode === null,
-      failure_mode: mode,
-      exit_code: behaviour.kind === 'exit' && !lost ? behaviour.code : behaviour.kind === 'ok' ? 0 : null,
-      signal: null,
-      error: mode ? `${mode.toLowerCase()} (simulated)` : null,
-      output_file: null,
-      local_output: null,
-      runtime: (this.clock.now - startMs) / 1000,
-      started_at: new Date(startMs).toISOString(),
-      ended_at: new Date(this.clock.now).toISOString(),
-      stderr_tail: '',
-      ...(lost ? { lost_contact: true as const } : {}),
-    };
+    if (!port.over()) port.feed({ type: 'jobEnded', work: process.work, result: attemptResult(process, behaviour, this.clock.now) });
   }
 
   private kill(process: SimProcess): void {
@@ -423,7 +365,7 @@ export class SimCluster {
         const key = `${port.id}#${process.work}`;
         if (this.byWork.get(key) !== process) return;
         this.byWork.delete(key);
-        if (!port.over()) port.feed({ type: 'jobEnded', work: process.work, result: this.resultOf(process, { kind: 'ok', seconds: 0 }, true) });
+        if (!port.over()) port.feed({ type: 'jobEnded', work: process.work, result: attemptResult(process, { kind: 'ok', seconds: 0 }, this.clock.now, true) });
       });
     }
     this.clock.at(node.downUntilMs, () => this.tryStart(name));

@@ -11,7 +11,8 @@ import { DISPATCH_LEAD_MS } from '../../src/shared/dispatch/dispatching';
 import type { Decision } from '../../src/shared/dispatch/decisions';
 import type { SweepEvent } from '../../src/shared/dispatch/events';
 import type { SweepState } from '../../src/shared/dispatch/state';
-import type { SimCluster, SimProcess } from './cluster';
+import type { SimCluster } from './cluster';
+import type { SimProcess } from './sim-process';
 
 export class InvariantError extends Error {}
 

@@ -15,7 +15,8 @@ import type { NodeOutcome, SweepEvent } from '../../src/shared/dispatch/events';
 import { jobStartedSignal } from '../../src/shared/names';
 import type { SweepNode } from '../../src/shared/nodes';
 import type { NodeProbe } from '../../src/shared/results';
-import type { SimCluster, SweepPort } from './cluster';
+import type { SimCluster } from './cluster';
+import type { SweepPort } from './sim-process';
 
 interface Waiting {
   resolve(value: unknown): void;

@@ -18,7 +18,8 @@ import { appendJobResults, appendTimeline } from '../../src/results/run-files';
 import type { ResultsJson } from '../../src/shared/results';
 import type { SweepInput } from '../../src/shared/sweep-input';
 import type { VirtualClock } from './clock';
-import type { SimCluster, SweepPort } from './cluster';
+import type { SimCluster } from './cluster';
+import type { SweepPort } from './sim-process';
 import { DecisionChecker } from './invariants';
 
 export interface SweepEnd {
