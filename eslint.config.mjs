@@ -1,11 +1,12 @@
 // Lint runs typescript-eslint's type-checked rules over the whole tree (src, scripts, test), and
 // guards what review misses where a mistake costs most:
 // - everywhere: every promise awaited or its rejection handled on purpose (void is not exempt);
-// - workflow code: no cancellation swallowed by a `.catch` or a `catch` block (the sweep would
-//   never end as cancelled), and patch ids only through the registry (src/workflows/patches.ts);
+// - workflow code: patch ids only through the registry (src/workflows/patches.ts);
 // - the workflow sandbox (src/workflows, src/shared): no Node module, so nothing there can touch a
 //   file, a socket or the clock behind Temporal's back (test/unit/workflow-border.test.ts bundles
-//   it to prove the same); the dispatcher core (src/shared/dispatch): not even Temporal.
+//   it to prove the same);
+// - the dispatcher core (src/shared/dispatch): not even Temporal, and no clock, randomness or
+//   timer of its own — its time is the `now` it is given, or replay and the simulations diverge.
 // Formatting is prettier's (`npm run format`); eslint-config-prettier turns off rules that would
 // argue with it.
 import { builtinModules } from 'node:module';
@@ -21,6 +22,7 @@ const TEMPORAL = {
   group: ['@temporalio/*'],
   message: 'The dispatcher core is pure: no Temporal; the driver (src/workflows) turns its decisions into Temporal calls.',
 };
+const NO_CLOCK = "The dispatcher core has no clock, randomness or timer of its own: use the step's `now`; the driver owns time.";
 const PATCHED = {
   name: '@temporalio/workflow',
   importNames: ['patched', 'deprecatePatch'],
@@ -28,7 +30,7 @@ const PATCHED = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/replay/**', '**/*.mjs', '**/*.mts', '**/*.js'] },
+  { ignores: ['dist/**', '.stryker-tmp/**', 'reports/**', 'node_modules/**', 'test/replay/**', '**/*.mjs', '**/*.mts', '**/*.js'] },
   {
     files: ['**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked, prettier],
@@ -48,7 +50,22 @@ export default tseslint.config(
   },
   {
     files: ['src/shared/dispatch/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: NODE_MODULES.paths, patterns: [...NODE_MODULES.patterns, TEMPORAL] }] },
+    rules: {
+      'no-restricted-imports': ['error', { paths: NODE_MODULES.paths, patterns: [...NODE_MODULES.patterns, TEMPORAL] }],
+      'no-restricted-globals': ['error', ...['setTimeout', 'setInterval', 'setImmediate', 'performance'].map((name) => ({ name, message: NO_CLOCK }))],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: NO_CLOCK },
+        { object: 'Math', property: 'random', message: NO_CLOCK },
+        { property: 'randomUUID', message: NO_CLOCK },
+        { object: 'process', property: 'hrtime', message: NO_CLOCK },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: NO_CLOCK },
+        { selector: "CallExpression[callee.name='Date']", message: NO_CLOCK },
+      ],
+    },
   },
   {
     files: ['src/workflows/**/*.ts'],
@@ -56,23 +73,25 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [...NODE_MODULES.paths, PATCHED], patterns: NODE_MODULES.patterns }] },
   },
   {
-    files: ['src/workflows/patches.ts'],
-    rules: { 'no-restricted-imports': ['error', NODE_MODULES] },
-  },
-  {
-    files: ['src/workflows/**/*.ts'],
+    // The oracle judges the core: it takes nothing from the code it judges but types.
+    files: ['test/sim/oracle.ts', 'test/sim/oracle/**/*.ts'],
     rules: {
-      'no-restricted-syntax': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          selector: "CallExpression[callee.property.name='catch']:not([arguments.0.callee.name='unlessCancelled'])",
-          message: 'In workflow code a .catch must let cancellations through: .catch(unlessCancelled(...)) (src/workflows/cancellation.ts).',
-        },
-        {
-          selector: 'CatchClause:not(:has(ThrowStatement))',
-          message: 'In workflow code a catch block must rethrow (at least a cancellation).',
+          patterns: [
+            {
+              group: ['**/shared/dispatch/**', '**/shared/planner', '**/shared/retry-policy', '**/shared/live-settings'],
+              allowTypeImports: true,
+              message: 'The oracle states the rules from the scenario and the docs, never from the code it checks: import types only.',
+            },
+          ],
         },
       ],
     },
+  },
+  {
+    files: ['src/workflows/patches.ts'],
+    rules: { 'no-restricted-imports': ['error', NODE_MODULES] },
   },
 );

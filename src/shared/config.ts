@@ -6,7 +6,7 @@
  * Keys keep the user's snake_case. Pure code: imported by the CLI, the activities and tests.
  */
 import { z } from 'zod';
-import { isMode, modeNames } from './dispatch/policies';
+import { isModeName, MODES } from './modes';
 import { parseTemplate, TRIAL_PLACEHOLDERS, WARMUP_PLACEHOLDERS } from './templates';
 
 const positiveInt = z.number().int().positive();
@@ -43,10 +43,8 @@ export const nodeConfigSchema = z.looseObject({
 });
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
-/** A batching mode: one of the policies registered with the dispatcher core. */
-const batchingMode = z.string().superRefine((mode, ctx) => {
-  if (!isMode(mode)) ctx.addIssue({ code: 'custom', message: `unknown mode "${mode}" (known: ${modeNames().join(', ')})` });
-});
+/** A batching mode: one of the list in src/shared/modes.ts; any other name is refused, never read as barrier. */
+const batchingMode = z.string().refine(isModeName, { error: (issue) => `unknown mode "${String(issue.input)}" (known: ${MODES.join(', ')})` });
 
 export const jobBatchingSchema = z.strictObject({
   enabled: z.boolean().default(true),

@@ -16,6 +16,7 @@ const MAX_SECONDS = 86_400;
 export function settingsChangeProblems(change: unknown, nodeNames: readonly string[]): string[] {
   if (typeof change !== 'object' || change === null || Array.isArray(change)) return ['expected an object such as {"max_jobs_per_batch": 10}'];
   const fields = change as Record<string, unknown>;
+  if (Object.keys(fields).length === 0) return ['nothing to change: give at least one setting'];
   const problems = Object.keys(fields)
     .filter((key) => !KNOWN_KEYS.includes(key))
     .map((key) => `${key}: unknown setting (known: ${KNOWN_KEYS.join(', ')})`);
@@ -26,7 +27,8 @@ export function settingsChangeProblems(change: unknown, nodeNames: readonly stri
   }
   for (const key of SECONDS) {
     const value = fields[key];
-    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_SECONDS)) {
+    // The range also refuses NaN and ±Infinity; `typeof` refuses a string JS would compare as a number.
+    if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= MAX_SECONDS)) {
       problems.push(`${key}: must be a number of seconds from 0 to ${MAX_SECONDS} (got ${JSON.stringify(value)})`);
     }
   }
@@ -34,7 +36,6 @@ export function settingsChangeProblems(change: unknown, nodeNames: readonly stri
     if (!nodeNames.includes(fields.node as string)) problems.push(`node: ${JSON.stringify(fields.node)} is not a node of this sweep (${nodeNames.join(', ')})`);
     else if (fields.stagger_delay === undefined) problems.push('node: only stagger_delay can be set per node');
   }
-  if (Object.keys(fields).filter((key) => key !== 'node').length === 0 && problems.length === 0) problems.push('nothing to change: give at least one setting');
   return problems;
 }
 

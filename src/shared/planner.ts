@@ -7,50 +7,27 @@
  * a batch's jobs by index instead of the workflow carrying the whole list. Pure code.
  */
 import type { JobBatching } from './config';
-import { policyNamed } from './dispatch/policies';
-import { SEGMENT_JOBS } from './dispatch/policies/segments';
-
-export { SEGMENT_JOBS };
-
-export interface BatchRange {
-  /** 0-based; shown to users as `index + 1`. */
-  index: number;
-  /** First job index of the batch. */
-  start: number;
-  /** One past the last job index. */
-  end: number;
-}
-
-export interface BatchPlan {
-  batches: BatchRange[];
-  /** Jobs one node may start within one batch; null when unlimited (a single batch). */
-  perNodeCap: number | null;
-  /** Reset the rigs and cool down between batches (never before the first). */
-  resetBetweenBatches: boolean;
-  cooldownSeconds: number;
-}
+import { policyNamed, unbatchedPolicy } from './dispatch/policies';
+import type { BatchPlan, BatchRange } from './sweep-plan';
 
 /**
- * Splits `jobCount` jobs over `nodeCount` usable nodes. A batch holds at most
- * `max_jobs_per_batch` jobs and never more than every node's per-batch cap added up, so each
- * batch can always be finished by the nodes it was planned for. In rolling mode the "batches" are
- * segments of the job list; the caps apply to each node's own cycle instead.
+ * Splits `jobCount` jobs over `nodeCount` usable nodes, in ranges as large as the mode's policy
+ * plans them (a barrier batch, a segment of the list). A sweep without batches — batching off, at
+ * most one batch of jobs, or no node — runs unbatched, in segments, with no cap per node.
  */
 export function planBatches(jobCount: number, nodeCount: number, batching: JobBatching): BatchPlan {
   const unbatched = !batching.enabled || jobCount <= batching.max_jobs_per_batch;
   if (unbatched || nodeCount < 1) {
     return {
-      batches: ranges(jobCount, SEGMENT_JOBS),
+      batches: ranges(jobCount, unbatchedPolicy.plannedBatchSize(batching, nodeCount)),
       perNodeCap: null,
       resetBetweenBatches: false,
       cooldownSeconds: 0,
     };
   }
-  const perNodeCap = batching.max_jobs_per_node_per_batch;
-  const batchSize = policyNamed(batching.mode).segmented ? SEGMENT_JOBS : Math.min(batching.max_jobs_per_batch, perNodeCap * nodeCount);
   return {
-    batches: ranges(jobCount, batchSize),
-    perNodeCap,
+    batches: ranges(jobCount, policyNamed(batching.mode).plannedBatchSize(batching, nodeCount)),
+    perNodeCap: batching.max_jobs_per_node_per_batch,
     resetBetweenBatches: batching.allocator_reset_between_batches,
     cooldownSeconds: batching.inter_batch_cooldown_seconds,
   };

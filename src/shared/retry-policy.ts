@@ -17,8 +17,8 @@ export const DEFAULT_MAX_RETRIES = 3;
  * host key is not — it would only be refused again.
  */
 export function shouldRetry(result: Pick<JobResult, 'success' | 'failure_mode' | 'lost_contact'>, attempt: number, maxRetries: number): boolean {
-  if (result.success || result.failure_mode === null || attempt > maxRetries) return false;
-  return RETRYABLE_FAILURE_MODES.includes(result.failure_mode) || (result.failure_mode === 'SSH_ERROR' && result.lost_contact === true);
+  if (result.success || attempt > maxRetries) return false;
+  return RETRYABLE_FAILURE_MODES.some((mode) => mode === result.failure_mode) || (result.failure_mode === 'SSH_ERROR' && result.lost_contact === true);
 }
 
 /** Seconds before attempt `attempt + 1`: doubling from the base, at most a minute. */

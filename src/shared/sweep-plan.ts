@@ -4,7 +4,24 @@
  */
 import type { JobBatching, NodeHealthPolicy, Preflight } from './config';
 import type { SweepNode } from './nodes';
-import type { BatchPlan } from './planner';
+
+export interface BatchRange {
+  /** 0-based; shown to users as `index + 1`. */
+  index: number;
+  /** First job index of the batch. */
+  start: number;
+  /** One past the last job index. */
+  end: number;
+}
+
+export interface BatchPlan {
+  batches: BatchRange[];
+  /** Jobs one node may start within one batch; null when unlimited (a single batch). */
+  perNodeCap: number | null;
+  /** Reset the rigs and cool down between batches (never before the first). */
+  resetBetweenBatches: boolean;
+  cooldownSeconds: number;
+}
 
 /**
  * Where a batch's jobs are read from; a file is checked against its digest so a change is noticed.

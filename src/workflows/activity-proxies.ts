@@ -32,23 +32,9 @@ export const nodeUpkeep = proxyActivities<SweepActivities>({
  * its process group.
  */
 export const trialRuns = proxyActivities<SweepActivities>({
-  startToCloseTimeout: '2 hours', // replaced per job: its own timeout plus a margin
+  startToCloseTimeout: '2 hours', // replaced per job by the timeouts its decision carries
   // Heartbeats come every 2 s: a lost worker is noticed, and its job retried, within 10 s.
   heartbeatTimeout: '10 seconds',
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });
-
-/** Margin over a job's own timeout: the activity enforces the job timeout and still has to kill and report. */
-const JOB_TIMEOUT_MARGIN_SECONDS = 120;
-/** How long infrastructure errors of one job are retried before the job counts as failed. */
-const INFRASTRUCTURE_DEADLINE_SECONDS = 600;
-
-/**
- * A job's activity timeouts. Before its own timeout starts a job may wait on its node for its start
- * permit — behind another sweep's job on the same GPU, say — so an attempt may last about two.
- */
-export function jobTimeouts(timeoutSeconds: number): { startToCloseTimeout: string; scheduleToCloseTimeout: string } {
-  const startToClose = 2 * timeoutSeconds + JOB_TIMEOUT_MARGIN_SECONDS;
-  return { startToCloseTimeout: `${startToClose} seconds`, scheduleToCloseTimeout: `${startToClose + INFRASTRUCTURE_DEADLINE_SECONDS} seconds` };
-}

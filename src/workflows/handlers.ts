@@ -1,11 +1,10 @@
 /**
  * Everything a running sweep answers, registered together at its start so no message sent while
  * it plans is lost: the progress and results queries, the jobs' start signals, and an operator's
- * pause, resume, new numbers and exclusions — validated against the sweep's state before they
- * reach the core, so a bad one is refused with a message and changes nothing.
+ * pause, resume, new numbers and exclusions — validated by the core (`updateProblems`) before
+ * they reach it, so a bad one is refused with a message and changes nothing.
  */
 import { setHandler } from '@temporalio/workflow';
-import { applySettingsChange, nodeSelectorProblems, settingsChangeProblems } from '../shared/live-settings';
 import {
   excludeUpdate,
   jobStartedSignal,
@@ -16,17 +15,17 @@ import {
   resultsQuery,
   resumeSignal,
   setUpdate,
+  type SettingsChange,
 } from '../shared/names';
 import type { SweepEvent } from '../shared/dispatch/events';
 import type { SweepState } from '../shared/dispatch/state';
+import { updateProblems, type UpdateEvent } from '../shared/dispatch/updates';
 import { progressOf } from '../shared/dispatch/view';
 
 interface Driven {
   readonly state: SweepState;
   feed(event: SweepEvent): void;
 }
-
-const STILL_PLANNING = 'the sweep is still planning; try again in a moment';
 
 export function registerHandlers(driver: Driven): void {
   const { state } = driver;
@@ -35,23 +34,15 @@ export function registerHandlers(driver: Driven): void {
   setHandler(jobStartedSignal, ({ startKey, startedAtMs }) => driver.feed({ type: 'jobStarted', work: Number(startKey), startedAtMs }));
   setHandler(pauseSignal, () => driver.feed({ type: 'pause' }));
   setHandler(resumeSignal, () => driver.feed({ type: 'resume' }));
+  const validator = (update: UpdateEvent) => reject(updateProblems(state, update));
   setHandler(
     setUpdate,
     (change) => {
       driver.feed({ type: 'settingsChanged', change });
-      return state.settings ?? applySettingsChange(state.settings!, change);
+      // Taken only once the sweep has numbers in force (the validator), now the new ones.
+      return state.settings!;
     },
-    {
-      validator: (change) =>
-        reject(
-          state.settings
-            ? settingsChangeProblems(
-                change,
-                state.allNodes.map((node) => node.name),
-              )
-            : [STILL_PLANNING],
-        ),
-    },
+    { validator: (change: SettingsChange) => validator({ type: 'settingsChanged', change }) },
   );
   setHandler(
     excludeUpdate,
@@ -59,7 +50,7 @@ export function registerHandlers(driver: Driven): void {
       driver.feed({ type: 'exclude', selector });
       return described('excluded: no new job starts there', selector);
     },
-    { validator: (selector) => reject(state.settings ? nodeSelectorProblems(selector, state.allNodes) : [STILL_PLANNING]) },
+    { validator: (selector: NodeSelector) => validator({ type: 'exclude', selector }) },
   );
   setHandler(
     readmitUpdate,
@@ -67,7 +58,7 @@ export function registerHandlers(driver: Driven): void {
       driver.feed({ type: 'readmit', selector });
       return described('re-admitted', selector);
     },
-    { validator: (selector) => reject(state.settings ? nodeSelectorProblems(selector, state.allNodes) : [STILL_PLANNING]) },
+    { validator: (selector: NodeSelector) => validator({ type: 'readmit', selector }) },
   );
 }
 

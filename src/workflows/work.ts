@@ -9,7 +9,7 @@ import type { Decision } from '../shared/dispatch/decisions';
 import type { SweepEvent } from '../shared/dispatch/events';
 import type { SweepState } from '../shared/dispatch/state';
 import type { SweepInput } from '../shared/sweep-input';
-import { bookkeeping, jobTimeouts, nodeUpkeep, trialRuns, upkeep } from './activity-proxies';
+import { bookkeeping, nodeUpkeep, trialRuns, upkeep } from './activity-proxies';
 
 /** What the hands report to: the core's next event, or a failure that ends the sweep. */
 export interface WorkOutcomes {
@@ -58,7 +58,7 @@ export class Hands {
       case 'writeResults':
         return this.bookkeep(bookkeeping.writeResults(decision.input), (results) => ({ type: 'resultsWritten', work: decision.work, results }));
       case 'warmUp': {
-        const options = { startToCloseTimeout: `${decision.timeoutSeconds + 60} seconds`, summary: `warm-up ${decision.node.name} GPU ${decision.gpu}` };
+        const options = { startToCloseTimeout: `${decision.startToCloseSeconds} seconds`, summary: `warm-up ${decision.node.name} GPU ${decision.gpu}` };
         const input = { node: decision.node, gpu: decision.gpu, runId: plan!.runId, sweepId: this.sweepId, timeoutSeconds: decision.timeoutSeconds };
         return this.onNode(
           decision.work,
@@ -120,7 +120,7 @@ export class Hands {
 
   private startJob(decision: Extract<Decision, { type: 'startJob' }>): void {
     const plan = this.state().plan!;
-    const { job, node, gpu } = decision;
+    const { job, node, gpu, timeouts } = decision;
     const input = {
       runId: plan.runId,
       sweepId: this.sweepId,
@@ -138,7 +138,15 @@ export class Hands {
     };
     this.onNode(
       decision.work,
-      () => trialRuns.runJob.executeWithOptions({ ...jobTimeouts(job.timeout), summary: decision.summary }, [input]),
+      () =>
+        trialRuns.runJob.executeWithOptions(
+          {
+            startToCloseTimeout: `${timeouts.startToCloseSeconds} seconds`,
+            scheduleToCloseTimeout: `${timeouts.scheduleToCloseSeconds} seconds`,
+            summary: decision.summary,
+          },
+          [input],
+        ),
       (result) => ({ type: 'jobEnded', work: decision.work, result }),
       (message, errorType) => ({ type: 'jobFailed', work: decision.work, message, ...(errorType ? { errorType } : {}) }),
     );

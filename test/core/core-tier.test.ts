@@ -22,7 +22,13 @@ describe('the dispatcher core over generated sweeps', () => {
       fc.asyncProperty(scenarioArb(), async (scenario) => {
         sweeps += (await runScenario(scenario)).sweeps.length;
       }),
-      { numRuns: SCENARIOS, seed, ...(process.env.RIGSWEEP_FUZZ_PATH ? { path: process.env.RIGSWEEP_FUZZ_PATH } : {}) },
+      {
+        numRuns: SCENARIOS,
+        seed,
+        ...(process.env.RIGSWEEP_FUZZ_PATH ? { path: process.env.RIGSWEEP_FUZZ_PATH } : {}),
+        // The bug-planting run (scripts/plant-bugs.mjs) wants the first broken rule, not the smallest case.
+        ...(process.env.RIGSWEEP_FUZZ_NO_SHRINK ? { endOnFailure: true } : {}),
+      },
     );
     expect(sweeps).toBeGreaterThanOrEqual(SCENARIOS);
   }, 600_000);

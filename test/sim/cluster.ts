@@ -31,7 +31,6 @@ interface NodeSim {
 
 const HEARTBEAT_TIMEOUT_MS = 10_000;
 const CANCEL_HEARD_MS = 1_000;
-const INFRASTRUCTURE_DEADLINE_MS = 600_000;
 export const JOB_TIMEOUT_SECONDS = 60;
 
 export class SimCluster {
@@ -48,6 +47,11 @@ export class SimCluster {
     private readonly clock: Clock,
   ) {
     for (const spec of scenario.nodes) this.nodes.set(spec.name, { spec, lastStartMs: -Infinity, quietUntilMs: 0, downUntilMs: 0, downSinceMs: 0 });
+  }
+
+  /** The nodes' clock. */
+  get now(): number {
+    return this.clock.now;
   }
 
   /** What the jobs of sweep `sweep` do, by job id. */
@@ -217,6 +221,7 @@ export class SimCluster {
       attempt: decision.attempt,
       batch: decision.batch,
       spacingMs: decision.spacingSeconds * 1000,
+      retryWindowMs: decision.timeouts.retryWindowSeconds * 1000,
       reportStart: decision.reportStart,
       ...(behind ? { behind } : {}),
       state: 'waiting',
@@ -226,7 +231,7 @@ export class SimCluster {
     this.whenReachable(port, process, now);
   }
 
-  /** The start command reaches its node once the link is up; an activity that cannot connect for the infrastructure deadline fails. */
+  /** The start command reaches its node once the link is up; an activity that cannot connect for its retry window fails. */
   private whenReachable(port: SweepPort, process: SimProcess, from: number): void {
     const node = this.nodes.get(process.node)!;
     if (node.downUntilMs <= from) {
@@ -235,8 +240,8 @@ export class SimCluster {
       this.clock.at(from, () => this.tryStart(process.node));
       return;
     }
-    if (node.downUntilMs - from > INFRASTRUCTURE_DEADLINE_MS) {
-      this.clock.at(from + INFRASTRUCTURE_DEADLINE_MS, () => {
+    if (node.downUntilMs - from > process.retryWindowMs) {
+      this.clock.at(from + process.retryWindowMs, () => {
         if (this.byWork.get(`${port.id}#${process.work}`) !== process) return;
         this.byWork.delete(`${port.id}#${process.work}`);
         if (!port.over()) port.feed({ type: 'jobFailed', work: process.work, errorType: 'SshConnectError', message: `${process.node}: cannot connect` });

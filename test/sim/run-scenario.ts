@@ -7,28 +7,36 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { settingsChangeProblems, nodeSelectorProblems } from '../../src/shared/live-settings';
+import type { BatchPolicy } from '../../src/shared/dispatch/policies';
+import { updateProblems, type UpdateEvent } from '../../src/shared/dispatch/updates';
 import type { SweepInput } from '../../src/shared/sweep-input';
 import { VirtualClock } from './clock';
 import { JOB_TIMEOUT_SECONDS, SimCluster } from './cluster';
 import type { SimProcess } from './sim-process';
 import { checkProcesses, InvariantError } from './invariants';
-import type { Scenario, TrialBehaviour } from './scenario';
+import { SweepOracle } from './oracle';
+import type { Anchor, Happening, Scenario, TrialBehaviour } from './scenario';
+import type { Decision } from '../../src/shared/dispatch/decisions';
 import { SimSweep } from './sim-sweep';
 
 /** A sweep that has not ended after this much virtual time is stuck. */
 const GIVE_UP_MS = 48 * 3600_000;
 
 export interface ScenarioReport {
-  sweeps: { id: string; cancelled: boolean; failed?: string; jobs: number; records: number; runs: number; endedAtMs: number }[];
+  sweeps: { id: string; cancelled: boolean; failed?: string; jobs: number; records: number; runs: number; endedAtMs: number; warnings: string[] }[];
   /** Every process the simulated nodes ran for a sweep, killed and restarted ones included. */
   processesOf(sweep: string): SimProcess[];
 }
 
-export async function runScenario(scenario: Scenario): Promise<ScenarioReport> {
+export interface ScenarioOptions {
+  /** A batching mode not in the list (config refuses its name), run in place of the config's mode. */
+  policy?: BatchPolicy;
+}
+
+export async function runScenario(scenario: Scenario, options: ScenarioOptions = {}): Promise<ScenarioReport> {
   const dir = mkdtempSync(join(tmpdir(), 'rigsweep-sim-'));
   try {
-    return await run(scenario, dir);
+    return await run(scenario, dir, options);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -65,23 +73,40 @@ export function jobsOf(prefix: string, behaviours: TrialBehaviour[][]) {
   }));
 }
 
-async function run(scenario: Scenario, dir: string): Promise<ScenarioReport> {
+async function run(scenario: Scenario, dir: string, { policy }: ScenarioOptions): Promise<ScenarioReport> {
   const clock = new VirtualClock();
   const cluster = new SimCluster(scenario, clock);
   const configFile = join(dir, 'distributed_config.json');
   writeFileSync(configFile, JSON.stringify(configOf(scenario)));
   const sweeps: SimSweep[] = [];
+  // Happenings whose second has come, each waiting for the first work of its kind: it lands just inside it.
+  const armed: { on: Anchor; what: Happening }[] = [];
+  const fireAnchored = (decisions: Decision[]) => {
+    for (const anchor of decisions.map(anchorOf)) {
+      const at = armed.findIndex((happening) => happening.on === anchor);
+      if (at < 0) continue;
+      const [{ what }] = armed.splice(at, 1);
+      clock.after(ANCHOR_DELAY_MS, () => happen(what, sweeps[0], cluster, scenario));
+    }
+  };
   const addSweep = (id: string, behaviours: TrialBehaviour[][], continueAsNewAfter: number | null) => {
     const jobs = jobsOf(`${id}-`, behaviours);
     const input: SweepInput = { jobs, outputDir: join(dir, 'out'), preservePaths: true, maxRetries: scenario.maxRetries };
-    const sweep = new SimSweep(id, input, clock, cluster, { cwd: dir, configFile, continueAsNewAfter });
+    // A mode handed in directly is not one the docs describe: the oracle holds it to the rules of every mode.
+    const oracle = new SweepOracle({ sweep: id, scenario, jobCount: jobs.length, maxRetries: scenario.maxRetries, ...(policy ? { mode: policy.mode } : {}) });
+    const onDecisions = id === 'a' ? fireAnchored : undefined;
+    const sweep = new SimSweep(id, input, clock, cluster, { cwd: dir, configFile, continueAsNewAfter, policy, oracle, onDecisions });
     cluster.setBehaviours(id, new Map(jobs.map((job, i) => [job.job_id, behaviours[i]])));
     sweeps.push(sweep);
     sweep.start();
   };
   addSweep('a', scenario.jobs, scenario.continueAsNewAfter);
   if (scenario.secondSweepAt !== null) clock.at(scenario.secondSweepAt * 1000, () => addSweep('b', scenario.jobs.slice(0, 5), null));
-  for (const { atSeconds, what } of scenario.happenings) clock.at(atSeconds * 1000, () => happen(what, sweeps[0], cluster, scenario));
+  for (const { atSeconds, on, what } of scenario.happenings)
+    clock.at(atSeconds * 1000, () => {
+      if (on) armed.push({ on, what });
+      else happen(what, sweeps[0], cluster, scenario);
+    });
 
   while (sweeps.some((sweep) => !sweep.over())) {
     if (clock.now > GIVE_UP_MS) throw new InvariantError(`every sweep ends: still running after ${GIVE_UP_MS / 3600_000} h of virtual time`);
@@ -103,35 +128,50 @@ async function run(scenario: Scenario, dir: string): Promise<ScenarioReport> {
     throw new InvariantError(`every sweep ends: ${stuck.id} waits for nothing at ${clock.now} ms: ${stuckState(stuck)}`);
   }
   const maxConcurrent = (name: string) => scenario.nodes.find((node) => node.name === name)?.maxConcurrent ?? 0;
-  checkProcesses(cluster, cluster.processes, { permits: scenario.permits, maxConcurrent });
+  const staggerMs = (p: SimProcess) => sweeps.find((sweep) => sweep.id === p.sweep)!.checker.oracle.staggerOf(p.work);
+  checkProcesses(cluster, cluster.processes, { permits: scenario.permits, maxConcurrent, staggerMs });
   return { sweeps: sweeps.map((sweep) => endOf(sweep, cluster)), processesOf: (sweep) => cluster.processes.filter((p) => p.sweep === sweep) };
 }
 
-/** An operator's message, as the workflow's handlers take it: validated first, like the real update validators. */
+/** How long after its anchor's work begins an anchored happening comes: inside a reset (1 s), a probe (0.5 s), a cooldown. */
+const ANCHOR_DELAY_MS = 100;
+
+function anchorOf(decision: Decision): Anchor | undefined {
+  switch (decision.type) {
+    case 'resetNode':
+      return 'reset';
+    case 'coolingDown':
+      return 'cooldown';
+    case 'probeNode':
+      return decision.health ? 'probe' : undefined;
+    case 'requeue':
+      return decision.why === 'retry' ? 'backoff' : undefined;
+    case 'warmUp':
+      return 'warmup';
+    case 'startJob':
+      return 'start';
+    default:
+      return undefined;
+  }
+}
+
+/** An operator's message, as the workflow's handlers take it: an update validated first, by the same core function. */
 function happen(what: Scenario['happenings'][number]['what'], sweep: SimSweep | undefined, cluster: SimCluster, scenario: Scenario): void {
   if (!sweep || sweep.over()) return;
-  const state = sweep.state;
+  const update = (event: UpdateEvent) => {
+    if (updateProblems(sweep.state, event).length === 0) sweep.feed(event);
+  };
   switch (what.kind) {
     case 'cancel':
     case 'pause':
     case 'resume':
       return sweep.feed({ type: what.kind });
     case 'set':
-      if (
-        state.settings &&
-        settingsChangeProblems(
-          what.change,
-          state.allNodes.map((node) => node.name),
-        ).length === 0
-      )
-        sweep.feed({ type: 'settingsChanged', change: what.change });
-      return;
+      return update({ type: 'settingsChanged', change: what.change });
     case 'exclude':
     case 'readmit': {
       const node = scenario.nodes[what.node];
-      const selector = { node: node.name, ...(what.gpu !== undefined ? { gpu: what.gpu } : {}) };
-      if (state.settings && nodeSelectorProblems(selector, state.allNodes).length === 0) sweep.feed({ type: what.kind, selector });
-      return;
+      return update({ type: what.kind, selector: { node: node.name, ...(what.gpu !== undefined ? { gpu: what.gpu } : {}) } });
     }
     case 'cut':
       return cluster.cut(scenario.nodes[what.node].name, what.seconds);
@@ -144,9 +184,17 @@ function happen(what: Scenario['happenings'][number]['what'], sweep: SimSweep | 
 function endOf(sweep: SimSweep, cluster: SimCluster) {
   const end = sweep.end!;
   const live = cluster.live(sweep.id).filter((p) => p.state === 'running' || p.state === 'waiting');
-  if (end.cancelled || !end.failed)
-    check(live.length === 0, 'nothing left running when a sweep ends', () => `${sweep.id}: ${live.map((p) => `${p.jobId}@${p.node}`).join(', ')}`);
+  check(live.length === 0, 'nothing left running when a sweep ends', () => `${sweep.id}: ${live.map((p) => `${p.jobId}@${p.node}`).join(', ')}`);
   if (sweep.cancelRequested && !end.failed) check(end.cancelled, 'a cancelled sweep ends cancelled', () => `${sweep.id} ended ${end.results?.status}`);
+  const oracle = sweep.checker.oracle;
+  const expected = oracle.expectedEnd();
+  if (oracle.mustFail()) check(end.failed !== undefined, 'node_health.on_failure "fail" fails the sweep', () => `${sweep.id} ended ${end.results?.status}`);
+  const stop = oracle.requiredStop();
+  if (stop && end.results)
+    check(end.results.stopped_reason !== null, `${stop} stops the sweep and says why`, () => `${sweep.id}: no stopped_reason in the Results JSON`);
+  check(oracle.unretried().length === 0, 'a retryable failure is retried while attempts remain', () => `${sweep.id}: ${oracle.unretried().join('; ')}`);
+  if (end.results)
+    check(oracle.unrecordedResets().length === 0, 'the timeline records every reset', () => `${sweep.id}: missing ${oracle.unrecordedResets().join(', ')}`);
   const plan = sweep.state.plan;
   let records = 0;
   if (plan && end.results) {
@@ -161,18 +209,26 @@ function endOf(sweep: SimSweep, cluster: SimCluster) {
       'every job at most one final record',
       () => `${sweep.id}: ${ids.filter((id, i) => ids.indexOf(id) !== i).join(', ')} recorded twice`,
     );
-    const ranToEnd = !end.cancelled && !sweep.state.stoppedReason;
-    if (ranToEnd)
-      check(ids.length === plan.totalJobs, 'every job exactly one final record', () => `${sweep.id}: ${ids.length} records of ${plan.totalJobs} jobs`);
+    if (expected.ranToEnd)
+      check(ids.length === oracle.jobCount, 'every job exactly one final record', () => `${sweep.id}: ${ids.length} records of ${oracle.jobCount} jobs`);
     const successful = lines.filter((line) => line.success).length;
     check(
-      end.results.successful === successful && end.results.failed === plan.totalJobs - successful && end.results.total_jobs === plan.totalJobs,
+      end.results.successful === successful && end.results.failed === oracle.jobCount - successful && end.results.total_jobs === oracle.jobCount,
       "the Results JSON's counts equal the records",
       () =>
         `${sweep.id}: results ${JSON.stringify({ s: end.results!.successful, f: end.results!.failed })}, records ${successful} successful of ${lines.length}`,
     );
   }
-  return { id: sweep.id, cancelled: end.cancelled, failed: end.failed?.errorType, jobs: plan?.totalJobs ?? 0, records, runs: sweep.runs, endedAtMs: end.atMs };
+  return {
+    id: sweep.id,
+    cancelled: end.cancelled,
+    failed: end.failed?.errorType,
+    jobs: plan?.totalJobs ?? 0,
+    records,
+    runs: sweep.runs,
+    endedAtMs: end.atMs,
+    warnings: end.results?.warnings ?? [],
+  };
 }
 
 function check(holds: boolean, rule: string, detail: () => string): void {

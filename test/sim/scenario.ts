@@ -37,6 +37,10 @@ export type Happening =
   | { kind: 'cut'; node: number; seconds: number }
   | { kind: 'crash' };
 
+/** Work whose beginning a happening may wait for. */
+export type Anchor = 'reset' | 'cooldown' | 'probe' | 'backoff' | 'warmup' | 'start';
+export const ANCHORS: readonly Anchor[] = ['reset', 'cooldown', 'probe', 'backoff', 'warmup', 'start'];
+
 export interface Scenario {
   nodes: SimNode[];
   batching: {
@@ -60,7 +64,12 @@ export interface Scenario {
   failingResets: number[];
   /** The run is due to continue as new after this many events (none: never). */
   continueAsNewAfter: number | null;
-  happenings: { atSeconds: number; what: Happening }[];
+  /**
+   * Operators' messages, link cuts and crashes: at a second, or (`on`) at the first moment after it
+   * that the sweep begins that kind of work — inside a reset, a cooldown, a probe, a retry's
+   * backoff, a warm-up or a start, where a timed moment would rarely land.
+   */
+  happenings: { atSeconds: number; on?: Anchor; what: Happening }[];
   /** Simulated node start permits (GPU lock, slots, spacing, quiet window) on or off. */
   permits: boolean;
   /** A second sweep of a few jobs on the same nodes, started at this second. */
@@ -123,9 +132,14 @@ const happeningArb = (nodes: number): fc.Arbitrary<Happening> =>
     fc.constant({ kind: 'crash' as const }),
   );
 
-/** Scenarios for the core tier; `small` keeps them quick enough for the workflow tier. */
-export function scenarioArb(options: { small?: boolean } = {}): fc.Arbitrary<Scenario> {
-  const maxJobs = options.small ? 20 : 260;
+/**
+ * Scenarios for the core tier; `small` keeps them quick enough for the workflow tier, and
+ * `minJobs` makes every sweep at least that long (the workflow tier's fuzz mode: past a job
+ * segment and a record chunk).
+ */
+export function scenarioArb(options: { small?: boolean; minJobs?: number } = {}): fc.Arbitrary<Scenario> {
+  const maxJobs = Math.max(options.small ? 20 : 260, options.minJobs ?? 0);
+  const minJobs = options.minJobs ?? 1;
   return fc.integer({ min: 1, max: 5 }).chain((nodeCount) =>
     fc
       .record({
@@ -149,7 +163,7 @@ export function scenarioArb(options: { small?: boolean } = {}): fc.Arbitrary<Sce
         retryBackoffSeconds: fc.constantFrom(0, 1, 5),
         maxRetries: fc.integer({ min: 0, max: 3 }),
         jobs: fc
-          .oneof(fc.integer({ min: 1, max: Math.min(30, maxJobs) }), fc.integer({ min: 1, max: maxJobs }))
+          .oneof(fc.integer({ min: minJobs, max: Math.max(minJobs, Math.min(30, maxJobs)) }), fc.integer({ min: minJobs, max: maxJobs }))
           .chain((count) => fc.array(fc.array(behaviourArb, { minLength: 1, maxLength: 3 }), { minLength: count, maxLength: count })),
         unhealthy: fc.subarray(
           Array.from({ length: nodeCount }, (_, i) => i),
@@ -161,7 +175,14 @@ export function scenarioArb(options: { small?: boolean } = {}): fc.Arbitrary<Sce
         ),
         continueAsNewAfter: fc.option(fc.integer({ min: 40, max: 400 }), { nil: null }),
         happenings: fc.array(
-          fc.record({ atSeconds: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 600 })), what: happeningArb(nodeCount) }),
+          fc.record(
+            {
+              atSeconds: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 600 })),
+              on: fc.option(fc.constantFrom(...ANCHORS), { nil: undefined, freq: 2 }),
+              what: happeningArb(nodeCount),
+            },
+            { requiredKeys: ['atSeconds', 'what'] },
+          ),
           { maxLength: 6 },
         ),
         permits: fc.boolean(),

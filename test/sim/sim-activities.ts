@@ -22,6 +22,8 @@ interface Waiting {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   startKey?: string;
+  /** A time on the simulated nodes' clock as the workflow's clock tells it (see onNode). */
+  onWorkflowClock(simulatedMs: number): number;
 }
 
 /** A sweep's side of the simulated cluster: events for its works settle the activities that wait for them. */
@@ -44,7 +46,22 @@ class ActivityPort implements SweepPort {
   }
 
   wait(work: number, waiting: Waiting): void {
+    // A new execution of the same work (Temporal retried it after a timeout): the old one's
+    // server side is gone, so it ends here rather than hold a worker slot for ever.
+    this.waiting.get(work)?.reject(new CancelledFailure('superseded by a retry of the same work'));
     this.waiting.set(work, waiting);
+  }
+
+  /** Ends a waiting activity that nothing will answer, if it still waits. */
+  forget(work: number, waiting: Waiting, why: Error): void {
+    if (this.waiting.get(work) !== waiting) return;
+    this.waiting.delete(work);
+    waiting.reject(why);
+  }
+
+  /** Activities of this sweep still waiting for the cluster: in the report of a sweep that does not end. */
+  waitingWork(): number[] {
+    return [...this.waiting.keys()];
   }
 
   feed(event: SweepEvent): void {
@@ -54,7 +71,7 @@ class ActivityPort implements SweepPort {
     if (event.type === 'jobStarted') {
       void this.client.workflow
         .getHandle(this.id)
-        .signal(jobStartedSignal, { startKey: waiting.startKey!, startedAtMs: event.startedAtMs })
+        .signal(jobStartedSignal, { startKey: waiting.startKey!, startedAtMs: waiting.onWorkflowClock(event.startedAtMs) })
         .catch(() => undefined);
       return;
     }
@@ -84,6 +101,8 @@ export interface SimActivityOptions {
   /** The worker's `--config` and working directory: sweeps here name their own config file, absolute. */
   configFile: string;
   cwd: string;
+  /** Receives a way to ask which of a sweep's works still have an activity waiting (for the report of a stuck sweep). */
+  onWaitingWork?(ask: (workflowId: string) => number[]): void;
   /** Heartbeats of a waiting activity, in real ms: how soon it hears of a cancel. */
   heartbeatMs?: number;
 }
@@ -122,16 +141,36 @@ export function createSimActivities(options: SimActivityOptions): SweepActivitie
         if (failed) reject(value instanceof Error ? value : new Error(String(value)));
         else resolve(value as T);
       };
-      port.wait(id, { resolve: (value) => settle(value, false), reject: (error) => settle(error, true), startKey });
-      context.cancelled.catch(() => cluster.handle(port, { type: 'cancelWork', work: id }));
+      // The nodes keep simulated time; the workflow keeps the test server's. A start is reported
+      // on the workflow's clock: when this attempt was scheduled, plus how long the node held it.
+      const scheduledMs = context.info.currentAttemptScheduledTimestampMs;
+      const handedAt = cluster.now;
+      const waiting: Waiting = {
+        resolve: (value) => settle(value, false),
+        reject: (error) => settle(error, true),
+        startKey,
+        onWorkflowClock: (simulatedMs) => scheduledMs + (simulatedMs - handedAt),
+      };
+      port.wait(id, waiting);
+      context.cancelled.catch(() => {
+        cluster.handle(port, { type: 'cancelWork', work: id });
+        // The cluster answers a cancel within simulated seconds (real milliseconds). Work it no
+        // longer holds (withdrawn and killed, or its node gave up on it) gets no answer: the real
+        // activity would end cancelled all the same, so this one does too, rather than hold a
+        // worker slot for the rest of the run.
+        setTimeout(() => port.forget(id, waiting, new CancelledFailure('cancelled; nothing of it was left on its node')), 2000).unref();
+      });
       cluster.handle(port, decision(id));
     });
   }
 
+  options.onWaitingWork?.((workflowId) => ports.get(workflowId)?.waitingWork() ?? []);
   return {
     ...real,
     async runJob(input: RunJobInput) {
       const work = Number(input.startKey);
+      // The timeouts the workflow scheduled this activity with: its startJob decision's.
+      const { startToCloseTimeoutMs, scheduleToCloseTimeoutMs } = Context.current().info;
       return onNode(
         (id) => ({
           type: 'startJob',
@@ -144,6 +183,11 @@ export function createSimActivities(options: SimActivityOptions): SweepActivitie
           spacingSeconds: input.spacingSeconds ?? 0,
           reportStart: input.reportStart ?? (input.spacingSeconds ?? 0) > 0,
           standby: false,
+          timeouts: {
+            startToCloseSeconds: startToCloseTimeoutMs / 1000,
+            scheduleToCloseSeconds: scheduleToCloseTimeoutMs / 1000,
+            retryWindowSeconds: (scheduleToCloseTimeoutMs - startToCloseTimeoutMs) / 1000,
+          },
           summary: '',
         }),
         work,
@@ -151,7 +195,15 @@ export function createSimActivities(options: SimActivityOptions): SweepActivitie
       );
     },
     async warmupGpu(input: { node: SweepNode; gpu: number; runId: string; timeoutSeconds: number }) {
-      const outcome = await onNode<NodeOutcome>((work) => ({ type: 'warmUp', work, node: input.node, gpu: input.gpu, timeoutSeconds: input.timeoutSeconds }));
+      const startToCloseSeconds = Context.current().info.startToCloseTimeoutMs / 1000;
+      const outcome = await onNode<NodeOutcome>((work) => ({
+        type: 'warmUp',
+        work,
+        node: input.node,
+        gpu: input.gpu,
+        timeoutSeconds: input.timeoutSeconds,
+        startToCloseSeconds,
+      }));
       return { node: input.node.name, gpu: input.gpu, seconds: 2, ...outcome };
     },
     async probeNode(input: { node: SweepNode; clearHipCache?: boolean; health?: boolean }): Promise<NodeProbe> {
@@ -161,6 +213,7 @@ export function createSimActivities(options: SimActivityOptions): SweepActivitie
         node: input.node,
         clearHipCache: input.clearHipCache ?? false,
         health: input.health ?? false,
+        lost: false,
         summary: '',
       }));
     },

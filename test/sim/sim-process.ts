@@ -22,6 +22,8 @@ export interface SimProcess {
   attempt: number;
   batch: number;
   spacingMs: number;
+  /** How long its activity retries a node it cannot reach before the attempt fails (its decision's retry window). */
+  retryWindowMs: number;
   reportStart: boolean;
   /** A standby waits for this process (of its sweep) to end before it may start. */
   behind?: SimProcess;

@@ -9,33 +9,38 @@
  */
 import { applySettingsChange } from '../live-settings';
 import type { NodeSelector } from '../names';
-import { betweenOutcome } from './between';
 import type { Decision } from './decisions';
-import { coolNode, jobStarted } from './dispatching';
-import type { SweepEvent } from './events';
+import { jobStarted } from './dispatching';
+import type { NodeOutcome, SweepEvent } from './events';
 import type { NodeProbe } from '../results';
 import { advance } from './flow';
 import { takePlan } from './init';
 import { attemptOver, failedDispatchResult, REPROBE_SECONDS } from './outcomes';
-import { policyOf } from './policies';
+import type { BatchPolicy } from './policies';
 import { probed } from './service';
-import type { JobWork, SweepState } from './state';
-import { Step } from './step';
+import type { SweepState } from './state';
+import { inService, isPlanned, Step } from './step';
+import { upkeepOutcome } from './upkeep';
 
-export function decide(state: SweepState, event: SweepEvent, now: number): Decision[] {
-  const step = new Step(state, now);
+/**
+ * Applies `event`, which happened at `now` (epoch ms, workflow time), to `state` and returns what
+ * to do next. `policy` replaces the plan's batching mode: the simulator tries a mode with it
+ * before the mode is listed; the workflow never passes one.
+ */
+export function decide(state: SweepState, event: SweepEvent, now: number, policy?: BatchPolicy): Decision[] {
+  const step = new Step(state, now, policy);
   apply(step, event);
   advance(step);
   return step.decisions;
 }
 
+/** What happened, into the state; a fired timer (`timerFired`) brings nothing but the time: what is due is seen in `advance`. */
 function apply(step: Step, event: SweepEvent): void {
   const { state, now } = step;
   switch (event.type) {
-    case 'begin':
     case 'told':
     case 'recorded':
-      if ('work' in event) step.finish(event.work);
+      step.finish(event.work);
       return;
     case 'planned':
       step.finish(event.work);
@@ -43,14 +48,17 @@ function apply(step: Step, event: SweepEvent): void {
       return;
     case 'warmedUp': {
       const work = step.finish(event.work);
+      // Stryker disable next-line ConditionalExpression,OptionalChaining: equivalent — each piece of work ends once, with the outcome of its kind: this only narrows the type.
       if (work?.kind !== 'warmup') return;
       step.log({ kind: 'preflight', node: work.node, gpu: work.gpu, ok: event.outcome.ok, message: event.outcome.message });
       if (!event.outcome.ok) step.warn(`pre-flight: ${work.node} GPU ${work.gpu}: ${event.outcome.message}`);
-      if (state.warmups[work.node] !== undefined) state.warmups[work.node] = work.gpu + 1;
+      // Its node's entry stays until pre-flight moves past its last GPU, which waits for this answer.
+      state.warmups[work.node] = work.gpu + 1;
       return;
     }
     case 'jobsLoaded':
-      if (step.finish(event.work)?.kind === 'load') state.queue.push(...event.jobs.map((job) => ({ job, attempt: 1, previous: [] })));
+      step.finish(event.work);
+      state.queue.push(...event.jobs.map((job) => ({ job, attempt: 1, previous: [] })));
       return;
     case 'jobStarted':
       jobStarted(step, event.work, event.startedAtMs);
@@ -58,14 +66,16 @@ function apply(step: Step, event: SweepEvent): void {
     case 'jobEnded':
     case 'jobFailed': {
       const work = step.finish(event.work);
-      if (work?.kind !== 'job') return;
+      // Jobs exist only once the sweep is planned.
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,OptionalChaining: equivalent — a job's outcome answers a job in flight, of a planned sweep: this only narrows the types.
+      if (work?.kind !== 'job' || !isPlanned(step)) return;
       attemptOver(step, event.work, work, event.type === 'jobEnded' ? event.result : failedDispatchResult(work, now, event.errorType, event.message));
       return;
     }
     case 'workCancelled': {
       const work = step.finish(event.work);
-      if (work?.kind === 'job') attemptOver(step, event.work, work, null);
-      else if (work?.kind === 'reset' || work?.kind === 'probe') state.nodes[work.node].upkeep = null;
+      if (work?.kind === 'reset' || work?.kind === 'probe') state.nodes[work.node].upkeep = null;
+      else if (work?.kind === 'job' && isPlanned(step)) attemptOver(step, event.work, work, null);
       return;
     }
     case 'nodeReset':
@@ -81,9 +91,6 @@ function apply(step: Step, event: SweepEvent): void {
       state.over = true;
       step.decide({ type: 'sweepOver', results: event.results, cancelled: state.cancelled });
       return;
-    case 'timerFired':
-      if (state.timerAtMs !== null && now >= state.timerAtMs) state.timerAtMs = null;
-      return;
     case 'pause':
       state.steering.pauseRequested = true;
       return;
@@ -92,6 +99,7 @@ function apply(step: Step, event: SweepEvent): void {
       return;
     case 'settingsChanged': {
       const before = state.settings;
+      // Stryker disable next-line ConditionalExpression: equivalent — a `set` is refused until pre-flight is over (updates.ts), so the settings exist: this only narrows the type.
       if (!before) return;
       state.settings = applySettingsChange(before, event.change);
       const after = state.settings;
@@ -114,44 +122,36 @@ function apply(step: Step, event: SweepEvent): void {
   }
 }
 
-function nodeReset(step: Step, id: number, outcome: { ok: boolean; message: string }): void {
-  const { state, now } = step;
+/** A rig's reset came back: its upkeep (the cluster's, or the node's own) goes on with its outcome. */
+function nodeReset(step: Step, id: number, outcome: NodeOutcome): void {
   const work = step.finish(id);
-  if (work?.kind !== 'reset') return;
-  const runtime = state.nodes[work.node];
-  runtime.upkeep = null;
-  if (!work.cycle) {
-    const batch = policyOf(state.plan!).batchNumber(state.batchesBegun);
-    state.timeline.push({ kind: 'reset', batch, node: work.node, start_ms: work.startedAtMs, end_ms: now, ok: outcome.ok });
-    betweenOutcome(step, work.node, outcome);
-    return;
-  }
-  // Rolling: the node's own reset after its cycle of jobs, then its own cooldown.
-  const batch = state.shown?.number ?? 1;
-  state.timeline.push({ kind: 'reset', batch, node: work.node, start_ms: work.startedAtMs, end_ms: now, ok: outcome.ok });
-  step.log({ kind: 'reset', batch: batch - 1, node: work.node, ...outcome });
-  if (!outcome.ok) step.warn(`${work.node} after ${runtime.cycleStarts} jobs: ${work.node}: ${outcome.message}`);
-  if (!state.cancelled) coolNode(step, work.node);
+  // Resets run only in service.
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,OptionalChaining: equivalent — a reset's outcome answers a reset in flight, in service: this only narrows the types.
+  if (work?.kind === 'reset' && inService(step)) upkeepOutcome(step, work, outcome);
 }
 
 function nodeProbed(step: Step, id: number, probe: NodeProbe): void {
   const { state, now } = step;
   const work = step.finish(id);
+  // Stryker disable next-line OptionalChaining: equivalent — a probe's outcome answers work in flight (each piece of work ends once).
   if (work?.kind === 'check') {
     const { healthy: _unasked, ...check } = probe;
     state.preflight.push(check);
     step.log({ kind: 'preflight', node: check.node, ok: check.reachable, message: check.message });
     return;
   }
+  // Stryker disable next-line ConditionalExpression,OptionalChaining: equivalent — not a check, so a probe: this only narrows the type.
   if (work?.kind !== 'probe') return;
   const outcome = { ok: probe.reachable && probe.healthy !== false, message: probe.message };
   if (!work.lost) {
-    betweenOutcome(step, work.node, outcome);
+    // A probe before a batch: the cluster's upkeep, in service.
+    // Stryker disable next-line ConditionalExpression: equivalent — probes before a batch run only in service: this only narrows the type.
+    if (inService(step)) upkeepOutcome(step, work, outcome);
     return;
   }
   // A node lost mid-sweep: failed probes count as before a batch, so one that stays away is quarantined.
   if (state.steering.leftOut[work.node] === undefined) return;
-  const verdict = probed(state, work.node, outcome.ok, outcome.message, state.plan?.nodeHealth?.quarantine_after ?? 3);
+  const verdict = probed(state, work.node, outcome.ok, outcome.message, state.plan!.nodeHealth?.quarantine_after ?? 3);
   const batch = state.shown?.number ?? 1;
   if (verdict === 'left out') {
     state.nodes[work.node].reprobeAtMs = now + REPROBE_SECONDS * 1000;
@@ -164,13 +164,15 @@ function nodeProbed(step: Step, id: number, probe: NodeProbe): void {
 function exclude(state: SweepState, { node, gpu }: NodeSelector): void {
   const current = state.steering.excluded[node];
   if (gpu === undefined) state.steering.excluded[node] = 'all';
-  else if (current !== 'all') state.steering.excluded[node] = [...new Set([...(current ?? []), gpu])].sort((a, b) => a - b);
+  // Read only by membership (service.ts): order and repeats do not matter.
+  else if (current !== 'all') state.steering.excluded[node] = current ? [...current, gpu] : [gpu];
   state.steering.replanNeeded = true;
 }
 
 function readmit(state: SweepState, { node, gpu }: NodeSelector): void {
   const current = state.steering.excluded[node];
-  const gpuCount = state.allNodes.find((candidate) => candidate.name === node)?.gpuCount ?? 0;
+  // The update's validator refused a node the sweep does not have (updates.ts).
+  const gpuCount = state.allNodes.find((candidate) => candidate.name === node)!.gpuCount;
   if (gpu === undefined) {
     // An operator's word wins over the probes: the whole node is back, quarantined or not.
     delete state.steering.excluded[node];
@@ -180,11 +182,4 @@ function readmit(state: SweepState, { node, gpu }: NodeSelector): void {
   } else if (current === 'all') state.steering.excluded[node] = Array.from({ length: gpuCount }, (_, g) => g).filter((g) => g !== gpu);
   else if (current) state.steering.excluded[node] = current.filter((g) => g !== gpu);
   state.steering.replanNeeded = true;
-}
-
-/** The attempts in flight, for tests and tools that follow them. */
-export function attemptsInFlight(state: SweepState): [number, JobWork][] {
-  return Object.entries(state.work)
-    .filter(([, work]) => work.kind === 'job')
-    .map(([id, work]) => [Number(id), work as JobWork]);
 }

@@ -7,11 +7,13 @@ import type { SweepJob } from '../jobs';
 import type { SweepNode } from '../nodes';
 import type { JobResult, ResultsJson, WriteResultsInput } from '../results';
 import type { TimelineEntry } from '../timeline';
+import type { AttemptTimeouts } from './limits';
 
 export type Decision =
   /** Read and check config and jobs on the worker host; claim the run folder. */
   | { type: 'plan'; work: number }
-  | { type: 'warmUp'; work: number; node: SweepNode; gpu: number; timeoutSeconds: number }
+  /** Warm GPU `gpu` up: the command may run `timeoutSeconds`, its activity `startToCloseSeconds`. */
+  | { type: 'warmUp'; work: number; node: SweepNode; gpu: number; timeoutSeconds: number; startToCloseSeconds: number }
   /** Read jobs `start` to `end` (exclusive) of the sweep's list. */
   | { type: 'loadJobs'; work: number; start: number; end: number; summary: string }
   /**
@@ -33,6 +35,8 @@ export type Decision =
       /** The job must signal its start (a staggered node times its next start from it; a standby may follow it). */
       reportStart: boolean;
       standby: boolean;
+      /** The attempt's activity timeouts, from the job's own timeout. */
+      timeouts: AttemptTimeouts;
       summary: string;
     }
   /** Take back a standby that has not started: cancel its attempt and tell its node at once (`tell`). */
@@ -42,9 +46,10 @@ export type Decision =
   | { type: 'resetNode'; work: number; node: SweepNode; cooldownSeconds: number; summary: string }
   /**
    * Probe a node: is it reachable — pre-flight's check, which on ROCm nodes may clear the HIP
-   * kernel cache — and, before a batch or after it was lost, does its health_command pass?
+   * kernel cache — and, before a batch or after it was lost (`lost`), does its health_command
+   * pass? A lost node's probe counts only while the node is still left out.
    */
-  | { type: 'probeNode'; work: number; node: SweepNode; clearHipCache: boolean; health: boolean; summary: string }
+  | { type: 'probeNode'; work: number; node: SweepNode; clearHipCache: boolean; health: boolean; lost: boolean; summary: string }
   /** Append final job records and timeline spans to the run folder. */
   | { type: 'record'; work: number; results: JobResult[]; timeline: TimelineEntry[]; summary: string }
   | { type: 'writeResults'; work: number; input: WriteResultsInput }

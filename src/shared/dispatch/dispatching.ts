@@ -2,15 +2,17 @@
  * Inside a batch: one lane per GPU, every node fed from the batch's queue as its lanes free up,
  * within its caps, and no two starts on one node closer than its `stagger_delay` — timed from the
  * previous job's confirmed start, because simultaneous HIP initialisations froze rigs. Nodes take
- * jobs in rounds, in config order, one job each per round. Standbys, the growing segment, a
- * node's own reset rhythm (rolling), withdrawals and probes of lost nodes happen here too. Pure code.
+ * jobs in rounds, in config order, one job each per round. Standbys, the growing segment,
+ * withdrawals and probes of lost nodes happen here too; a node's own upkeep (rolling) is started
+ * and moved on from here, and runs in upkeep.ts. Pure code.
  */
 import { SEGMENT_JOBS } from './policies/segments';
-import { policyOf } from './policies';
 import { freeGpu, seat, standbyGpu } from './lanes';
+import { attemptTimeouts } from './limits';
 import { isGpuExcluded, isNodeOut, staggerSeconds } from './service';
-import type { JobWork } from './state';
+import type { JobWork, ServingState } from './state';
 import { workOf, type Step } from './step';
+import { beginNodeUpkeep, nodeUpkeep } from './upkeep';
 
 /**
  * How much earlier than the stagger a node's next job is sent: about a dispatch's round trip, so
@@ -18,34 +20,35 @@ import { workOf, type Step } from './step';
  */
 export const DISPATCH_LEAD_MS = 250;
 
-/** Starts what may start now, grows the segment, takes standbys back, runs rolling cycles and probes. */
-export function dispatch(step: Step): void {
+/** Starts what may start now, grows the segment, takes standbys back, moves nodes' own upkeep on. */
+export function dispatch(step: Step<ServingState>): void {
   withdrawStandbys(step);
-  const nodes = step.state.plan!.nodes;
-  // Until nothing changes: a node whose cycle ends may start again at once, one that starts may find its cycle due.
-  for (let changed = true; changed;) {
-    changed = false;
-    for (const node of nodes) changed = advanceCycle(step, node.name) || changed;
+  const nodes = step.state.plan.nodes;
+  // Until nothing starts: a node whose upkeep ends may start again at once, one that starts may find its upkeep due.
+  // Upkeep alone moving needs no second pass: each node's runs as far as it can go, and no other node's depends on it.
+  for (let started = true; started;) {
+    started = false;
+    for (const node of nodes) nodeUpkeep(step, node.name);
     for (let round = true; round;) {
       round = false;
       for (const node of nodes) round = startOne(step, node.name) || round;
-      changed ||= round;
+      started ||= round;
     }
   }
   grow(step);
 }
 
-/** Starts one job on `name` if it may take one now; true when it did (or found its cycle due instead). */
-function startOne(step: Step, name: string): boolean {
+/** Starts one job on `name` if it may take one now; true when it did (or found its upkeep due instead). */
+function startOne(step: Step<ServingState>, name: string): boolean {
   const { state, now } = step;
   const node = step.node(name);
   const runtime = step.runtime(name);
-  const policy = policyOf(state.plan!);
+  const policy = step.policy();
   if (isNodeOut(state, node) || runtime.cycle || now < readyAt(step, name)) return false;
   const index = state.queue.findIndex((entry) => (entry.notBeforeMs ?? 0) <= now && policy.mayStart(state, name, entry.attempt === 1));
   if (index < 0) return false;
-  if (policy.cycleDue(state, name)) {
-    runtime.cycle = { step: 'draining' };
+  if (policy.upkeepScope === 'node' && policy.upkeepDue(state, name)) {
+    beginNodeUpkeep(step, name);
     return true;
   }
   const entry = state.queue[index];
@@ -54,10 +57,12 @@ function startOne(step: Step, name: string): boolean {
   const stagger = staggerSeconds(state, node);
   const standbys = policy.standbys && stagger === 0;
   let gpu = freeGpu(runtime.lanes, node, excluded, avoid);
-  let behind: number | undefined;
+  // Counts as running: it holds its GPU, unless it is a standby behind the attempt holding it.
+  let counted = true;
   if (gpu === undefined && standbys) {
-    gpu = standbyGpu(runtime.lanes, excluded, (work) => (state.work[work] as JobWork | undefined)?.started === true, avoid);
-    if (gpu !== undefined) behind = runtime.lanes.seats[gpu][0];
+    // Seats hold only attempts in flight: an attempt leaves its seat as it ends.
+    gpu = standbyGpu(runtime.lanes, excluded, (work) => (state.work[work] as JobWork).started, avoid);
+    counted = false;
   }
   if (gpu === undefined) return false;
   state.queue.splice(index, 1);
@@ -65,10 +70,9 @@ function startOne(step: Step, name: string): boolean {
   if (entry.attempt === 1) runtime.firstStarts++;
   runtime.cycleStarts++;
   const batch = state.batch!.number;
-  const counted = behind === undefined;
   const { job, attempt } = entry;
   const chosen = gpu;
-  const work: JobWork = { kind: 'job', entry, node: name, gpu: chosen, batch, counted, started: false, ...(behind !== undefined ? { behind } : {}) };
+  const work: JobWork = { kind: 'job', entry, node: name, gpu: chosen, batch, counted, started: false };
   const started = step.begin(work, (id) => ({
     type: 'startJob',
     work: id,
@@ -80,6 +84,7 @@ function startOne(step: Step, name: string): boolean {
     spacingSeconds: stagger,
     reportStart: standbys || stagger > 0,
     standby: !counted,
+    timeouts: attemptTimeouts(job.timeout),
     summary: `${job.job_id} on ${name} GPU ${chosen}${attempt > 1 ? ` (attempt ${attempt})` : ''}${counted ? '' : ' (standby)'}`,
   }));
   seat(runtime.lanes, chosen, started.work);
@@ -137,70 +142,16 @@ export function probeLostNodes(step: Step): void {
   for (const [name, runtime] of Object.entries(state.nodes)) {
     if (runtime.reprobeAtMs === null || runtime.reprobeAtMs > now || probing.has(name)) continue;
     runtime.reprobeAtMs = null;
-    const batch = state.shown?.number ?? 1;
     step.begin({ kind: 'probe', node: name, lost: true }, (work) => ({
       type: 'probeNode',
       work,
       node: step.node(name),
       clearHipCache: false,
       health: true,
-      summary: `probe ${name}, lost in batch ${batch}`,
+      lost: true,
+      summary: `probe ${name}, lost in batch ${state.shown?.number ?? 1}`,
     }));
   }
-}
-
-/**
- * Rolling: a node that ran its cycle drains; once nothing runs there the rig resets (localhost
- * has no allocator reset) and cools down on its own; then its count starts again.
- */
-function advanceCycle(step: Step, name: string): boolean {
-  const { state, now } = step;
-  const runtime = step.runtime(name);
-  const cycle = runtime.cycle;
-  if (!cycle) return false;
-  const node = step.node(name);
-  if (cycle.step === 'draining') {
-    if (Object.keys(runtime.lanes.seats).length > 0) return false;
-    if (state.plan!.resetBetweenBatches && !node.isLocal) {
-      runtime.cycle = { step: 'resetting' };
-      runtime.upkeep = 'resetting';
-      const summary = `reset ${name} after ${runtime.cycleStarts} jobs`;
-      step.begin({ kind: 'reset', node: name, startedAtMs: now, cycle: true }, (work) => ({
-        type: 'resetNode',
-        work,
-        node,
-        cooldownSeconds: state.settings!.inter_batch_cooldown_seconds,
-        summary,
-      }));
-      return true;
-    }
-    coolNode(step, name);
-    return true;
-  }
-  if (cycle.step === 'cooling' && cycle.untilMs !== undefined && now >= cycle.untilMs) {
-    runtime.upkeep = null;
-    state.timeline.push({ kind: 'cooldown', batch: state.shown?.number ?? 1, start_ms: cycle.sinceMs ?? now, end_ms: now, node: name });
-    runtime.cycle = null;
-    runtime.cycleStarts = 0;
-    return true;
-  }
-  return false;
-}
-
-/** Rolling: the node's own cooldown after its reset (none when the cooldown is 0). */
-export function coolNode(step: Step, name: string): void {
-  const { state, now } = step;
-  const runtime = step.runtime(name);
-  const seconds = state.settings!.inter_batch_cooldown_seconds;
-  if (seconds <= 0) {
-    runtime.cycle = null;
-    runtime.cycleStarts = 0;
-    return;
-  }
-  runtime.cycle = { step: 'cooling', sinceMs: now, untilMs: now + seconds * 1000 };
-  runtime.upkeep = 'cooling down';
-  step.decide({ type: 'coolingDown', seconds });
-  step.log({ kind: 'cooldown', batch: (state.shown?.number ?? 1) - 1, seconds, node: name });
 }
 
 /**
@@ -208,10 +159,10 @@ export function coolNode(step: Step, name: string): void {
  * the list are read — unless an operator asked for a pause or the run is due to continue as new,
  * where the cluster must drain.
  */
-function grow(step: Step): void {
+function grow(step: Step<ServingState>): void {
   const { state } = step;
-  const plan = state.plan!;
-  if (!policyOf(plan).grows || state.steering.pauseRequested || state.runDue || state.cursor >= plan.totalJobs) return;
+  const plan = state.plan;
+  if (!step.policy().grows || state.steering.pauseRequested || state.runDue || state.cursor >= plan.totalJobs) return;
   if (workOf(state, 'load').length > 0) return;
   const slots = plan.nodes.reduce((sum, node) => sum + node.maxConcurrent, 0);
   if (state.queue.filter((entry) => entry.attempt === 1).length >= slots) return;

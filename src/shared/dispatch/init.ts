@@ -6,8 +6,8 @@ import type { SweepNode } from '../nodes';
 import { planBatches } from '../planner';
 import type { SweepPlan } from '../sweep-plan';
 import { emptyLanes } from './lanes';
-import { policyOf } from './policies';
-import { CARRIED_EVENTS, MAX_CARRIED_WARNINGS, type NodeRuntime, type SweepState } from './state';
+import { CARRIED_EVENTS, MAX_CARRIED_WARNINGS, type NodeRuntime, type PlannedState, type SweepState } from './state';
+import type { Step } from './step';
 
 /** The state of a sweep that starts now (workflow time). */
 export function initialState(startedAtMs: number): SweepState {
@@ -89,17 +89,20 @@ export function takePlan(state: SweepState, plan: SweepPlan): void {
  * Pre-flight is over: nodes it could not reach are left out of the sweep (batches planned again
  * over the rest), and the operators' numbers start from the plan's.
  */
-export function enterService(state: SweepState, reachable: SweepNode[]): void {
-  const plan = state.plan!;
+export function enterService(step: Step<PlannedState>, reachable: SweepNode[]): void {
+  const { state } = step;
+  const plan = state.plan;
   for (const node of plan.nodes) state.nodes[node.name].leftOutByPreflight = !reachable.includes(node);
   state.plan = reachable.length === plan.nodes.length ? plan : { ...plan, nodes: reachable, ...planBatches(plan.totalJobs, reachable.length, plan.batching) };
-  state.settings = {
-    max_jobs_per_batch: plan.batching.max_jobs_per_batch,
-    max_jobs_per_node_per_batch: plan.batching.max_jobs_per_node_per_batch,
-    inter_batch_cooldown_seconds: plan.cooldownSeconds,
-    stagger_delay: Object.fromEntries(reachable.map((node) => [node.name, node.staggerSeconds])),
-  };
-  state.batchCount = policyOf(state.plan).batchCount(state);
+  const serving = Object.assign(state, {
+    settings: {
+      max_jobs_per_batch: plan.batching.max_jobs_per_batch,
+      max_jobs_per_node_per_batch: plan.batching.max_jobs_per_node_per_batch,
+      inter_batch_cooldown_seconds: plan.cooldownSeconds,
+      stagger_delay: Object.fromEntries(reachable.map((node) => [node.name, node.staggerSeconds])),
+    },
+  });
+  state.batchCount = step.policy().batchCount(serving);
   state.preflightStage = 'done';
   state.phase = 'running';
 }

@@ -48,9 +48,9 @@ export function seat(lanes: Lanes, gpu: number, work: number): void {
 
 /** The attempt holding `gpu` before `work`, if `work` waits behind one. */
 export function ahead(lanes: Lanes, gpu: number, work: number): number | undefined {
-  const seats = lanes.seats[gpu] ?? [];
-  const at = seats.indexOf(work);
-  return at > 0 ? seats[at - 1] : undefined;
+  const seats = lanes.seats[gpu] as number[] | undefined;
+  // The holder (index 0) or an attempt not seated (-1) has nobody ahead: a negative index reads undefined.
+  return seats?.[seats.indexOf(work) - 1];
 }
 
 /** An attempt ended: the one behind it (if any) now holds the GPU — returned — or the GPU is free. */

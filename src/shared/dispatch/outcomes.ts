@@ -9,7 +9,7 @@ import { attemptWithoutExit, summariseAttempt } from '../results';
 import { retryBackoffSeconds, shouldRetry } from '../retry-policy';
 import { release } from './lanes';
 import { probeVerdict } from './service';
-import type { JobWork } from './state';
+import type { JobWork, PlannedState } from './state';
 import type { Step } from './step';
 
 /** Seconds between probes of a node lost mid-sweep. */
@@ -37,7 +37,7 @@ export function failedDispatchResult(work: JobWork, now: number, errorType: stri
  * Attempt `id` ended: with its result, or (null) cancelled on purpose. Its lane passes on, and
  * its job is settled, requeued (a withdrawn standby), or — on a sweep's cancel — simply over.
  */
-export function attemptOver(step: Step, id: number, work: JobWork, result: AttemptResult | null): void {
+export function attemptOver(step: Step<PlannedState>, id: number, work: JobWork, result: AttemptResult | null): void {
   const { state, now } = step;
   const runtime = step.runtime(work.node);
   const holder = release(runtime.lanes, work.gpu, id);
@@ -63,12 +63,12 @@ function requeueWithdrawn(step: Step, work: JobWork): void {
   step.decide({ type: 'requeue', jobId: work.entry.job.job_id, attempt: work.entry.attempt, why: 'withdrawn', batch: work.batch, node: work.node });
 }
 
-function settle(step: Step, work: JobWork, result: AttemptResult): void {
+function settle(step: Step<PlannedState>, work: JobWork, result: AttemptResult): void {
   const { state, now } = step;
   const { entry } = work;
   const attempts = [...entry.previous, summariseAttempt(result)];
   if (result.lost_contact) leaveOutLostNode(step, result.node, result.error ?? 'lost contact', work.batch);
-  const plan = state.plan!;
+  const plan = state.plan;
   if (!shouldRetry(result, entry.attempt, plan.maxRetries)) {
     finalize(step, { ...result, attempts });
     return;

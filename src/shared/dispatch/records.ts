@@ -5,7 +5,7 @@
  * left is appended. Pure code.
  */
 import type { WriteResultsInput } from '../results';
-import { MAX_CARRIED_WARNINGS } from './state';
+import { MAX_CARRIED_WARNINGS, type PlannedState } from './state';
 import { workOf, type Step } from './step';
 
 /** Records per append: at most ~4 KB each (stderr tails, diagnoses), so an append stays far below 512 KB. */
@@ -19,16 +19,21 @@ export function recordDue(step: Step, flush: boolean): boolean {
   if (!due) return false;
   const results = state.unrecorded.splice(0, RECORDS_PER_APPEND);
   const timeline = state.timeline.splice(0);
-  const batch = state.shown?.number ?? 1;
-  step.begin({ kind: 'record' }, (work) => ({ type: 'record', work, results, timeline, summary: `batch ${batch}: record ${results.length} results` }));
+  step.begin({ kind: 'record' }, (work) => ({
+    type: 'record',
+    work,
+    results,
+    timeline,
+    summary: `batch ${state.shown?.number ?? 1}: record ${results.length} results`,
+  }));
   return true;
 }
 
 /** What the Results JSON is written from. */
-export function resultsInput(step: Step, stoppedReason: string | null, batches: number): WriteResultsInput {
+export function resultsInput(step: Step<PlannedState>, stoppedReason: string | null, batches: number): WriteResultsInput {
   const { state } = step;
   return {
-    plan: state.plan!,
+    plan: state.plan,
     startedAtMs: state.startedAtMs,
     warnings: state.warnings.slice(-MAX_CARRIED_WARNINGS),
     ...(stoppedReason ? { stoppedReason } : {}),

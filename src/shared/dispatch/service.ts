@@ -3,7 +3,7 @@
  * probe or a lost link, not quarantined. And the numbers in force for each node. Pure code.
  */
 import type { SweepNode } from '../nodes';
-import type { SweepState } from './state';
+import type { PlannedState, SweepState } from './state';
 
 export function isGpuExcluded(state: SweepState, node: string, gpu: number): boolean {
   const { steering } = state;
@@ -22,8 +22,8 @@ export function excludedGpus(state: SweepState, node: SweepNode): number[] {
 }
 
 /** The nodes of the plan that may take jobs now. */
-export function activeNodes(state: SweepState): SweepNode[] {
-  return (state.plan?.nodes ?? []).filter((node) => !isNodeOut(state, node));
+export function activeNodes(state: PlannedState): SweepNode[] {
+  return state.plan.nodes.filter((node) => !isNodeOut(state, node));
 }
 
 /** Why a node takes no job for now when a probe failed or it is quarantined; else undefined. */

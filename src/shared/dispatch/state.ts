@@ -33,9 +33,7 @@ export interface JobWork {
   gpu: number;
   /** 1-based batch number as users see it. */
   batch: number;
-  /** A standby: sent behind the attempt `behind`, which still holds the GPU. */
-  behind?: number;
-  /** Counts as running: it holds its GPU (a standby only once the attempt ahead ended). */
+  /** Counts as running: it holds its GPU (a standby, sent behind the attempt holding it, only once that one ended). */
   counted: boolean;
   /** Its process runs (the node gave it the GPU), when it reported so. */
   started: boolean;
@@ -73,8 +71,8 @@ export interface NodeRuntime {
   firstStarts: number;
   /** Rolling: attempts it started since its last reset and cooldown. */
   cycleStarts: number;
-  /** Rolling: where the node is in its own reset rhythm. */
-  cycle: null | { step: 'draining' | 'resetting' | 'cooling'; sinceMs?: number; untilMs?: number };
+  /** Rolling: where the node is in its own upkeep (upkeep.ts); null while it works. */
+  cycle: NodeCycle | null;
   /** The node's last attempt, until it reports its start (or ends): a staggered node times its next start from it. */
   awaitingStart: number | null;
   /** When the node's last attempt started (its report), or ended without starting: where its stagger counts from. */
@@ -110,9 +108,9 @@ export interface ShownBatch {
   successful: number;
 }
 
-/** Between two batches: a pause, the rigs' reset, the cooldown, the probes. */
+/** Between two batches: the cluster's upkeep (upkeep.ts) — a pause, the rigs' reset, the cooldown, the probes. */
 export interface Between {
-  step: 'pause' | 'reset' | 'cooldown' | 'probe' | 'probe-wait' | 'done';
+  step: 'pause' | 'drain' | 'reset' | 'cooldown' | 'probe' | 'probe-wait' | 'done';
   sinceMs: number;
   untilMs?: number;
   /** The step's work was asked for. */
@@ -123,6 +121,9 @@ export interface Between {
   /** on_failure "wait": the nodes probed again. */
   failing?: string[];
 }
+
+/** A node's own upkeep, at the stages it rests at, under the names it always had. */
+export type NodeCycle = Omit<Between, 'step' | 'sinceMs' | 'failing'> & { step: 'draining' | 'resetting' | 'cooling'; sinceMs?: number };
 
 export interface Steering {
   pauseRequested: boolean;
@@ -181,6 +182,12 @@ export interface SweepState {
   finalResults: ResultsJson | null;
   over: boolean;
 }
+
+/** A sweep the plan activity has planned: from pre-flight on, it has its plan. */
+export type PlannedState = SweepState & { plan: SweepPlan };
+
+/** A sweep in service: pre-flight is over and the operators' numbers are in force. */
+export type ServingState = PlannedState & { settings: LiveSettings };
 
 /** Warnings are kept in the result; a sweep that warns at every batch must not grow its payload forever. */
 export const MAX_CARRIED_WARNINGS = 200;

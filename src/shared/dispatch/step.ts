@@ -6,21 +6,31 @@
 import type { SweepNode } from '../nodes';
 import type { NewSweepEvent } from '../progress';
 import type { Decision } from './decisions';
-import type { NodeRuntime, SweepState, Work } from './state';
+import { policyOf, type BatchPolicy } from './policies';
+import type { NodeRuntime, PlannedState, ServingState, SweepState, Work } from './state';
 
 /** Progress lines kept for followers; the query answer stays small however long the sweep runs. */
 const LOG_CAPACITY = 500;
 
-export class Step {
+/** `S`: what the rule may rely on — a plan (`PlannedState`), the numbers in force (`ServingState`). */
+export class Step<S extends SweepState = SweepState> {
   readonly decisions: Decision[] = [];
 
   constructor(
-    readonly state: SweepState,
+    readonly state: S,
     readonly now: number,
+    /** A policy that replaces the plan's mode (the simulator tries modes not in the list). */
+    private readonly override?: BatchPolicy,
   ) {}
+
+  /** The batching policy this sweep runs under, by its plan (re-planned after pre-flight). */
+  policy(this: Step<PlannedState>): BatchPolicy {
+    return policyOf(this.state.plan, this.override);
+  }
 
   /** Records work in flight under a fresh id and asks for it. */
   begin<D extends Decision & { work: number }>(work: Work, decision: (id: number) => D): D {
+    // Stryker disable next-line UpdateOperator: equivalent — ids counted down (1, 0, -1, ...) are as fresh and distinct; nothing orders or signs them
     const id = this.state.nextWork++;
     this.state.work[id] = work;
     const made = decision(id);
@@ -51,8 +61,9 @@ export class Step {
 
   /** Asks the clock for a wake-up at `at`, unless an earlier one is already pending. */
   wakeAt(at: number, summary: string): void {
-    const pending = this.state.timerAtMs;
-    if (pending !== null && pending > this.now && pending <= at) return;
+    // None pending (NaN) is none to keep: it compares false with any time.
+    const pending = this.state.timerAtMs ?? NaN;
+    if (pending > this.now && pending <= at) return;
     this.state.timerAtMs = at;
     this.decide({ type: 'wakeAt', at, summary });
   }
@@ -66,6 +77,17 @@ export class Step {
   runtime(name: string): NodeRuntime {
     return this.state.nodes[name];
   }
+}
+
+/** The sweep is planned: its step may use the plan. */
+export function isPlanned(step: Step): step is Step<PlannedState> {
+  return step.state.plan !== null;
+}
+
+/** The sweep is in service (pre-flight over): its step may use the plan and the numbers in force. */
+export function inService(step: Step): step is Step<ServingState> {
+  // Numbers are put in force only when pre-flight ends, and only a planned sweep has a pre-flight.
+  return step.state.settings !== null;
 }
 
 /** Work in flight of one kind, with its id. */

@@ -5,39 +5,51 @@
  * Operators' new numbers or nodes re-plan the batches still to come. Pure code.
  */
 import { activeNodes } from '../service';
+import type { ServingState } from '../state';
 import { jobsLeft } from './segments';
 import type { BatchPolicy } from './policy';
 
+/**
+ * A barrier batch's size — the one place it is computed: at most `max_jobs_per_batch` jobs, and
+ * never more than every node's per-batch cap added up, so the nodes it is planned for can always
+ * finish it.
+ */
+export function barrierBatchSize(maxJobsPerBatch: number, maxJobsPerNode: number, nodeCount: number): number {
+  return Math.min(maxJobsPerBatch, maxJobsPerNode * Math.max(1, nodeCount));
+}
+
+/** The size by the operators' numbers in force, over the nodes in service now. */
+function liveBatchSize(state: ServingState): number {
+  const { max_jobs_per_batch, max_jobs_per_node_per_batch } = state.settings;
+  return barrierBatchSize(max_jobs_per_batch, max_jobs_per_node_per_batch, activeNodes(state).length);
+}
+
 export const barrierPolicy: BatchPolicy = {
   mode: 'barrier',
-  segmented: false,
-  upkeepBetweenBatches: true,
+  plannedBatchSize: (batching, nodeCount) => barrierBatchSize(batching.max_jobs_per_batch, batching.max_jobs_per_node_per_batch, nodeCount),
+  upkeepScope: 'cluster',
   grows: false,
   standbys: true,
   stopsOnFailures: true,
   nextBatch(state) {
-    const plan = state.plan!;
+    const plan = state.plan;
     const planned = plan.batches[state.batchesBegun];
     const queued = state.queue.filter((entry) => entry.attempt === 1).length;
     if (!state.steering.replanNeeded && planned?.start === state.cursor && queued === 0) {
       return { load: planned.end - planned.start, perNodeCap: plan.perNodeCap };
     }
-    const { max_jobs_per_batch, max_jobs_per_node_per_batch } = state.settings!;
-    const size = Math.min(max_jobs_per_batch, max_jobs_per_node_per_batch * Math.max(1, activeNodes(state).length));
-    return { load: Math.min(jobsLeft(state), Math.max(0, size - queued)), perNodeCap: max_jobs_per_node_per_batch };
+    return { load: Math.min(jobsLeft(state), Math.max(0, liveBatchSize(state) - queued)), perNodeCap: state.settings.max_jobs_per_node_per_batch };
   },
   batchNumber: (index) => index + 1,
   batchCount(state) {
-    const plan = state.plan!;
+    const plan = state.plan;
     const begun = state.batchesBegun;
     if (!state.steering.replanNeeded && plan.batches[begun]?.start === state.cursor) return begun + plan.batches.length - begun;
-    const { max_jobs_per_batch, max_jobs_per_node_per_batch } = state.settings!;
-    const size = Math.min(max_jobs_per_batch, max_jobs_per_node_per_batch * Math.max(1, activeNodes(state).length));
-    return begun + Math.ceil((plan.totalJobs - state.cursor) / size);
+    return begun + Math.ceil((plan.totalJobs - state.cursor) / liveBatchSize(state));
   },
   mayStart(state, node, first) {
     const cap = state.batch?.perNodeCap;
     return !first || cap === null || cap === undefined || state.nodes[node].firstStarts < cap;
   },
-  cycleDue: () => false,
+  upkeepDue: () => true,
 };

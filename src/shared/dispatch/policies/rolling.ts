@@ -10,8 +10,8 @@ import { jobsLeft, running, SEGMENT_JOBS, segmentsLeft } from './segments';
 
 export const rollingPolicy: BatchPolicy = {
   mode: 'rolling',
-  segmented: true,
-  upkeepBetweenBatches: false,
+  plannedBatchSize: () => SEGMENT_JOBS,
+  upkeepScope: 'node',
   grows: false,
   // A node drains before its reset: a standby would delay it.
   standbys: false,
@@ -19,6 +19,6 @@ export const rollingPolicy: BatchPolicy = {
   nextBatch: (state) => ({ load: Math.min(SEGMENT_JOBS, jobsLeft(state)), perNodeCap: null }),
   batchNumber: (index) => index + 1,
   batchCount: (state) => state.batchesBegun + segmentsLeft(state),
-  mayStart: (state) => running(state) < state.settings!.max_jobs_per_batch,
-  cycleDue: (state, node) => state.nodes[node].cycleStarts >= state.settings!.max_jobs_per_node_per_batch,
+  mayStart: (state) => running(state) < state.settings.max_jobs_per_batch,
+  upkeepDue: (state, node) => node !== undefined && state.nodes[node].cycleStarts >= state.settings.max_jobs_per_node_per_batch,
 };

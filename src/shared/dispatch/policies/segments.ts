@@ -1,5 +1,5 @@
 /** Where the job list stands, for the modes that read it in segments (no batching, rolling). Pure code. */
-import type { SweepState } from '../state';
+import type { PlannedState, SweepState } from '../state';
 
 /**
  * Without barriers jobs are read in segments of this many: a segment's jobs travel in one payload
@@ -8,12 +8,12 @@ import type { SweepState } from '../state';
 export const SEGMENT_JOBS = 100;
 
 /** Jobs of the list not yet read. */
-export function jobsLeft(state: SweepState): number {
-  return (state.plan?.totalJobs ?? 0) - state.cursor;
+export function jobsLeft(state: PlannedState): number {
+  return state.plan.totalJobs - state.cursor;
 }
 
 /** Segments still to come, this one included. */
-export function segmentsLeft(state: SweepState): number {
+export function segmentsLeft(state: PlannedState): number {
   return Math.ceil(jobsLeft(state) / SEGMENT_JOBS);
 }
 

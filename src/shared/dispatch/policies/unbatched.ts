@@ -9,8 +9,8 @@ import { jobsLeft, SEGMENT_JOBS } from './segments';
 
 export const unbatchedPolicy: BatchPolicy = {
   mode: 'unbatched',
-  segmented: true,
-  upkeepBetweenBatches: false,
+  plannedBatchSize: () => SEGMENT_JOBS,
+  upkeepScope: 'none',
   grows: true,
   standbys: true,
   stopsOnFailures: false,
@@ -18,5 +18,5 @@ export const unbatchedPolicy: BatchPolicy = {
   batchNumber: () => 1,
   batchCount: () => 1,
   mayStart: () => true,
-  cycleDue: () => false,
+  upkeepDue: () => false,
 };
