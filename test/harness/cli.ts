@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { findTemporalCli } from '../../src/cli/dev-server';
 import type { ResultsJson } from '../../src/shared/results';
 import type { trialSweep } from '../../src/workflows/trial-sweep';
@@ -163,5 +164,66 @@ export async function sweepResult(env: CliEnv, workflowId: string): Promise<Resu
     return await new Client({ connection }).workflow.getHandle<typeof trialSweep>(workflowId).result();
   } finally {
     await connection.close();
+  }
+}
+
+/** One run of a workflow id as its own history tells it. */
+export interface RunOfChain {
+  runId: string;
+  events: number;
+  /** How the run ended, read from its last event; `open` while it runs. */
+  closedBy: 'continued-as-new' | 'completed' | 'failed' | 'other' | 'open';
+}
+
+/**
+ * Every run of a workflow id, oldest first, read from the histories themselves: each run's first
+ * event names the run it continues. Visibility (`workflow list`) lags a close, so a count taken
+ * there right after a sweep ends may miss a run; the histories cannot.
+ */
+export async function runChain(env: CliEnv, workflowId: string): Promise<RunOfChain[]> {
+  const connection = await Connection.connect({ address: env.temporalAddress });
+  try {
+    const client = new Client({ connection });
+    const chain: RunOfChain[] = [];
+    let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
+    while (runId) {
+      const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+      const events = history.events ?? [];
+      chain.unshift({ runId, events: events.length, closedBy: howRunEnded(events.at(-1)) });
+      runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+    }
+    return chain;
+  } finally {
+    await connection.close();
+  }
+}
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+function howRunEnded(last: HistoryEvent | undefined): RunOfChain['closedBy'] {
+  if (last?.workflowExecutionContinuedAsNewEventAttributes) return 'continued-as-new';
+  if (last?.workflowExecutionCompletedEventAttributes) return 'completed';
+  if (last?.workflowExecutionFailedEventAttributes) return 'failed';
+  if (last?.workflowExecutionTerminatedEventAttributes || last?.workflowExecutionCanceledEventAttributes || last?.workflowExecutionTimedOutEventAttributes)
+    return 'other';
+  return 'open';
+}
+
+/**
+ * `temporal workflow list --query`, asked again for up to ten seconds until `found` holds of what
+ * it lists: visibility catches up with a sweep's last search-attribute update a little after the
+ * sweep ends. Returns the last listing; the test judges it.
+ */
+export async function listWorkflows<T = { execution: { workflowId: string; runId: string } }>(
+  env: CliEnv,
+  query: string,
+  found: (listed: T[]) => boolean,
+): Promise<T[]> {
+  for (let attempt = 0; ; attempt++) {
+    const listed = await temporalCli(['workflow', 'list', '--query', query, '--output', 'json'], env);
+    if (listed.exitCode !== 0) throw new Error(`temporal workflow list --query '${query}' failed: ${listed.stderr}`);
+    const workflows = JSON.parse(listed.stdout || '[]') as T[];
+    if (found(workflows) || attempt === 20) return workflows;
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

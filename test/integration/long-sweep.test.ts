@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JobResult } from '../../src/shared/results';
 import { readJson } from '../harness/read-json';
 import type { TestRigs } from '../harness/rigs';
-import { recordHistory, runCli, startWorkerProcess, temporalCli, type CliEnv, sweepResult } from '../harness/cli';
+import { listWorkflows, recordHistory, runChain, runCli, startWorkerProcess, temporalCli, type CliEnv, sweepResult } from '../harness/cli';
 import { collectRuns, startTestCluster, writeJobs, writeUserConfig, type NodeUnderTest, runFolder } from '../harness/sweep-fixture';
 
 const JOBS = 40;
@@ -77,20 +77,15 @@ describe('a sweep that continues as new', () => {
     for (let batch = 1; batch <= 10; batch++) expect(watched.stdout).toContain(`[BATCH ${batch}] Complete: 4/4 successful`);
 
     // Several runs, each with a small history; the sweep's search attributes and memo carried on.
-    const listed = await temporalCli(['workflow', 'list', '--query', `WorkflowId = "${id}"`, '--output', 'json'], env);
-    const executions = JSON.parse(listed.stdout) as { execution: { runId: string }; status: string; historyLength: string; closeTime?: string }[];
-    expect(executions.length).toBeGreaterThanOrEqual(3);
-    expect(executions.filter((e) => e.status.includes('CONTINUED_AS_NEW')).length).toBe(executions.length - 1);
-    for (const execution of executions) expect(Number(execution.historyLength)).toBeLessThan(EVENTS_PER_RUN + 150);
-    const latest = await temporalCli(
-      ['workflow', 'list', '--query', `WorkflowId = "${id}" AND RigsweepDone = ${JOBS} AND RigsweepSweep = "long_jobs"`, '--output', 'json'],
-      env,
-    );
-    expect(JSON.parse(latest.stdout || '[]')).toHaveLength(1);
+    const chain = await runChain(env, id);
+    expect(chain.length).toBeGreaterThanOrEqual(3);
+    expect(chain.map((run) => run.closedBy)).toEqual([...chain.slice(1).map(() => 'continued-as-new'), 'completed']);
+    for (const run of chain) expect(run.events).toBeLessThan(EVENTS_PER_RUN + 150);
+    const latest = await listWorkflows(env, `WorkflowId = "${id}" AND RigsweepDone = ${JOBS} AND RigsweepSweep = "long_jobs"`, (listed) => listed.length > 0);
+    expect(latest.map((workflow) => workflow.execution.runId)).toEqual([chain.at(-1)!.runId]);
 
-    const byAge = [...executions].sort((a, b) => (a.closeTime ?? '').localeCompare(b.closeTime ?? ''));
-    await recordHistory(env, id, 'continued-as-new-first-run', byAge[0].execution.runId);
-    await recordHistory(env, id, 'continued-as-new-middle-run', byAge[1].execution.runId);
+    await recordHistory(env, id, 'continued-as-new-first-run', chain[0].runId);
+    await recordHistory(env, id, 'continued-as-new-middle-run', chain[1].runId);
   });
 
   it('grows an unbatched segment instead of draining every 100 jobs, shows the sweep as its one batch, and hands over only when the run is due', async () => {
@@ -142,11 +137,9 @@ describe('a sweep that continues as new', () => {
       .map((line) => JSON.parse(line) as JobResult);
     expect(records.map((record) => record.job_id).sort()).toEqual(jobs.map((j) => j.job_id));
     expect(new Set(records.map((record) => record.batch))).toEqual(new Set([1]));
-    const listed = await temporalCli(['workflow', 'list', '--query', `WorkflowId = "${id}"`, '--output', 'json'], env);
-    const executions = JSON.parse(listed.stdout) as { status: string; historyLength: string }[];
-    expect(executions).toHaveLength(2);
-    expect(executions.filter((e) => e.status.includes('CONTINUED_AS_NEW'))).toHaveLength(1);
+    const chain = await runChain(env, id);
+    expect(chain.map((run) => run.closedBy)).toEqual(['continued-as-new', 'completed']);
     // Growth stops once the run is due: at most one more segment of 100 jobs past the threshold.
-    for (const execution of executions) expect(Number(execution.historyLength)).toBeLessThan(threshold + 1100);
+    for (const run of chain) expect(run.events).toBeLessThan(threshold + 1100);
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TimelineEntry } from '../../src/shared/timeline';
 import type { TestRigs } from '../harness/rigs';
-import { recordHistory, runCli, startWorkerProcess, temporalCli, type CliEnv, sweepResult, sweepArgs } from '../harness/cli';
+import { listWorkflows, recordHistory, runCli, startWorkerProcess, temporalCli, type CliEnv, sweepResult, sweepArgs } from '../harness/cli';
 import { clusterNodes, collectRuns, writeJobs, writeUserConfig, type NodeUnderTest, startTestCluster, waitUntil, runFolder } from '../harness/sweep-fixture';
 
 let rigs: TestRigs;
@@ -110,12 +110,10 @@ describe('a sweep steered while it runs', () => {
     expect(pause!.end_ms - pause!.start_ms).toBeGreaterThanOrEqual(1500);
     expect(timeline.filter((entry) => entry.kind === 'batch').length).toBe(results.batches);
 
-    const listed = await temporalCli(
-      ['workflow', 'list', '--query', `RigsweepSweep = "steer_jobs" AND RigsweepDone = ${JOBS} AND RigsweepFailed = 0`, '--output', 'json'],
-      env,
+    const listed = await listWorkflows(env, `RigsweepSweep = "steer_jobs" AND RigsweepDone = ${JOBS} AND RigsweepFailed = 0`, (workflows) =>
+      workflows.some((w) => w.execution.workflowId === id),
     );
-    expect(listed.exitCode, listed.stderr).toBe(0);
-    expect((JSON.parse(listed.stdout || '[]') as { execution: { workflowId: string } }[]).map((w) => w.execution.workflowId)).toContain(id);
+    expect(listed.map((w) => w.execution.workflowId)).toContain(id);
     const described = await temporalCli(['workflow', 'describe', '--workflow-id', id, '--output', 'json'], env);
     expect(described.stdout).toContain('config_digest');
   });
