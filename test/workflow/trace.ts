@@ -40,20 +40,29 @@ export function bundleTraced(logger: Parameters<typeof bundleWorkflowCode>[0]['l
   });
 }
 
-/** Replays one run (checking it is deterministic, as any replay does) and returns the core's steps in it. */
-export async function replayTraced(bundle: WorkflowBundle, replayName: string, history: temporal.api.history.v1.IHistory): Promise<TracedStep[]> {
-  const steps: TracedStep[] = [];
+/**
+ * Replays runs (checking each is deterministic, as any replay does) with one replay worker, and
+ * returns the core's steps in each, by the run's name.
+ */
+export async function replayTraced(
+  bundle: WorkflowBundle,
+  runs: { name: string; history: temporal.api.history.v1.IHistory }[],
+): Promise<Map<string, TracedStep[]>> {
+  const steps = new Map(runs.map((run) => [run.name, [] as TracedStep[]]));
   const sinks: InjectedSinks<TraceSinks> = {
     trace: {
       step: {
         fn: (info, event, now, decisions, running) => {
-          steps.push({ event, now, decisions, running, task: info.historyLength });
+          steps.get(info.workflowId)!.push({ event, now, decisions, running, task: info.historyLength });
         },
         callDuringReplay: true,
       },
     },
   };
-  await Worker.runReplayHistory({ workflowBundle: bundle, replayName, sinks }, history);
+  const histories = runs.map((run) => ({ workflowId: run.name, history: run.history }));
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'workflow tier', sinks }, histories)) {
+    if (result.error) throw new Error(`${result.workflowId}: the replay failed: ${result.error.message}`, { cause: result.error });
+  }
   return steps;
 }
 

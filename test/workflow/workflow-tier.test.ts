@@ -2,8 +2,10 @@
  * The workflow tier: the real `trialSweep` workflow — driver, core, handlers — on a real worker
  * against Temporal's time-skipping test server, its node-facing activities backed by the simulated
  * cluster, over generated sweeps with operators' messages, cancels, cut links and worker crashes.
- * The worker keeps no workflow cache, so each workflow task rebuilds its run from the history, as
- * a new worker does after a crash: every step is a replay that must go on. Checked for each: no
+ * A sweep with a crash runs on a worker that keeps no workflow cache, so each of its workflow
+ * tasks rebuilds the run from the history, as a new worker does after a crash, and the crash
+ * really replaces that worker; the others run on a worker with a cache, as in production
+ * (tier-workers.ts). Checked for each: no
  * workflow task failed; every run's history replays deterministically; the nodes ran by the
  * rules; the records and the Results JSON agree; a cancelled sweep ended cancelled with nothing
  * of it left running.
@@ -11,96 +13,51 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RIGSWEEP_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 import { excludeUpdate, pauseSignal, readmitUpdate, resumeSignal, setUpdate } from '../../src/shared/names';
 import type { ResultsJson } from '../../src/shared/results';
-import { startTimeSkipping, stopTimeSkipping } from '../harness/time-skipping';
 import { RealTimeClock } from '../sim/clock';
 import { SimCluster } from '../sim/cluster';
 import { checkProcesses, DecisionChecker } from '../sim/invariants';
 import { SweepOracle } from '../sim/oracle';
 import { configOf, jobsOf } from '../sim/run-scenario';
 import { scenarioArb, type Scenario } from '../sim/scenario';
-import { createSimActivities } from '../sim/sim-activities';
-import { bundleTraced, notCarriedOut, replayTraced, startsOnStaggerTimers } from './trace';
+import { notCarriedOut, replayTraced, startsOnStaggerTimers } from './trace';
 import { whyStuck } from './stuck-report';
+import { TierWorkers } from './tier-workers';
 
 /** 30 per `npm test`; `npm run fuzz -- --workflow --scenarios N` runs N. */
 const SCENARIOS = Number(process.env.RIGSWEEP_FUZZ_SCENARIOS || 30);
 /** Simulated seconds per real second on the nodes. */
 const SPEED = 1000;
 /**
- * With no workflow cache every task replays the whole run, which takes seconds for a long one on
- * a busy machine. A task timed out while its activation is still being worked on has left the
- * worker with that activation in flight for good (seen here with 2 s: the sweep never moved
- * again), so the timeout leaves room for the slowest replay.
+ * A crash can leave a workflow task with the old worker (handed to it as it shut down); only this
+ * timeout gives the task back, and in real time, since a started task stops the test server's
+ * clock from skipping. Not shorter: without a cache every task replays the whole run, which takes
+ * seconds for a long one on a busy machine, and a task timed out while its activation is still
+ * being worked on has left the worker with that activation in flight for good (seen here with
+ * 2 s: the sweep never moved again).
  */
-const TASK_TIMEOUT = '30 seconds';
+const TASK_TIMEOUT = '10 seconds';
 const TASK_FAILED = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED;
 const UNHANDLED_COMMAND = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
 const CONTINUED = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW;
-const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-// Workers of one kind only say so at every start: only errors are worth reading here.
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-
+const workers = new TierWorkers();
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-/** The same workflow with its core reporting every step: the replays read the sweeps' steps back with it. */
-let traced: WorkflowBundle;
-/** One task queue and one pair of workers for all scenarios; each sweep finds its cluster by its workflow id. */
-const taskQueue = `wf-tier-${randomUUID()}`;
-const clusters = new Map<string, SimCluster>();
-let activityWorker: Worker;
-let activityRun: Promise<void>;
-let workflowWorker: Worker;
-let workflowRun: Promise<void>;
-let waitingWork: (workflowId: string) => number[] = () => [];
-// No cache, no sticky queue: every workflow task rebuilds its run from the history, as a new worker
-// does after a crash — so every step of every sweep here is a replay from history that goes on.
-const workflows = () => Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, maxCachedWorkflows: 0 });
 
 beforeAll(async () => {
-  env = await startTimeSkipping();
-  // The test server answers addSearchAttributes but not listSearchAttributes, which the worker's registration asks first.
-  const indexed = {
-    KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  } as const;
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(RIGSWEEP_SEARCH_ATTRIBUTES.map((key) => [key.name, indexed[key.type]])),
-  });
-  bundle = await bundleWorkflowCode({ workflowsPath: resolve(__dirname, '..', '..', 'src', 'workflows', 'index.ts'), logger: quiet });
-  traced = await bundleTraced(quiet);
-  const base = mkdtempSync(join(tmpdir(), 'rigsweep-wf-worker-'));
-  const activities = createSimActivities({
-    clusterOf: (id) => clusters.get(id)!,
-    client: env.client,
-    configFile: join(base, 'none.json'),
-    cwd: base,
-    onWaitingWork: (ask) => (waitingWork = ask),
-  });
-  activityWorker = await Worker.create({ connection: env.nativeConnection, taskQueue, activities });
-  activityRun = activityWorker.run();
-  workflowWorker = await workflows();
-  workflowRun = workflowWorker.run();
+  await workers.start();
+  env = workers.env;
 }, 120_000);
 
-afterAll(async () => {
-  if (workflowWorker) stop(workflowWorker);
-  if (activityWorker) stop(activityWorker);
-  await Promise.allSettled([workflowRun, activityRun]);
-  if (env) await stopTimeSkipping(env);
-});
+afterAll(() => workers.stop());
 
 type Ending = { kind: 'completed'; results: ResultsJson } | { kind: 'cancelled' } | { kind: 'failed'; message: string };
 
@@ -125,35 +82,18 @@ async function histories(workflowId: string, firstRunId: string) {
   return runs;
 }
 
-/** A replacement of the workflow worker under way: a scenario waits for it before the next begins. */
-let replacing: Promise<void> = Promise.resolve();
-
-/** The workflow worker goes; a new one takes its sweeps on from their histories. */
-function replaceWorkflowWorker(): Promise<void> {
-  replacing = replacing.then(async () => {
-    stop(workflowWorker);
-    await workflowRun;
-    workflowWorker = await workflows();
-    workflowRun = workflowWorker.run();
-  });
-  return replacing;
-}
-
-/** Stops a worker that may have stopped already. */
-function stop(worker: Worker): void {
-  if (worker.getState() === 'RUNNING') worker.shutdown();
-}
-
 async function runOne(scenario: Scenario): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rigsweep-wf-'));
   const clock = new RealTimeClock(SPEED);
   const cluster = new SimCluster(scenario, clock);
   const configFile = join(dir, 'distributed_config.json');
   writeFileSync(configFile, JSON.stringify(configOf(scenario)));
+  // A crash replaces the workflow worker, which only the replaying lane can do (tier-workers.ts).
+  const lane = workers.lane(scenario.happenings.some((h) => h.what.kind === 'crash') ? 'replaying' : 'cached');
   const sweeps: { id: string; handle: WorkflowHandleWithFirstExecutionRunId; jobs: number; cancelled: boolean; cancelSentAtMs?: number }[] = [];
   const start = async (name: string, count: number) => {
     const id = `${name}-${randomUUID()}`;
-    clusters.set(id, cluster);
+    workers.clusters.set(id, cluster);
     const jobs = jobsOf(`${name}-`, scenario.jobs.slice(0, count));
     cluster.setBehaviours(id, new Map(jobs.map((job, i) => [job.job_id, scenario.jobs[i]])));
     const input = {
@@ -166,7 +106,7 @@ async function runOne(scenario: Scenario): Promise<void> {
     };
     sweeps.push({
       id,
-      handle: await env.client.workflow.start('trialSweep', { taskQueue, workflowId: id, args: [input], workflowTaskTimeout: TASK_TIMEOUT }),
+      handle: await env.client.workflow.start('trialSweep', { taskQueue: lane.taskQueue, workflowId: id, args: [input], workflowTaskTimeout: TASK_TIMEOUT }),
       jobs: count,
       cancelled: false,
     });
@@ -197,11 +137,11 @@ async function runOne(scenario: Scenario): Promise<void> {
           await tell(() => first.handle.executeUpdate(excludeUpdate, { args: [selector] }));
         } else if (what.kind === 'readmit') await tell(() => first.handle.executeUpdate(readmitUpdate, { args: [selector] }));
         else if (what.kind === 'cut') cluster.cut(node, what.seconds);
-        // A crash: a new workflow worker carries on from the history; on the activities' side,
+        // A crash: a new workflow worker carries on from the histories; on the activities' side,
         // after the heartbeat timeout, the jobs start again on their nodes, leftovers killed first.
         else if (what.kind === 'crash') {
           cluster.crash();
-          await replaceWorkflowWorker();
+          await workers.replaceReplayingWorker();
         }
       });
     }
@@ -226,7 +166,14 @@ async function runOne(scenario: Scenario): Promise<void> {
         setTimeout(() => {
           Promise.all(
             sweeps.map((sweep) =>
-              whyStuck({ handle: sweep.handle, cluster, id: sweep.id, env, workers: { workflow: workflowWorker, activity: activityWorker }, waitingWork }),
+              whyStuck({
+                handle: sweep.handle,
+                cluster,
+                id: sweep.id,
+                env,
+                workers: { workflow: lane.workflowWorker, activity: lane.activityWorker },
+                waitingWork: workers.waitingWork,
+              }),
             ),
           ).then(
             (why) => reject(new Error(`a sweep did not end within 90 s:\n${why.join('\n')}`)),
@@ -237,9 +184,16 @@ async function runOne(scenario: Scenario): Promise<void> {
     ]);
     for (const error of clock.errors) throw error;
 
+    const runsOf = new Map<string, Awaited<ReturnType<typeof histories>>>();
+    for (const sweep of sweeps) runsOf.set(sweep.id, await histories(sweep.id, sweep.handle.firstExecutionRunId));
+    // A replay fails on any nondeterminism; the traced bundle is the production code plus a sink call.
+    const stepsOf = await replayTraced(
+      workers.traced,
+      [...runsOf].flatMap(([id, runs]) => runs.map(({ runId, history }) => ({ name: `${id}/${runId}`, history }))),
+    );
     for (const [i, sweep] of sweeps.entries()) {
       const end = endings[i];
-      const runs = await histories(sweep.id, sweep.handle.firstExecutionRunId);
+      const runs = runsOf.get(sweep.id)!;
       // The oracle judges the workflow's own steps, read back by replaying each run, on the workflow's clock.
       const oracle = new SweepOracle({ sweep: sweep.id, scenario, jobCount: sweep.jobs, maxRetries: scenario.maxRetries });
       const checker = new DecisionChecker(sweep.id, oracle);
@@ -250,8 +204,7 @@ async function runOne(scenario: Scenario): Promise<void> {
           .map((event) => event.workflowTaskFailedEventAttributes);
         const why = failed.map((attributes) => `${temporal.api.enums.v1.WorkflowTaskFailedCause[attributes?.cause ?? 0]}: ${attributes?.failure?.message}`);
         expect(why, `${sweep.id}/${runId}: no workflow task fails`).toEqual([]);
-        // A replay fails on any nondeterminism; the traced bundle is the production code plus a sink call.
-        const steps = await replayTraced(traced, `${sweep.id}/${runId}`, history);
+        const steps = stepsOf.get(`${sweep.id}/${runId}`)!;
         for (const step of steps) checker.judgeStep(step);
         expect(notCarriedOut(steps, history), `${sweep.id}/${runId}: the driver schedules what its core decided, as decided`).toEqual([]);
         timedStarts += startsOnStaggerTimers(steps, oracle);
@@ -290,8 +243,8 @@ async function runOne(scenario: Scenario): Promise<void> {
     checkProcesses(cluster, cluster.processes, { permits: scenario.permits, maxConcurrent, staggerMs: () => 0 });
   } finally {
     clock.stop();
-    await replacing;
-    for (const sweep of sweeps) clusters.delete(sweep.id);
+    await workers.replacing;
+    for (const sweep of sweeps) workers.clusters.delete(sweep.id);
     rmSync(dir, { recursive: true, force: true });
   }
 }
