@@ -74,7 +74,8 @@ function apply(step: Step, event: SweepEvent): void {
     }
     case 'workCancelled': {
       const work = step.finish(event.work);
-      if (work?.kind === 'reset' || work?.kind === 'probe') state.nodes[work.node].upkeep = null;
+      // A node is shown resetting by its reset alone (a probe shows nothing): stopped, it is shown so no more.
+      if (work?.kind === 'reset') state.nodes[work.node].upkeep = null;
       else if (work?.kind === 'job' && isPlanned(step)) attemptOver(step, event.work, work, null);
       return;
     }
