@@ -74,7 +74,8 @@ function apply(step: Step, event: SweepEvent): void {
     }
     case 'workCancelled': {
       const work = step.finish(event.work);
-      if (work?.kind === 'reset' || work?.kind === 'probe') state.nodes[work.node].upkeep = null;
+      // A node is shown resetting by its reset alone (a probe shows nothing): stopped, it is shown so no more.
+      if (work?.kind === 'reset') state.nodes[work.node].upkeep = null;
       else if (work?.kind === 'job' && isPlanned(step)) attemptOver(step, event.work, work, null);
       return;
     }
@@ -103,6 +104,7 @@ function apply(step: Step, event: SweepEvent): void {
       if (!before) return;
       state.settings = applySettingsChange(before, event.change);
       const after = state.settings;
+      // Stryker disable next-line ConditionalExpression: equivalent — until a node goes out or the batch numbers change (either sets the flag for good), a re-plan by the same numbers over the same nodes cuts the planner's own batches, so a change of other numbers re-plans to the same batches.
       if (after.max_jobs_per_batch !== before.max_jobs_per_batch || after.max_jobs_per_node_per_batch !== before.max_jobs_per_node_per_batch)
         state.steering.replanNeeded = true;
       return;
@@ -152,12 +154,14 @@ function nodeProbed(step: Step, id: number, probe: NodeProbe): void {
   // A node lost mid-sweep: failed probes count as before a batch, so one that stays away is quarantined.
   if (state.steering.leftOut[work.node] === undefined) return;
   const verdict = probed(state, work.node, outcome.ok, outcome.message, state.plan!.nodeHealth?.quarantine_after ?? 3);
-  const batch = state.shown?.number ?? 1;
+  // A node is left out (a lost job, a failed probe) only once a batch has begun, which shows it.
+  const batch = state.shown!.number;
   if (verdict === 'left out') {
     state.nodes[work.node].reprobeAtMs = now + REPROBE_SECONDS * 1000;
     return;
   }
-  step.log({ kind: 'probe', batch, node: work.node, verdict: verdict === 'healthy' ? 'readmitted' : verdict, message: outcome.message });
+  // It was left out, so a passing probe readmits it: never 'healthy' here.
+  step.log({ kind: 'probe', batch, node: work.node, verdict: verdict as 'readmitted' | 'quarantined', message: outcome.message });
   if (verdict === 'quarantined') step.warn(`batch ${batch}: ${work.node} quarantined: ${state.steering.quarantined[work.node]}`);
 }
 
@@ -181,5 +185,6 @@ function readmit(state: SweepState, { node, gpu }: NodeSelector): void {
     delete state.steering.probeFailures[node];
   } else if (current === 'all') state.steering.excluded[node] = Array.from({ length: gpuCount }, (_, g) => g).filter((g) => g !== gpu);
   else if (current) state.steering.excluded[node] = current.filter((g) => g !== gpu);
+  // Stryker disable next-line BooleanLiteral: equivalent — what a readmit puts back (an exclusion, a failed probe, a lost node) set the flag for good as it went out, and after a readmit of what was never out a re-plan cuts the planner's own batches.
   state.steering.replanNeeded = true;
 }

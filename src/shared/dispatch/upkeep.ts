@@ -30,14 +30,13 @@ export function beginNodeUpkeep(step: Step<ServingState>, name: string): void {
 }
 
 /**
- * Moves a node's own upkeep on as far as it can go now; true once it is done, when the node may
- * start again at once. (A move that still waits frees nothing: the node starts nothing meanwhile.)
+ * Moves a node's own upkeep, if it has one under way, on as far as it can go now. Once it is done
+ * the node may start again at once: its `cycle` is cleared (dispatching.ts tries it next).
  */
-export function nodeUpkeep(step: Step<ServingState>, name: string): boolean {
+export function nodeUpkeep(step: Step<ServingState>, name: string): void {
   const scope = nodeScope(step, name);
   const place = scope.place;
-  if (!place) return false;
-  return runUpkeep(step, scope, place);
+  if (place) runUpkeep(step, scope, place);
 }
 
 /** Some node resets or cools down on its own (it has drained): its batch is not over until that is done. */

@@ -7,6 +7,7 @@
  * Expectations come from the injected times and each case's numbers.
  */
 import { describe, expect, it } from 'vitest';
+import { progressOf } from '../../../src/shared/dispatch/view';
 import { barrier, batchTimes, node, planOf, ranges, Sweep, timeline } from './upkeep-sweep';
 
 /** Two one-GPU rigs, two batches of two 10 s jobs; the rigs reset (1 s) and cool down 3 s between them. */
@@ -68,6 +69,21 @@ describe('a cancel during upkeep', () => {
     ).toEqual([...resets].sort());
     const after = sweep.trace.filter((step) => step.at >= 15_000).flatMap((step) => step.decisions.map((d) => d.type));
     for (const type of ['coolingDown', 'probeNode', 'startJob', 'loadJobs', 'resetNode'] as const) expect(after).not.toContain(type);
+    expect(sweep.decided('sweepOver')).toMatchObject([{ decision: { cancelled: true } }]);
+  });
+
+  it('shows a rig no longer resetting as soon as its reset is stopped, while another is still being stopped', () => {
+    // The resets (from 10 s) hang on the rigs; the cancel comes at 15 s and stops them one after the other.
+    const sweep = new Sweep(twoBatches(), { resetHangs: true }).inject(15_000, { type: 'cancel' }).run();
+    const resetOf = new Map(sweep.decided('resetNode').map(({ decision }) => [decision.work, decision.node.name]));
+    expect(sweep.trace.filter((step) => step.at < 15_000).at(-1)!.upkeep).toEqual({ rig1: 'resetting', rig2: 'resetting' });
+    const stopped = sweep.trace.filter((step) => step.event.type === 'workCancelled');
+    const stoppedNodes = stopped.map(({ event }) => resetOf.get((event as { work: number }).work)!);
+    expect([...stoppedNodes].sort()).toEqual(['rig1', 'rig2']);
+    // Between the two, a status shows the first rig stopped back to ok and the other still resetting.
+    const [first, second] = stoppedNodes;
+    expect(stopped[0].upkeep).toEqual({ [first]: null, [second]: 'resetting' });
+    expect(progressOf(sweep.state).nodes.map(({ state }) => state)).toEqual(['ok', 'ok']);
     expect(sweep.decided('sweepOver')).toMatchObject([{ decision: { cancelled: true } }]);
   });
 
