@@ -24,7 +24,7 @@ import { RIGSWEEP_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 import { startTimeSkipping, stopTimeSkipping } from '../harness/time-skipping';
 import type { SimCluster } from '../sim/cluster';
 import { createSimActivities } from '../sim/sim-activities';
-import { bundleTraced } from './trace';
+import { bundleTraced, TracedReplayer } from './trace';
 
 export type LaneName = 'cached' | 'replaying';
 
@@ -43,8 +43,8 @@ const quiet = { log: () => undefined, trace: () => undefined, debug: () => undef
 /** The server, both lanes and the clusters their activities act on, found by workflow id. */
 export class TierWorkers {
   readonly clusters = new Map<string, SimCluster>();
-  /** The same workflow with its core reporting every step: the replays read the sweeps' steps back with it. */
-  traced!: WorkflowBundle;
+  /** Replays with the same workflow, its core reporting every step: the sweeps' steps read back. */
+  replayer!: TracedReplayer;
   env!: TestWorkflowEnvironment;
   waitingWork: (workflowId: string) => number[] = () => [];
   private bundle!: WorkflowBundle;
@@ -66,7 +66,7 @@ export class TierWorkers {
       searchAttributes: Object.fromEntries(RIGSWEEP_SEARCH_ATTRIBUTES.map((key) => [key.name, indexed[key.type]])),
     });
     this.bundle = await bundleWorkflowCode({ workflowsPath: resolve(__dirname, '..', '..', 'src', 'workflows', 'index.ts'), logger: quiet });
-    this.traced = await bundleTraced(quiet);
+    this.replayer = new TracedReplayer(await bundleTraced(quiet));
     const base = mkdtempSync(join(tmpdir(), 'rigsweep-wf-worker-'));
     const activities = createSimActivities({
       clusterOf: (id) => this.clusters.get(id)!,
@@ -106,6 +106,7 @@ export class TierWorkers {
       stop(lane.activityWorker);
     }
     await Promise.allSettled([...this.lanes.values()].flatMap((lane) => [lane.workflowRun, lane.activityRun]));
+    await this.replayer?.close();
     if (this.env) await stopTimeSkipping(this.env);
   }
 

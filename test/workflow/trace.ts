@@ -23,6 +23,8 @@ export interface TracedStep {
   task: number;
 }
 
+type History = temporal.api.history.v1.IHistory;
+
 const ROOT = resolve(__dirname, '..', '..');
 const TRACED_CORE = resolve(__dirname, 'traced-core.ts');
 
@@ -40,33 +42,79 @@ export function bundleTraced(logger: Parameters<typeof bundleWorkflowCode>[0]['l
   });
 }
 
-/**
- * Replays runs (checking each is deterministic, as any replay does) with one replay worker, and
- * returns the core's steps in each, by the run's name.
- */
-export async function replayTraced(
-  bundle: WorkflowBundle,
-  runs: { name: string; history: temporal.api.history.v1.IHistory }[],
-): Promise<Map<string, TracedStep[]>> {
-  const steps = new Map(runs.map((run) => [run.name, [] as TracedStep[]]));
-  const sinks: InjectedSinks<TraceSinks> = {
-    trace: {
-      step: {
-        fn: (info, event, now, decisions, running) => {
-          steps.get(info.workflowId)!.push({ event, now, decisions, running, task: info.historyLength });
-        },
-        callDuringReplay: true,
-      },
-    },
-  };
-  const histories = runs.map((run) => ({ workflowId: run.name, history: run.history }));
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'workflow tier', sinks }, histories)) {
-    if (result.error) throw new Error(`${result.workflowId}: the replay failed: ${result.error.message}`, { cause: result.error });
-  }
-  return steps;
+interface Replaying {
+  steps: TracedStep[];
+  done: (error?: Error) => void;
 }
 
-type History = temporal.api.history.v1.IHistory;
+/**
+ * Replays runs with the traced bundle (checking each is deterministic, as any replay does) and
+ * returns the core's steps in each. One replay worker serves the whole tier: histories are fed to
+ * it as sweeps end, and starting a replay worker costs more than replaying a small sweep.
+ */
+export class TracedReplayer {
+  private readonly fed: { workflowId: string; history: History }[] = [];
+  private readonly replaying = new Map<string, Replaying>();
+  private wake: () => void = () => undefined;
+  private closed = false;
+  private broken: Error | undefined;
+  private readonly loop: Promise<void>;
+
+  constructor(bundle: WorkflowBundle) {
+    const sinks: InjectedSinks<TraceSinks> = {
+      trace: {
+        step: {
+          fn: (info, event, now, decisions, running) => {
+            this.replaying.get(info.workflowId)!.steps.push({ event, now, decisions, running, task: info.historyLength });
+          },
+          callDuringReplay: true,
+        },
+      },
+    };
+    this.loop = (async () => {
+      for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'workflow tier', sinks }, this.histories())) {
+        const replaying = this.replaying.get(result.workflowId)!;
+        this.replaying.delete(result.workflowId);
+        replaying.done(result.error && new Error(`${result.workflowId}: the replay failed: ${result.error.message}`, { cause: result.error }));
+      }
+    })().catch((error: unknown) => {
+      // The replay worker itself failed: every replay waiting, and every later one, fails with it.
+      this.broken = new Error(`the replay worker failed: ${String(error)}`, { cause: error });
+      for (const replaying of this.replaying.values()) replaying.done(this.broken);
+      this.replaying.clear();
+    });
+  }
+
+  /** Each run's steps by its name; rejects when any run does not replay. */
+  async replay(runs: { name: string; history: History }[]): Promise<Map<string, TracedStep[]>> {
+    if (this.broken) throw this.broken;
+    const replayed = runs.map(
+      ({ name, history }) =>
+        new Promise<[string, TracedStep[]]>((resolve, reject) => {
+          const steps: TracedStep[] = [];
+          this.replaying.set(name, { steps, done: (error) => (error ? reject(error) : resolve([name, steps])) });
+          this.fed.push({ workflowId: name, history });
+        }),
+    );
+    this.wake();
+    return new Map(await Promise.all(replayed));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake();
+    await this.loop;
+  }
+
+  private async *histories(): AsyncGenerator<{ workflowId: string; history: History }> {
+    for (;;) {
+      const next = this.fed.shift();
+      if (next) yield next;
+      else if (this.closed) return;
+      else await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
 
 /** A duration from the history, in ms. */
 const msOf = (duration: { seconds?: unknown; nanos?: number | null } | null | undefined) =>

@@ -28,7 +28,7 @@ import { checkProcesses, DecisionChecker } from '../sim/invariants';
 import { SweepOracle } from '../sim/oracle';
 import { configOf, jobsOf } from '../sim/run-scenario';
 import { scenarioArb, type Scenario } from '../sim/scenario';
-import { notCarriedOut, replayTraced, startsOnStaggerTimers } from './trace';
+import { notCarriedOut, startsOnStaggerTimers } from './trace';
 import { whyStuck } from './stuck-report';
 import { TierWorkers } from './tier-workers';
 
@@ -187,10 +187,7 @@ async function runOne(scenario: Scenario): Promise<void> {
     const runsOf = new Map<string, Awaited<ReturnType<typeof histories>>>();
     for (const sweep of sweeps) runsOf.set(sweep.id, await histories(sweep.id, sweep.handle.firstExecutionRunId));
     // A replay fails on any nondeterminism; the traced bundle is the production code plus a sink call.
-    const stepsOf = await replayTraced(
-      workers.traced,
-      [...runsOf].flatMap(([id, runs]) => runs.map(({ runId, history }) => ({ name: `${id}/${runId}`, history }))),
-    );
+    const stepsOf = await workers.replayer.replay([...runsOf].flatMap(([id, runs]) => runs.map(({ runId, history }) => ({ name: `${id}/${runId}`, history }))));
     for (const [i, sweep] of sweeps.entries()) {
       const end = endings[i];
       const runs = runsOf.get(sweep.id)!;
@@ -275,8 +272,15 @@ describe('the trialSweep workflow over generated sweeps', () => {
           throw error;
         }
       };
-      // Fuzzing, a sweep in two also crosses a job segment (100) and a record chunk (50).
-      const scenarios = fuzzing ? fc.oneof(scenarioArb({ small: true }), scenarioArb({ small: true, minJobs: 101 })) : scenarioArb({ small: true });
+      // Fuzzing, a sweep in two also crosses a job segment (100) and a record chunk (50). Those
+      // long sweeps have no crash: replayed from the start at every task, on the replaying lane,
+      // their tasks outlive their timeout on the test server and the sweep stalls (seed 4242,
+      // 3 scenarios); the core tier crashes long sweeps.
+      const long = scenarioArb({ small: true, minJobs: 101 }).map((scenario) => ({
+        ...scenario,
+        happenings: scenario.happenings.filter((happening) => happening.what.kind !== 'crash'),
+      }));
+      const scenarios = fuzzing ? fc.oneof(scenarioArb({ small: true }), long) : scenarioArb({ small: true });
       await fc.assert(fc.asyncProperty(scenarios, checked), {
         numRuns: SCENARIOS,
         seed,
