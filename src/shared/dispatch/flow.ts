@@ -153,8 +153,9 @@ function batchDone(step: Step<ServingState>): boolean {
   const policy = step.policy();
   // A retry has no later batch: it waits for a node back in service, as long as some node is not quarantined.
   const someNodeMayReturn = plan.nodes.some((node) => state.steering.quarantined[node.name] === undefined);
-  const someNodeMayTake = (first: boolean) => plan.nodes.some((node) => !isNodeOut(state, node) && policy.mayStart(state, node.name, first));
-  return state.queue.every((entry) => !(entry.attempt > 1 && someNodeMayReturn) && !someNodeMayTake(entry.attempt === 1));
+  // A first attempt waits for a node in service that may still start one in this batch.
+  const someNodeMayTakeFirst = plan.nodes.some((node) => !isNodeOut(state, node) && policy.mayStart(state, node.name, true));
+  return !state.queue.some((entry) => (entry.attempt > 1 ? someNodeMayReturn : someNodeMayTakeFirst));
 }
 
 /** The batch is over: retries nobody can run get their last attempt as their result; its line is shown. */
