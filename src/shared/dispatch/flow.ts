@@ -192,7 +192,9 @@ function beginBatch(step: Step<ServingState>): void {
   if (activeNodes(state).length === 0) {
     state.waitingFor = NO_NODE_IN_SERVICE;
     // Nodes a failed probe left out come back only through a probe: with none in service, probe them now and then.
-    for (const name of Object.keys(state.steering.leftOut)) state.nodes[name].reprobeAtMs ??= now + REPROBE_SECONDS * 1000;
+    // One under way says itself when the node is due again (core.ts): a node it finds back is probed no more.
+    const probing = new Set(workOf(state, 'probe').map(([, work]) => work.node));
+    for (const name of Object.keys(state.steering.leftOut)) if (!probing.has(name)) state.nodes[name].reprobeAtMs ??= now + REPROBE_SECONDS * 1000;
     return;
   }
   state.waitingFor = null;
