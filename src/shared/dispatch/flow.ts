@@ -118,7 +118,8 @@ function run(step: Step<ServingState>): void {
     }
     endBatch(step);
   }
-  if (recordDue(step, true) || state.writing) return;
+  if (recordDue(step, true)) return;
+  // Once so it stays so (nothing is read or queued any more): every later step ends here, finish() waiting for the Results JSON in flight.
   if ((jobsLeft(state) === 0 && state.queue.length === 0) || state.stoppedReason) {
     finish(step);
     return;
@@ -236,7 +237,6 @@ function finish(step: Step<PlannedState>): void {
 function writeResults(step: Step<PlannedState>, stoppedReason: string | null): void {
   const { state } = step;
   const policy = step.policy();
-  state.writing = true;
   state.phase = 'writing results';
   const batches = state.batchesBegun === 0 ? 0 : policy.batchNumber(state.batchesBegun - 1);
   const input = resultsInput(step, stoppedReason, batches);
