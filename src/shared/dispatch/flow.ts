@@ -118,7 +118,8 @@ function run(step: Step<ServingState>): void {
     }
     endBatch(step);
   }
-  if (recordDue(step, true) || state.writing) return;
+  if (recordDue(step, true)) return;
+  // Once so it stays so (nothing is read or queued any more): every later step ends here, finish() waiting for the Results JSON in flight.
   if ((jobsLeft(state) === 0 && state.queue.length === 0) || state.stoppedReason) {
     finish(step);
     return;
@@ -153,8 +154,9 @@ function batchDone(step: Step<ServingState>): boolean {
   const policy = step.policy();
   // A retry has no later batch: it waits for a node back in service, as long as some node is not quarantined.
   const someNodeMayReturn = plan.nodes.some((node) => state.steering.quarantined[node.name] === undefined);
-  const someNodeMayTake = (first: boolean) => plan.nodes.some((node) => !isNodeOut(state, node) && policy.mayStart(state, node.name, first));
-  return state.queue.every((entry) => !(entry.attempt > 1 && someNodeMayReturn) && !someNodeMayTake(entry.attempt === 1));
+  // A first attempt waits for a node in service that may still start one in this batch.
+  const someNodeMayTakeFirst = plan.nodes.some((node) => !isNodeOut(state, node) && policy.mayStart(state, node.name, true));
+  return !state.queue.some((entry) => (entry.attempt > 1 ? someNodeMayReturn : someNodeMayTakeFirst));
 }
 
 /** The batch is over: retries nobody can run get their last attempt as their result; its line is shown. */
@@ -191,7 +193,9 @@ function beginBatch(step: Step<ServingState>): void {
   if (activeNodes(state).length === 0) {
     state.waitingFor = NO_NODE_IN_SERVICE;
     // Nodes a failed probe left out come back only through a probe: with none in service, probe them now and then.
-    for (const name of Object.keys(state.steering.leftOut)) state.nodes[name].reprobeAtMs ??= now + REPROBE_SECONDS * 1000;
+    // One under way says itself when the node is due again (core.ts): a node it finds back is probed no more.
+    const probing = new Set(workOf(state, 'probe').map(([, work]) => work.node));
+    for (const name of Object.keys(state.steering.leftOut)) if (!probing.has(name)) state.nodes[name].reprobeAtMs ??= now + REPROBE_SECONDS * 1000;
     return;
   }
   state.waitingFor = null;
@@ -233,7 +237,6 @@ function finish(step: Step<PlannedState>): void {
 function writeResults(step: Step<PlannedState>, stoppedReason: string | null): void {
   const { state } = step;
   const policy = step.policy();
-  state.writing = true;
   state.phase = 'writing results';
   const batches = state.batchesBegun === 0 ? 0 : policy.batchNumber(state.batchesBegun - 1);
   const input = resultsInput(step, stoppedReason, batches);

@@ -43,7 +43,6 @@ export function initialState(startedAtMs: number): SweepState {
     runDue: false,
     cancelled: false,
     cancelling: [],
-    writing: false,
     finalResults: null,
     over: false,
   };

@@ -177,8 +177,6 @@ export interface SweepState {
   cancelled: boolean;
   /** Work a cancel asked to stop. */
   cancelling: number[];
-  /** The Results JSON is being written (final) or was. */
-  writing: boolean;
   finalResults: ResultsJson | null;
   over: boolean;
 }

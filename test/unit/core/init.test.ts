@@ -21,7 +21,7 @@ describe('initialState', () => {
       expect(list).toEqual([]);
     expect(state.counts).toEqual({ done: 0, failed: 0, retries: 0, running: 0 });
     expect(state.log.seq).toBe(0);
-    expect([state.runDue, state.cancelled, state.writing, state.over]).toEqual([false, false, false, false]);
+    expect([state.runDue, state.cancelled, state.over]).toEqual([false, false, false]);
   });
 });
 

@@ -103,6 +103,43 @@ export class Sweep {
   ended(jobId: string, success: boolean, at = this.now): Decision[] {
     return this.send({ type: 'jobEnded', work: this.attempt(jobId).work, result: resultOf(this.attempt(jobId), success, at) }, at);
   }
+
+  /** The attempt of `jobId` comes back as its node lost past the job's lease (SSH_ERROR, lost contact). */
+  lost(jobId: string, at = this.now): Decision[] {
+    const result: AttemptResult = {
+      ...resultOf(this.attempt(jobId), false, at),
+      failure_mode: 'SSH_ERROR',
+      exit_code: null,
+      error: 'lost contact',
+      lost_contact: true,
+    };
+    return this.send({ type: 'jobEnded', work: this.attempt(jobId).work, result }, at);
+  }
+
+  /** Answers a probe: the node reachable, its health command passing (`healthy`) or not; unreachable when `healthy` is null. */
+  probed(probe: Extract<Decision, { type: 'probeNode' }>, healthy: boolean | null, at = this.now): Decision[] {
+    const reachable = healthy !== null;
+    const message = healthy ? 'ok' : reachable ? 'health_command exited 1' : 'unreachable';
+    return this.send(
+      { type: 'nodeProbed', work: probe.work, probe: { node: probe.node.name, reachable, latency_ms: 1, hip_cache_cleared: null, message, healthy } },
+      at,
+    );
+  }
+
+  /**
+   * Answers at once the housekeeping among `decisions` and all that follows from it — reads with
+   * their jobs, records, resets (each fine) — and returns every decision made, these included.
+   */
+  settle(decisions: Decision[], at = this.now): Decision[] {
+    const made = [...decisions];
+    for (let i = 0; i < made.length; i++) {
+      const d = made[i];
+      if (d.type === 'loadJobs') made.push(...this.send({ type: 'jobsLoaded', work: d.work, jobs: this.jobList.slice(d.start, d.end) }, at));
+      else if (d.type === 'record') made.push(...this.send({ type: 'recorded', work: d.work }, at));
+      else if (d.type === 'resetNode') made.push(...this.send({ type: 'nodeReset', work: d.work, outcome: { ok: true, message: 'reset' } }, at));
+    }
+    return made;
+  }
 }
 
 export type StartJob = Extract<Decision, { type: 'startJob' }>;
