@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Mutation testing of the dispatcher core (`npm run mutate`; issue 18): how much of what the core
+ * Mutation testing of the dispatcher core (`npm run mutate`): how much of what the core
  * decides do its checks notice? Stryker mutates the files below and runs the mutation run's tests
  * (vitest.mutate.mts: the core tier at a fixed seed in every mode, plus the unit tests of these
  * files) against each mutant; no Temporal, no rigs. Survivors and their verdicts:
