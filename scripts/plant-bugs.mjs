@@ -196,7 +196,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'rigsweep-plant-'));
 const tree = join(scratch, 'tree');
 execFileSync('git', ['worktree', 'add', '--detach', tree, 'HEAD'], { cwd: ROOT, stdio: 'ignore' });
 try {
-  const diff = execFileSync('git', ['diff', 'HEAD', '--binary'], { cwd: ROOT });
+  // Uncommitted work goes along (a changed mutation report alone can pass the default 1 MB).
+  const diff = execFileSync('git', ['diff', 'HEAD', '--binary'], { cwd: ROOT, maxBuffer: 1 << 30 });
   if (diff.length) execFileSync('git', ['apply', '--whitespace=nowarn'], { cwd: tree, input: diff });
   for (const untracked of execFileSync('git', ['ls-files', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean)) {
     execFileSync('mkdir', ['-p', join(tree, untracked, '..')]);
