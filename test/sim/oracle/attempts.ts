@@ -96,7 +96,10 @@ export function attemptEnded(state: OracleState, work: number, now: number, resu
   const node = nodeNamed(state, attempt.node);
   if (node.awaiting === work) node.awaiting = null;
   if (liveOn(state, node.name).length === 0) node.drainedAt = now;
-  if (state.attempts.size === 0) state.drainedAt = now;
+  if (state.attempts.size === 0) {
+    state.drainedAt = now;
+    state.readSinceDrained = false;
+  }
   const history = state.jobs.get(attempt.jobId)!;
   history.live = null;
   if (attempt.withdrawn && result === null) {

@@ -42,6 +42,7 @@ export function judgeLoadJobs(state: OracleState, decision: Extract<Decision, { 
   );
   judgeThreshold(state, `jobs ${decision.start}-${decision.end} read`);
   state.firstBatchBegun = true;
+  state.readSinceDrained = true;
 }
 
 /** Barrier: caps per batch and per node; a new batch only once the last drained, its rigs reset and the cluster cooled down. */
@@ -51,7 +52,8 @@ export function judgeBatch(state: OracleState, decision: StartJob, node: NodeRul
   rule(state.mode !== 'unbatched' || b === 1, 'a sweep without batches is one batch', () => `${where}: batch ${b}`);
   if (b > state.batch) {
     if (state.batch > 0 && (state.mode === 'barrier' || state.mode === 'rolling')) judgeThresholdBefore(state, b, where);
-    if (state.paused && state.batch > 0) rule(false, 'no new batch while paused', () => `${where}: batch ${b} begins while paused`);
+    // A batch begins when its jobs are read (checked above, in judgeLoadJobs); one that reads none begins with its first start.
+    if (state.paused && state.batch > 0 && !state.readSinceDrained) rule(false, 'no new batch while paused', () => `${where}: batch ${b} begins while paused`);
     if (state.mode === 'barrier' && state.batch > 0) judgeBarrier(state, now, where);
     if (state.mode === 'rolling' && state.batch > 0)
       rule(state.attempts.size === 0, 'rolling: a segment begins once the one before has drained', () => `${where}: ${state.attempts.size} attempts still run`);

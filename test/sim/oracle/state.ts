@@ -119,6 +119,8 @@ export interface OracleState {
   batch: number;
   readonly batchStarts: Map<number, BatchStarts>;
   drainedAt: number;
+  /** Jobs were read since the cluster last drained: the next batch began then (a pause after it lets it run). */
+  readSinceDrained: boolean;
   /** Final records by batch, as the core appended them; batches the core declared over. */
   readonly records: Map<number, { finished: number; failed: number }>;
   readonly recorded: Set<string>;
@@ -215,6 +217,7 @@ export function initialState(input: OracleInput): OracleState {
     batch: 0,
     batchStarts: new Map(),
     drainedAt: -Infinity,
+    readSinceDrained: false,
     records: new Map(),
     recorded: new Set(),
     overBatches: new Set(),
