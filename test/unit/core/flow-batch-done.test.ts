@@ -6,27 +6,14 @@
  * events.
  */
 import { describe, expect, it } from 'vitest';
-import { node, ofType, plan, starts, Sweep } from './serving-sweep';
+import { node, ofType, plan, starts, Sweep, twoBatchesOfTwo } from './serving-sweep';
 
 /** docs/sweeps.md: a staggered node's next job is sent this much before the stagger ends. */
 const LEAD_MS = 250;
 
 describe('a batch whose jobs are still being read', () => {
   it('is not over, whatever happens meanwhile: a pause asked for then waits for its end', () => {
-    const sweep = new Sweep(
-      plan({
-        nodes: [node('a', 1), node('b', 1)],
-        totalJobs: 4,
-        batches: {
-          ranges: [
-            [0, 2],
-            [2, 4],
-          ],
-          perNodeCap: 1,
-          maxJobsPerBatch: 2,
-        },
-      }),
-    );
+    const sweep = new Sweep(twoBatchesOfTwo());
     const [asked] = ofType(sweep.send({ type: 'begin' }, 0), 'plan');
     const reads = sweep.send({ type: 'planned', work: asked.work, plan: sweep.plan }, 0);
     expect(ofType(sweep.send({ type: 'pause' }, 500), 'batchOver')).toEqual([]);

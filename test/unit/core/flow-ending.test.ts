@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ResultsJson } from '../../../src/shared/results';
-import { node, ofType, plan, Sweep } from './serving-sweep';
+import { node, ofType, plan, Sweep, twoBatchesOfTwo } from './serving-sweep';
 
 const results = { status: 'complete' } as ResultsJson;
 
@@ -46,24 +46,7 @@ describe('the Results JSON', () => {
 describe('every node quarantined in the middle of a batch', () => {
   it('ends the sweep after that batch, saying how many jobs did not run, with no reset or cooldown for a next one', () => {
     // Two batches of two jobs over two one-GPU nodes, 30 s of cooldown between them.
-    const sweep = new Sweep(
-      plan({
-        nodes: [node('a', 1), node('b', 1)],
-        totalJobs: 4,
-        batches: {
-          ranges: [
-            [0, 2],
-            [2, 4],
-          ],
-          perNodeCap: 1,
-          maxJobsPerBatch: 2,
-        },
-        maxRetries: 1,
-        retryBackoffSeconds: 5,
-        cooldownSeconds: 30,
-        nodeHealth: { quarantine_after: 1 },
-      }),
-    );
+    const sweep = new Sweep(twoBatchesOfTwo({ maxRetries: 1, retryBackoffSeconds: 5, cooldownSeconds: 30, nodeHealth: { quarantine_after: 1 } }));
     sweep.start();
     // Both nodes are lost: each job's retry waits for a node to come back.
     sweep.lost('j0', 10_000);

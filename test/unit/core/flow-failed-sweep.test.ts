@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { preflightSchema } from '../../../src/shared/config';
-import { node, ofType, plan, Sweep } from './serving-sweep';
+import { node, ofType, plan, Sweep, twoBatchesOfTwo } from './serving-sweep';
 
 describe('a pre-flight that fails the sweep', () => {
   it('ends it: a timer, an operator or a cancel heard afterwards decide nothing', () => {
@@ -26,21 +26,7 @@ describe('a pre-flight that fails the sweep', () => {
 describe('a health probe that fails the sweep', () => {
   it('asks for no wake-up after it, though a lost node’s next probe was still to come', () => {
     // Two barrier batches; each node is probed before the second, and a failed probe fails the sweep.
-    const sweep = new Sweep(
-      plan({
-        nodes: [node('a', 1), node('b', 1)],
-        totalJobs: 4,
-        batches: {
-          ranges: [
-            [0, 2],
-            [2, 4],
-          ],
-          perNodeCap: 1,
-          maxJobsPerBatch: 2,
-        },
-        nodeHealth: { probe_before_batch: true, on_failure: 'fail' },
-      }),
-    );
+    const sweep = new Sweep(twoBatchesOfTwo({ nodeHealth: { probe_before_batch: true, on_failure: 'fail' } }));
     sweep.start();
     // Both nodes are lost at the end of the first batch: a is due a probe at 15 s, b at 16 s
     // (docs/dispatcher-core.md: a lost node is probed every 5 s).

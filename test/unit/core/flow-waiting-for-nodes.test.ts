@@ -6,28 +6,14 @@
  * Expectations come from the plan and the events.
  */
 import { describe, expect, it } from 'vitest';
-import { node, ofType, plan, starts, Sweep } from './serving-sweep';
+import { node, ofType, plan, starts, Sweep, twoBatchesOfTwo } from './serving-sweep';
 
 const REPROBE_MS = 5000;
 
 describe('every node left out by its probe before a batch', () => {
   it('is probed again 5 s later, and every 5 s until it passes; the next batch runs on the node back', () => {
     // Two barrier batches of two jobs over two one-GPU nodes, probed before the second; three failures would quarantine one.
-    const sweep = new Sweep(
-      plan({
-        nodes: [node('a', 1), node('b', 1)],
-        totalJobs: 4,
-        batches: {
-          ranges: [
-            [0, 2],
-            [2, 4],
-          ],
-          perNodeCap: 1,
-          maxJobsPerBatch: 2,
-        },
-        nodeHealth: { probe_before_batch: true, quarantine_after: 3 },
-      }),
-    );
+    const sweep = new Sweep(twoBatchesOfTwo({ nodeHealth: { probe_before_batch: true, quarantine_after: 3 } }));
     sweep.start();
     sweep.ended('j0', true, 1000);
     const probes = ofType(sweep.settle(sweep.ended('j1', true, 1000)), 'probeNode');

@@ -55,6 +55,19 @@ export function plan(shape: PlanShape): SweepPlan {
   });
 }
 
+/** Two barrier batches of two jobs over two one-GPU nodes, a and b (one job per node per batch), with what else the case sets. */
+export function twoBatchesOfTwo(rest: Omit<PlanShape, 'nodes' | 'totalJobs' | 'batches'> = {}): SweepPlan {
+  const batches = {
+    ranges: [
+      [0, 2],
+      [2, 4],
+    ] as [number, number][],
+    perNodeCap: 1,
+    maxJobsPerBatch: 2,
+  };
+  return plan({ nodes: [node('a', 1), node('b', 1)], totalJobs: 4, batches, ...rest });
+}
+
 /** A sweep being driven: its state, the clock, and the work it asked for that has not ended. */
 export class Sweep {
   readonly state: SweepState = initialState(0);
