@@ -11,17 +11,21 @@ import { redirectOutputs } from '../shared/output-redirect';
 import { planSweep } from '../inputs/plan-sweep';
 import type { NodeShell } from '../rigs/node-shell';
 import { killWaitingJobsCommand } from '../rigs/command';
-import { classified } from './failures';
+import { Context } from '@temporalio/activity';
+import { classified, hostTrouble } from './failures';
 import { warmupGpuActivity, type WarmupResult } from './warm-up';
 import { probeNodeActivity } from './probe-node';
 import type { ProbeAsk } from '../rigs/node-probe';
 import { resetNodeActivity, type ResetNodeResult } from './reset-node';
 import { runJobActivity, type RunJobDeps, type RunJobInput } from './run-job';
+import { copyOutputHome } from './job-outcome';
 import { writeResultsActivity, type WriteResultsInput } from './write-results';
 import { appendJobResults, appendTimeline, startRunRecords } from '../results/run-files';
 import type { TimelineEntry } from '../shared/timeline';
 
 export interface ActivityDeps extends RunJobDeps {
+  /** Tells a sweep why its file work on this host fails (`resultsHostTroubleSignal`). */
+  reportResultsHostTrouble?(workflowId: string, reason: string): Promise<void>;
   /** The worker's `--config`: used when a sweep's input names no `configFile`. */
   defaultConfigFile: string;
   /** Where relative paths in a sweep's input are resolved. */
@@ -30,23 +34,36 @@ export interface ActivityDeps extends RunJobDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
+  /** File work on this host: a failure its operator can fix is also told to the sweep, which shows why it waits. */
+  async function fileWork<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await classified(body);
+    } catch (error) {
+      const reason = hostTrouble(error);
+      const workflowId = Context.current().info.workflowExecution?.workflowId;
+      if (reason && workflowId && deps.reportResultsHostTrouble) await deps.reportResultsHostTrouble(workflowId, reason).catch(() => undefined);
+      throw error;
+    }
+  }
+
   return {
     /**
      * Reads and validates config and jobs on this host, plans the batches and claims the run
      * folder, whose name — from the sweep's start, in this host's local time — is the run id.
      */
     async planSweep(input: unknown, sweepId: string, startedAtMs?: number): Promise<SweepPlan> {
-      return classified(async () => {
+      return fileWork(async () => {
         const sweep = { sweepId, startedAt: new Date(startedAtMs ?? Date.now()), claimRunFolder: true };
         const plan = await planSweep(input, sweep, { configFile: deps.defaultConfigFile, cwd: deps.cwd });
         await startRunRecords(plan.resultsDir);
-        return plan;
+        // This worker's host keeps the sweep's files from here on: the sweep sends its file work here.
+        return deps.workerName ? { ...plan, resultsHost: deps.workerName } : plan;
       });
     },
 
     /** One batch's jobs, read by index so the workflow never carries the whole list. */
     async loadBatchJobs(input: LoadBatchJobsInput): Promise<SweepJob[]> {
-      return classified(async () => {
+      return fileWork(async () => {
         const jobs = await loadJobRange(input.source, input.start, input.end, input.inlineJobs);
         return input.nodeRunDir ? jobs.map((job) => redirectOutputs(job, input.nodeRunDir!)) : jobs;
       });
@@ -82,17 +99,33 @@ export function createActivities(deps: ActivityDeps) {
       return warmupGpuActivity(deps.shellFor(input.node), input.node, input.gpu, { runId: input.runId, sweepId: input.sweepId }, input.timeoutSeconds);
     },
 
+    /** Fetches a trial's output from its node into the run folder on this host: the trial ran on another worker's host. */
+    async collectOutput(input: { node: SweepNode; outputFile: string; resultsDir: string; nodeRunDir?: string }): Promise<string> {
+      return fileWork(() => copyOutputHome(deps.shellFor(input.node), input.node, input.outputFile, input));
+    },
+
     /** Appends a finished batch's records to results.jsonl, and what happened around it to timeline.jsonl. */
     async recordJobResults(input: { resultsDir: string; results: JobResult[]; timeline?: TimelineEntry[] }): Promise<void> {
-      await appendJobResults(input.resultsDir, input.results);
-      await appendTimeline(input.resultsDir, input.timeline ?? []);
+      await fileWork(async () => {
+        await appendJobResults(input.resultsDir, input.results);
+        await appendTimeline(input.resultsDir, input.timeline ?? []);
+      });
     },
 
     /** Writes the Results JSON and returns it. */
     async writeResults(input: WriteResultsInput): Promise<ResultsJson> {
-      return writeResultsActivity(input);
+      return fileWork(() => writeResultsActivity(input));
     },
   };
 }
 
 export type SweepActivities = ReturnType<typeof createActivities>;
+
+/** What a `--trials-only` worker serves: work on rigs over SSH, nothing that reads or writes a sweep's files. */
+export function nodeActivities(activities: SweepActivities): Pick<SweepActivities, NodeActivityName> {
+  const names: readonly string[] = NODE_ACTIVITY_NAMES;
+  return Object.fromEntries(Object.entries(activities).filter(([name]) => names.includes(name))) as Pick<SweepActivities, NodeActivityName>;
+}
+
+const NODE_ACTIVITY_NAMES = ['runJob', 'withdrawWaitingJob', 'resetNode', 'probeNode', 'warmupGpu'] as const;
+type NodeActivityName = (typeof NODE_ACTIVITY_NAMES)[number];

@@ -24,3 +24,20 @@ export async function classified<T>(body: () => Promise<T>): Promise<T> {
     throw toApplicationFailure(error);
   }
 }
+
+/** Errors of a host's disk or folder that its operator can fix: the sweep waits for them, and says why. */
+const HOST_TROUBLE: Record<string, string> = {
+  ENOSPC: 'its disk is full',
+  EDQUOT: 'its disk quota is used up',
+  EROFS: 'its file system is read-only',
+  EACCES: 'a folder is not writable',
+  EPERM: 'a folder is not writable',
+  EIO: 'its disk reports I/O errors',
+};
+
+/** What a person reads about a host trouble (`its disk is full (ENOSPC): write …`), or null for any other error. */
+export function hostTrouble(error: unknown): string | null {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || !(code in HOST_TROUBLE)) return null;
+  return `${HOST_TROUBLE[code]} (${code}): ${(error as Error).message}`;
+}

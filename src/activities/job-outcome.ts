@@ -1,6 +1,6 @@
 /**
  * How a finished job went: its exit and, when it names one, its output file — read back on its
- * node, judged (fresh, valid, not an error) and copied home.
+ * node, judged (fresh, valid, not an error) and copied to the results host.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -35,23 +35,22 @@ export async function judgeExit(exit: RemoteExit, check: null | (() => Promise<O
   return verdict.ok ? succeeded : failed(verdict.mode, verdict.error, exit);
 }
 
-/** Copies a successful job's output file to the run's folder on the worker host (SFTP for rigs). */
-export async function bringOutputHome(
+/**
+ * Copies a job's output file from its node into the run's folder on this host (SFTP for rigs);
+ * throws when it cannot. `probed`: the file's text as the output check already read it.
+ */
+export async function copyOutputHome(
   shell: NodeShell,
   node: SweepNode,
   outputFile: string,
   input: { resultsDir: string; nodeRunDir?: string },
-  probed: string | undefined,
-): Promise<string | Outcome> {
+  probed?: string,
+): Promise<string> {
   const local = homeOutputPath(input.resultsDir, outputFile, input.nodeRunDir);
-  try {
-    await mkdir(dirname(local), { recursive: true });
-    if (probed !== undefined) await writeFile(local, probed);
-    else await shell.download(nodeOutputPath(node.scriptPath, outputFile), local);
-    return local;
-  } catch (error) {
-    return failed('EXECUTION_ERROR', `the trial succeeded but its output could not be copied home: ${(error as Error).message}`, { exitCode: 0 });
-  }
+  await mkdir(dirname(local), { recursive: true });
+  if (probed !== undefined) await writeFile(local, probed);
+  else await shell.download(nodeOutputPath(node.scriptPath, outputFile), local);
+  return local;
 }
 
 /** Reads the job's output file back on its node and judges it. */

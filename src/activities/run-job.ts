@@ -25,7 +25,7 @@ import { SshConnectError } from '../rigs/ssh-errors';
 import { lostContactResult, NodeContact, waitOutLostContact } from './lost-contact';
 import type { NodeShell, RemoteProcess } from '../rigs/node-shell';
 import type { RemoteExit } from '../rigs/ssh-pool';
-import { bringOutputHome, checkOutput, failed, judgeExit, type Outcome } from './job-outcome';
+import { checkOutput, copyOutputHome, failed, judgeExit, type Outcome } from './job-outcome';
 import { headerLines } from '../rigs/header-lines';
 import { TailBuffer } from '../rigs/tail-buffer';
 import { diagnoseNode } from './diagnose-node';
@@ -48,8 +48,10 @@ export interface RunJobInput {
   batch: number;
   /** 1-based attempt of this job. */
   attempt: number;
-  /** The run's folder on the worker host, where output files are copied home. */
+  /** The run's folder on the results host, where output files are copied home. */
   resultsDir: string;
+  /** The results host's worker name; absent in sweeps planned before results hosts (this worker is it). */
+  resultsHost?: string;
   /** The node-side folder outputs were redirected into (none with preservePaths). */
   nodeRunDir?: string;
   /** Rigs: seconds the job's lease lasts without renewal before the rig kills it (default 20). */
@@ -64,6 +66,8 @@ export interface RunJobDeps {
   shellFor(node: SweepNode): NodeShell;
   /** Tells the sweep this job's process runs (the next start on the node is timed from here). */
   reportStarted(workflowId: string, args: JobStartedSignalArgs): Promise<void>;
+  /** This worker's name: when it is the sweep's results host, it copies outputs home itself. */
+  workerName?: string;
   /** Seconds between TERM and KILL when a job's group is stopped. */
   killGraceSeconds?: number;
   heartbeatIntervalMs?: number;
@@ -145,10 +149,12 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
     }
   }
   let localOutput: string | null = null;
-  if (outcome.success && outputFile) {
-    const copied = await bringOutputHome(shell, node, outputFile, input, probedOutput);
-    if (typeof copied === 'string') localOutput = copied;
-    else outcome = copied;
+  if (outcome.success && outputFile && runsOnResultsHost(deps, input)) {
+    // A copy that fails leaves the output on the node, where the sweep has the results host fetch it.
+    localOutput = await copyOutputHome(shell, node, outputFile, input, probedOutput).catch((error: unknown) => {
+      Context.current().log.warn('could not copy the output home; the results host fetches it', { job: job.job_id, error: String(error) });
+      return null;
+    });
   }
   const endedAt = new Date();
   const diagnosis = outcome.success ? undefined : await diagnoseNode(shell, node);
@@ -282,4 +288,9 @@ async function awaitExit(process: RemoteProcess, shell: NodeShell, deps: RunJobD
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A localhost node's work always runs on the results host; a rig's, on whichever worker took it. */
+function runsOnResultsHost(deps: RunJobDeps, input: RunJobInput): boolean {
+  return input.node.isLocal || input.resultsHost === undefined || input.resultsHost === deps.workerName;
 }

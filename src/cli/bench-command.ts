@@ -19,7 +19,7 @@ import { withWorker } from './hosted-worker';
 import { reportFailure } from './run-command';
 import { startOrAttach } from './start-or-attach';
 import { defaultWorkflowId, type SweepFlags, sweepInputFromFlags, validateSweep } from './sweep-request';
-import { connectClient, temporalSettings } from './temporal';
+import { connectClient, localWorkerName, temporalSettings } from './temporal';
 
 export const DEFAULT_BENCH_TRIALS = 20;
 export const DEFAULT_BENCH_COOLDOWN_SECONDS = 30;
@@ -64,7 +64,7 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
   };
   process.once('SIGINT', onInterrupt);
   try {
-    const outcome = await withWorker(client, settings, { configFile: flags.config, verbose: flags.verbose, log: err }, () =>
+    const outcome = await withWorker(client, settings, { name: localWorkerName(), configFile: flags.config, verbose: flags.verbose, log: err }, () =>
       runSteps(client, settings.taskQueue, flags, steps, interrupt.signal, (handle) => (running = handle)),
     );
     await report(flags, steps, outcome, { outputDir, interrupted: interrupt.signal.aborted });
@@ -79,7 +79,10 @@ export async function benchCommand(flags: BenchFlags): Promise<number> {
 /** Every value's sweep input and workflow id, validated before anything starts (bad input exits 2). */
 async function prepareSteps(flags: BenchFlags): Promise<{ steps: BenchStep[]; outputDir: string }> {
   if (flags.jobsFile !== undefined && flags.trials !== undefined) throw new CliError('give --jobs-file FILE or --trials N, not both', EXIT.badInput);
-  const baseInput = sweepInputFromFlags({ ...flags, trials: flags.jobsFile === undefined ? (flags.trials ?? DEFAULT_BENCH_TRIALS) : undefined });
+  const baseInput = sweepInputFromFlags(
+    { ...flags, trials: flags.jobsFile === undefined ? (flags.trials ?? DEFAULT_BENCH_TRIALS) : undefined },
+    localWorkerName(),
+  );
   const withArgs = (value: string) => ({ ...baseInput, extraArgs: benchArgs(flags.argFormat, flags.param, value) });
   // The values differ only in their arguments: one validation covers every sweep.
   const plan = await validateSweep(withArgs(flags.values[0]));

@@ -37,6 +37,7 @@ export async function statusCommand(workflowId: string): Promise<number> {
     process.stdout.write(
       `${workflowId}: ${status}, ${phase}${pause}, batch ${batch}/${batchCount}, ${done}/${totalJobs} done (${failed} failed, ${running} running, ${retries} retried)\n`,
     );
+    if (progress.waiting) process.stdout.write(`  ${progress.waiting}\n`);
     if (runId) process.stdout.write(`  run ${runId}: ${resultsDir}\n`);
     for (const node of nodes ?? []) {
       const excluded = node.excludedGpus.length ? `, excluded GPUs ${node.excludedGpus.join(',')}` : '';
@@ -58,6 +59,7 @@ export async function statusCommand(workflowId: string): Promise<number> {
       failed,
       running,
       retries,
+      waiting: progress.waiting ?? null,
     };
     process.stdout.write(JSON.stringify({ ...live, settings, nodes, results_dir: resultsDir }, null, 2) + '\n');
     return EXIT.ok;

@@ -35,7 +35,30 @@ const QUERY_DEADLINE_MS = 10_000;
 
 /** Prints new events every `intervalMs` until `stop` resolves; then prints what is left. */
 export function followSweep(handle: WorkflowHandle, stop: Promise<unknown>, write: (line: string) => void, intervalMs = 500): Promise<void> {
-  return pollProgress(handle, stop, (progress) => progress.events.forEach((event) => write(formatEvent(event))), intervalMs);
+  const waits = waitLines();
+  return pollProgress(
+    handle,
+    stop,
+    (progress) => {
+      progress.events.forEach((event) => write(formatEvent(event)));
+      waits(progress, write);
+    },
+    intervalMs,
+  );
+}
+
+/**
+ * A `[WAIT]` line when the sweep starts waiting for something outside its own rules (its results
+ * host), or the reason changes, and one when the wait is over: once each, not at every poll.
+ */
+export function waitLines(): (progress: Pick<SweepProgress, 'waiting'>, write: (line: string) => void) => void {
+  let shown: string | null = null;
+  return (progress, write) => {
+    const waiting = progress.waiting ?? null;
+    if (waiting === shown) return;
+    write(waiting ? `[WAIT] ${waiting}` : `[WAIT] over: ${shown!.replace(/^waiting for /, '').replace(/:.*$/, '')} answers again`);
+    shown = waiting;
+  };
 }
 
 /** Hands the sweep's progress (with the events since the last call) to `onProgress` every `intervalMs` until `stop` settles, then once more. */

@@ -5,9 +5,11 @@
  */
 import type { Client } from '@temporalio/client';
 import { installWithMetrics, metricsPort } from '../metrics/install-metrics';
-import { hasWorker, type TemporalSettings } from './temporal';
+import { hasWorkerNamed, type TemporalSettings } from './temporal';
 
 export interface HostedWorkerOptions {
+  /** The worker name the sweep names as its results host. */
+  name: string;
   /** Config for sweeps whose input names none. */
   configFile: string;
   verbose?: boolean;
@@ -16,22 +18,23 @@ export interface HostedWorkerOptions {
 }
 
 /**
- * Runs `task` while a worker serves the task queue: the live one already polling, or else one
- * hosted here until `task` settles. Its logging leaves SIGINT to the command, so Ctrl-C cancels
- * the sweep (whose jobs then kill their processes) before the worker stops.
+ * Runs `task` while the full worker `name` serves the task queue: the live one already polling,
+ * or else one hosted here until `task` settles (trials-only workers polling do not count: the
+ * sweep's files are here). Its logging leaves SIGINT to the command, so Ctrl-C cancels the sweep
+ * (whose jobs then kill their processes) before the worker stops.
  */
 export async function withWorker<T>(client: Client, settings: TemporalSettings, options: HostedWorkerOptions, task: () => Promise<T>): Promise<T> {
-  if (await hasWorker(client, settings)) return task();
+  if (await hasWorkerNamed(client, settings, options.name)) return task();
   // Loaded only here: the worker SDK takes ~0.6 s to load, which a CLI attaching to a live worker never needs.
   const [{ createSweepWorker }, { installWorkerLogging }] = await Promise.all([import('../worker.js'), import('./logging.js')]);
   installWithMetrics(metricsPort(undefined), (telemetryOptions) =>
     installWorkerLogging(options.verbose ? 'INFO' : 'WARN', { handleSignals: false, telemetryOptions }),
   );
-  options.log(`no worker polls task queue "${settings.taskQueue}": hosting one in this process`);
-  const { worker, close } = await createSweepWorker({ ...settings, configFile: options.configFile });
+  options.log(`no worker named "${options.name}" polls task queue "${settings.taskQueue}": hosting one in this process`);
+  const worker = await createSweepWorker({ ...settings, name: options.name, configFile: options.configFile });
   try {
     return await worker.runUntil(task);
   } finally {
-    await close();
+    await worker.close();
   }
 }

@@ -16,6 +16,7 @@ import { excludeCommand, pauseCommand, readmitCommand, resumeCommand, setCommand
 import type { BenchFlags } from './bench-command';
 import type { NodesFlags } from './nodes-command';
 import type { WatchFlags } from './watch-command';
+import type { WorkerFlags } from './worker-command';
 
 /** What `run`, `start` and `plan` take: one set of sweep options, `--dry-run` turning the first two into `plan`. */
 type SweepCommandFlags = RunFlags & PlanFlags & { dryRun?: boolean };
@@ -75,9 +76,11 @@ program
   .command('worker')
   .description('run a worker that serves sweeps on the task queue')
   .option('--config <file>', 'cluster config for sweeps that name none', 'distributed_config.json')
+  .option('--name <name>', "this worker's name, the same after a restart (default: $RIGSWEEP_WORKER_NAME, else the hostname)")
+  .option('--trials-only', 'serve only trials and upkeep on rigs: never plan a sweep or touch its files; needs no config, only SSH access to the rigs')
   .option('--metrics-port <port>', 'serve Prometheus metrics on this port (default: $RIGSWEEP_METRICS_PORT, else off)')
   .option('--verbose', 'debug logs')
-  .action(async (flags: { config: string; verbose?: boolean; metricsPort?: string }) => {
+  .action(async (flags: WorkerFlags) => {
     process.exitCode = await (await import('./worker-command.js')).workerCommand(flags);
   });
 program

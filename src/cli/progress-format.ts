@@ -44,12 +44,14 @@ function formatRate(perMinute: number | null): string {
   return `${perMinute >= 10 ? Math.round(perMinute) : perMinute.toFixed(1)}/min`;
 }
 
-/** Where the sweep is: its name, batch and phase, and PAUSED once an operator asked for it. */
+/** Where the sweep is: its name, batch and phase, PAUSED once an operator asked for it, and what it waits for. */
 export function headerLine(progress: SweepProgress, workflowId: string): string {
   const ids = progress.runId ? `${workflowId}, run ${progress.runId}` : workflowId;
   const name = progress.sweepName ? `${progress.sweepName} (${ids})` : ids;
   const where = progress.batch ? `batch ${progress.batch}/${progress.batchCount} · ${progress.phase}` : progress.phase;
-  return [`sweep ${name}`, where, progress.pauseRequested ? 'PAUSED: no new batch starts until resume' : ''].filter(Boolean).join(' · ');
+  return [`sweep ${name}`, where, progress.pauseRequested ? 'PAUSED: no new batch starts until resume' : '', progress.waiting ?? '']
+    .filter(Boolean)
+    .join(' · ');
 }
 
 /** The figures next to the overall bar: done/total, failed, running, retried, pace and ETA. */

@@ -13,7 +13,7 @@ import { followSweepLiveOrPlain } from './progress-view';
 import { withWorker } from './hosted-worker';
 import { startOrAttach } from './start-or-attach';
 import { defaultWorkflowId, type SweepFlags, sweepInputFromFlags, validateSweep } from './sweep-request';
-import { connectClient, temporalSettings } from './temporal';
+import { connectClient, hasFullWorker, hasWorkerNamed, localWorkerName, temporalSettings } from './temporal';
 
 export interface RunFlags extends SweepFlags {
   verbose?: boolean;
@@ -23,22 +23,31 @@ const out = (line: string) => process.stdout.write(line + '\n');
 const batchesInWords = (count: number) => (count === 1 ? '1 batch' : `${count} batches`);
 const err = (line: string) => process.stderr.write(line + '\n');
 
-async function prepare(flags: RunFlags) {
-  const input = sweepInputFromFlags(flags);
-  const plan = await validateSweep(input);
-  for (const skipped of plan.skippedNodes) err(`notice: node ${skipped.name} skipped: ${skipped.reason}`);
+/**
+ * `hosting`: the command hosts a full worker when none of this host's name polls, so the sweep
+ * names this host its results host; otherwise it does so only when such a worker polls.
+ */
+async function prepare(flags: RunFlags, hosting: boolean) {
+  const name = localWorkerName();
   const settings = temporalSettings();
+  // Validated as the worker will plan it; where it is planned does not change the plan.
+  const plan = await validateSweep(sweepInputFromFlags(flags, name));
+  for (const skipped of plan.skippedNodes) err(`notice: node ${skipped.name} skipped: ${skipped.reason}`);
   const { client, connection } = await connectClient(settings);
+  const resultsHost = hosting || (await hasWorkerNamed(client, settings, name)) ? name : undefined;
+  if (!resultsHost && !(await hasFullWorker(client, settings)))
+    err(`notice: no full worker polls task queue "${settings.taskQueue}": the sweep waits until one does (\`rigsweep worker\`)`);
+  const input = sweepInputFromFlags(flags, resultsHost);
   const sweep = await startOrAttach(client, settings.taskQueue, flags.workflowId ?? defaultWorkflowId(input, plan), input);
   err(
     `${sweep.attached ? 'attached to running sweep' : 'started sweep'} ${sweep.workflowId} (${plan.totalJobs} jobs, ${batchesInWords(shownBatchCount(plan))})`,
   );
-  return { input, plan, settings, client, connection, sweep };
+  return { input, plan, settings, client, connection, sweep, name };
 }
 
 /** `rigsweep start`: prints the workflow id and returns, leaving the sweep to the workers. */
 export async function startCommand(flags: RunFlags): Promise<number> {
-  const { sweep, connection } = await prepare(flags);
+  const { sweep, connection } = await prepare(flags, false);
   out(sweep.workflowId);
   await connection.close();
   return EXIT.ok;
@@ -46,7 +55,7 @@ export async function startCommand(flags: RunFlags): Promise<number> {
 
 /** `rigsweep run`: the drop-in for `scripts_coordinator.py`. */
 export async function runCommand(flags: RunFlags): Promise<number> {
-  const { settings, client, connection, sweep } = await prepare(flags);
+  const { settings, client, connection, sweep, name } = await prepare(flags, true);
   try {
     const result = sweep.handle.result() as Promise<ResultsJson>;
     const onInterrupt = () => {
@@ -60,7 +69,9 @@ export async function runCommand(flags: RunFlags): Promise<number> {
         (value) => ({ value }),
         (error: unknown) => ({ error }),
       ),
-      withWorker(client, settings, { configFile: flags.config, verbose: flags.verbose, log: err }, () => followSweepLiveOrPlain(sweep.handle, result, out)),
+      withWorker(client, settings, { name, configFile: flags.config, verbose: flags.verbose, log: err }, () =>
+        followSweepLiveOrPlain(sweep.handle, result, out),
+      ),
     ]);
     process.removeListener('SIGINT', onInterrupt);
     if ('error' in outcome) return await reportFailure(outcome.error, sweep.handle);

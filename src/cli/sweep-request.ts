@@ -21,7 +21,8 @@ export interface SweepFlags {
   workflowId?: string;
 }
 
-export function sweepInputFromFlags(flags: SweepFlags): SweepInput {
+/** `resultsHost`: the worker name whose host keeps the sweep's files; none lets the first full worker take it. */
+export function sweepInputFromFlags(flags: SweepFlags, resultsHost?: string): SweepInput {
   if ((flags.jobsFile === undefined) === (flags.trials === undefined)) {
     throw new CliError('give exactly one of --jobs-file FILE or --trials N', EXIT.badInput);
   }
@@ -34,6 +35,7 @@ export function sweepInputFromFlags(flags: SweepFlags): SweepInput {
     workingDir: process.cwd(),
     ...(flags.preservePaths ? { preservePaths: true } : {}),
     ...(flags.maxRetries !== undefined ? { maxRetries: flags.maxRetries } : {}),
+    ...(resultsHost !== undefined ? { resultsHost } : {}),
   };
 }
 

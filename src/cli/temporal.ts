@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
-import { DEFAULT_TASK_QUEUE } from '../shared/names';
+import { DEFAULT_TASK_QUEUE, fullWorkersQueue, resultsHostQueue, WORKER_NAME_PATTERN } from '../shared/names';
 import { CliError, EXIT } from './exit-codes';
 
 export interface TemporalSettings {
@@ -54,11 +54,36 @@ function pollerIsLive(poller: { identity?: string | null; lastAccessTime?: { sec
 
 /** True when a live worker polls the task queue for workflow tasks. */
 export async function hasWorker(client: Client, settings: TemporalSettings): Promise<boolean> {
-  const response = await client.workflowService.describeTaskQueue({
-    namespace: settings.namespace,
-    taskQueue: { name: settings.taskQueue },
-    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
-  });
+  return hasLivePoller(client, settings.namespace, settings.taskQueue, 1); // TASK_QUEUE_TYPE_WORKFLOW
+}
+
+/** True when a live full worker named `name` polls its own queue. */
+export async function hasWorkerNamed(client: Client, settings: TemporalSettings, name: string): Promise<boolean> {
+  return hasLivePoller(client, settings.namespace, resultsHostQueue(settings.taskQueue, name), 2); // TASK_QUEUE_TYPE_ACTIVITY
+}
+
+/** True when any live full worker polls: one that can plan a sweep that names no results host. */
+export async function hasFullWorker(client: Client, settings: TemporalSettings): Promise<boolean> {
+  return hasLivePoller(client, settings.namespace, fullWorkersQueue(settings.taskQueue), 2);
+}
+
+async function hasLivePoller(client: Client, namespace: string, taskQueue: string, taskQueueType: 1 | 2): Promise<boolean> {
+  const response = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType });
   const now = Date.now();
   return (response.pollers ?? []).some((poller) => pollerIsLive(poller, now));
+}
+
+/**
+ * This host's worker name: `RIGSWEEP_WORKER_NAME`, else the hostname. `rigsweep worker` defaults
+ * to it, and `run` names it as its sweep's results host.
+ */
+export function localWorkerName(env: NodeJS.ProcessEnv = process.env): string {
+  const name = env.RIGSWEEP_WORKER_NAME || hostname();
+  if (!WORKER_NAME_PATTERN.test(name)) {
+    throw new CliError(
+      `worker name ${JSON.stringify(name)} (from ${env.RIGSWEEP_WORKER_NAME ? 'RIGSWEEP_WORKER_NAME' : 'the hostname'}) is not usable: letters, digits, ".", "_" or "-", at most 253; set RIGSWEEP_WORKER_NAME`,
+      EXIT.badInput,
+    );
+  }
+  return name;
 }

@@ -10,7 +10,7 @@ import { progressQuery } from '../shared/names';
 import type { SweepProgress } from '../shared/progress';
 import type { ResultsJson } from '../shared/results';
 import { EXIT } from './exit-codes';
-import { formatEvent, pollProgress } from './follow';
+import { formatEvent, pollProgress, waitLines } from './follow';
 import { finalSummaryLine, type SweepEnd, summaryLine } from './progress-format';
 import { followSweepLive } from './progress-view';
 import { handleFor } from './control-commands';
@@ -66,9 +66,11 @@ function progressOfClosedSweep(handle: WorkflowHandle): Promise<SweepProgress | 
 /** The seed's lines as `rigsweep run` prints them, and a summary line at most every 10 s. */
 function followPlain(handle: WorkflowHandle, stop: Promise<unknown>, onProgress: (progress: SweepProgress) => void): Promise<void> {
   let lastSummaryAt = 0;
+  const waits = waitLines();
   return pollProgress(handle, stop, (progress) => {
     onProgress(progress);
     for (const event of progress.events) process.stdout.write(formatEvent(event) + '\n');
+    waits(progress, (line) => process.stdout.write(line + '\n'));
     const now = Date.now();
     if (now - lastSummaryAt >= SUMMARY_EVERY_MS) {
       lastSummaryAt = now;

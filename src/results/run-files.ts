@@ -4,7 +4,7 @@
  * interrupted sweep keeps what it did), the Results JSON and the seed's manifest written at the
  * end, and the reports drawn from them. The folder's name and marker are `src/inputs/run-folder.ts`.
  */
-import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobResult, ResultsJson } from '../shared/results';
 import type { TimelineEntry } from '../shared/timeline';
@@ -28,9 +28,43 @@ async function readOptional(path: string): Promise<string | null> {
   }
 }
 
+/**
+ * Appends whole lines. A line an earlier append left cut short (its disk filled up) is ended
+ * first, so it stays a line of its own that readers skip, and the lines after it stay whole.
+ */
 async function appendJsonLines(resultsDir: string, name: string, values: readonly unknown[]): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
-  await appendFile(join(resultsDir, name), jsonLines(values));
+  const path = join(resultsDir, name);
+  await appendFile(path, ((await endsMidLine(path)) ? '\n' : '') + jsonLines(values));
+}
+
+/** True when the file's last byte is not a newline (a missing or empty file ends no line). */
+async function endsMidLine(path: string): Promise<boolean> {
+  const file = await open(path, 'r').catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  });
+  if (!file) return false;
+  try {
+    const { size } = await file.stat();
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    await file.read(last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    await file.close();
+  }
+}
+
+/** The values of a JSON-lines text; a line cut short (a full disk, a write in progress) is skipped, never fatal. */
+function parseJsonLines<T>(text: string): T[] {
+  return text.split('\n').flatMap((line) => {
+    try {
+      return line.trim() ? [JSON.parse(line) as T] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /**
@@ -57,15 +91,11 @@ export async function appendJobResults(resultsDir: string, results: JobResult[])
   await appendJsonLines(resultsDir, RESULTS_JSONL, results);
 }
 
-/** Every job's last record, in the order jobs first appear in the file (a retried append may have written one twice). */
+/** Every job's last record, in the order jobs first appear in the file (a retried append may have written one twice; a cut line is skipped). */
 export async function readJobResults(resultsDir: string): Promise<JobResult[]> {
   const text = (await readOptional(join(resultsDir, RESULTS_JSONL))) ?? '';
   const byId = new Map<string, JobResult>();
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const job = JSON.parse(line) as JobResult;
-    byId.set(job.job_id, job);
-  }
+  for (const job of parseJsonLines<JobResult>(text)) byId.set(job.job_id, job);
   return [...byId.values()];
 }
 
@@ -76,14 +106,7 @@ export async function appendTimeline(resultsDir: string, entries: TimelineEntry[
 /** The timeline's entries, or null without a timeline.jsonl; a line cut off by a write in progress is skipped, not fatal. */
 export async function readTimeline(resultsDir: string): Promise<TimelineEntry[] | null> {
   const text = await readOptional(join(resultsDir, TIMELINE_JSONL));
-  if (text === null) return null;
-  return text.split('\n').flatMap((line) => {
-    try {
-      return line.trim() ? [JSON.parse(line) as TimelineEntry] : [];
-    } catch {
-      return [];
-    }
-  });
+  return text === null ? null : parseJsonLines<TimelineEntry>(text);
 }
 
 /** The Results JSON, or null before the sweep has written one. */

@@ -7,6 +7,19 @@ import type { ResultsJson } from './results';
 import type { LiveSettings, SweepProgress } from './progress';
 
 export const DEFAULT_TASK_QUEUE = 'rigsweep';
+
+/**
+ * A full worker's name: its own task queue is `<task queue>@<name>`, where the sweeps it is the
+ * results host of send their file work and their localhost nodes' work. A hostname fits.
+ */
+export const WORKER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+/** The queue only full workers poll: a sweep that names no results host is planned there. */
+export const fullWorkersQueue = (taskQueue: string) => `${taskQueue}.full`;
+/** The results host `name`'s own queue. */
+export const resultsHostQueue = (taskQueue: string, name: string) => `${taskQueue}@${name}`;
+/** Every queue a full worker named `name` polls: the shared one first. */
+export const fullWorkerQueues = (taskQueue: string, name: string) => [taskQueue, fullWorkersQueue(taskQueue), resultsHostQueue(taskQueue, name)];
 export const WORKFLOW_TYPE = 'trialSweep';
 
 /** Sent by `runJob` once the trial's process is confirmed running on its node. */
@@ -17,6 +30,9 @@ export interface JobStartedSignalArgs {
   startedAtMs: number;
 }
 export const jobStartedSignal = defineSignal<[JobStartedSignalArgs]>('jobStarted');
+
+/** Sent by a file activity on the results host that failed for a reason its operator can fix: a full disk, a read-only folder. */
+export const resultsHostTroubleSignal = defineSignal<[{ reason: string }]>('resultsHostTrouble');
 
 /** The sweep's live state and the job lines since `afterSeq` (the CLI follows a run with it). */
 export const progressQuery = defineQuery<SweepProgress, [number?]>('progress');

@@ -72,6 +72,8 @@ export interface SweepProgress {
   running: number;
   /** Failed attempts that were retried. */
   retries: number;
+  /** What the sweep waits for besides its own rules, e.g. "waiting for the results host gpu-box: …"; absent or null when nothing. */
+  waiting?: string | null;
   /** Events with seq > the query's `afterSeq`, oldest first. */
   events: SweepEvent[];
   lastSeq: number;

@@ -35,7 +35,7 @@ export interface JobResult {
   error: string | null;
   /** The output file as the job named it, relative to the node's script_path. */
   output_file: string | null;
-  /** The copy of the output file on the worker host, in the run's output directory. */
+  /** The copy of the output file on the results host, in the run's output directory. */
   local_output: string | null;
   started_at: string;
   ended_at: string;
@@ -53,6 +53,14 @@ export interface JobResult {
 
 /** What one attempt reports; the workflow adds the list of all attempts. */
 export type AttemptResult = Omit<JobResult, 'attempts'>;
+
+/**
+ * A successful attempt whose output is still only on its node: the worker that ran it is not the
+ * results host, or its copy failed. The results host fetches it.
+ */
+export function outputLeftOnNode(result: AttemptResult): result is AttemptResult & { output_file: string } {
+  return result.success && result.output_file !== null && result.local_output === null;
+}
 
 /** One attempt of a job, as the result lists it. */
 export type AttemptSummary = Pick<

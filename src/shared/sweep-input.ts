@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { jobBatchingOverrideSchema } from './config';
 import { commandArgSchema, scriptJobSchema } from './jobs';
+import { WORKER_NAME_PATTERN } from './names';
 
 export const sweepInputSchema = z
   .strictObject({
@@ -22,6 +23,9 @@ export const sweepInputSchema = z
     batching: jobBatchingOverrideSchema.optional(),
     // Appended to every job's command line: one sweep per value of a parameter (`rigsweep bench`).
     extraArgs: z.array(commandArgSchema).optional(),
+    // The full worker whose host keeps the sweep's files and runs its localhost work; without it,
+    // the first full worker to plan the sweep.
+    resultsHost: z.string().regex(WORKER_NAME_PATTERN, 'must be a worker name: letters, digits, ".", "_" or "-"').optional(),
     // A run continues as new once its history passes this many events (between batches).
     continueAsNewAfterEvents: z.number().int().min(100).max(40_000).optional(),
   })

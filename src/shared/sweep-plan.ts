@@ -52,7 +52,13 @@ export interface SweepPlan extends BatchPlan {
   skippedNodes: { name: string; reason: string }[];
   jobSource: JobSource;
   totalJobs: number;
-  /** `<outputDir>/<runId>`, the run folder on the worker host: this run's records, reports and copied outputs. */
+  /**
+   * The name of the full worker that planned the sweep: its host keeps the run folder and runs the
+   * localhost nodes' work. Absent in plans made before it existed: all work then goes to the
+   * shared task queue.
+   */
+  resultsHost?: string;
+  /** `<outputDir>/<runId>`, the run folder on the results host: this run's records, reports and copied outputs. */
   resultsDir: string;
   outputDir: string;
   preservePaths: boolean;

@@ -1,15 +1,19 @@
 /**
- * One activity proxy per timeout profile, declared together: bookkeeping on the worker host,
+ * One activity proxy per timeout profile, declared together: bookkeeping on the results host,
  * a quick word to a node, node commands that run a while, and trial runs.
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { SweepActivities } from '../activities/create-activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/names';
 
-/** Planning, job loading and result files: short, local to the worker host. */
+/**
+ * Planning, job loading and result files, on the results host: short. Retried without limit (bad
+ * input aside): a results host that is away, or out of disk, holds the sweep until it is back —
+ * and the sweep says so (results-host-watch.ts) — rather than failing it.
+ */
 export const bookkeeping = proxyActivities<SweepActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });
 
 /** A standby's withdrawal: one quick command; a failure is an unreachable node, so one retry is enough. */
@@ -36,5 +40,15 @@ export const trialRuns = proxyActivities<SweepActivities>({
   // Heartbeats come every 2 s: a lost worker is noticed, and its job retried, within 10 s.
   heartbeatTimeout: '10 seconds',
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+});
+
+/**
+ * A trial's output fetched by the results host from the node that ran it: an infrastructure step,
+ * retried without limit (a full disk or a host away waits for room or for the host), never a
+ * reason to fail a trial that succeeded.
+ */
+export const outputCopies = proxyActivities<SweepActivities>({
+  startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });

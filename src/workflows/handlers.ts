@@ -1,6 +1,7 @@
 /**
  * Everything a running sweep answers, registered together at its start so no message sent while
- * it plans is lost: the progress and results queries, the jobs' start signals, and an operator's
+ * it plans is lost: the progress and results queries, the jobs' start signals, the results host's
+ * trouble reports, and an operator's
  * pause, resume, new numbers and exclusions — validated by the core (`updateProblems`) before
  * they reach it, so a bad one is refused with a message and changes nothing.
  */
@@ -12,6 +13,7 @@ import {
   pauseSignal,
   progressQuery,
   readmitUpdate,
+  resultsHostTroubleSignal,
   resultsQuery,
   resumeSignal,
   setUpdate,
@@ -25,11 +27,15 @@ import { progressOf } from '../shared/dispatch/view';
 interface Driven {
   readonly state: SweepState;
   feed(event: SweepEvent): void;
+  /** What the sweep waits for besides its own rules (its results host), or null. */
+  waiting(): string | null;
+  resultsHostTroubled(reason: string): void;
 }
 
 export function registerHandlers(driver: Driven): void {
   const { state } = driver;
-  setHandler(progressQuery, (afterSeq) => progressOf(state, afterSeq ?? 0));
+  setHandler(progressQuery, (afterSeq) => ({ ...progressOf(state, afterSeq ?? 0), waiting: driver.waiting() }));
+  setHandler(resultsHostTroubleSignal, ({ reason }) => driver.resultsHostTroubled(reason));
   setHandler(resultsQuery, () => state.finalResults);
   setHandler(jobStartedSignal, ({ startKey, startedAtMs }) => driver.feed({ type: 'jobStarted', work: Number(startKey), startedAtMs }));
   setHandler(pauseSignal, () => driver.feed({ type: 'pause' }));

@@ -4,8 +4,8 @@
  * `readPatches()` returns — once per run, at its start — never by calling `patched()` where the
  * change is (lint forbids it outside this file).
  *
- * Empty: 0.1.0 starts from one baseline, the dispatcher core. Histories recorded by builds before
- * it do not replay on it, so sweeps running on an older build are finished or cancelled before a
+ * 0.1.0 started from one baseline, the dispatcher core. Histories recorded by builds before it do
+ * not replay on it, so sweeps running on an older build are finished or cancelled before a
  * worker of this build starts (README: Upgrading). While rigsweep is at 0.x, a release may collapse
  * the registry again the same way, and says so.
  */
@@ -18,7 +18,12 @@ export interface PatchEntry {
   removeWhen: string;
 }
 
-export const PATCHES: Readonly<Record<string, PatchEntry>> = {};
+export const PATCHES: Readonly<Record<string, PatchEntry>> = {
+  'results-host-watch': {
+    why: 'a timer while file work waits on the results host, so a sweep shows that it waits and why (results-host-watch.ts)',
+    removeWhen: 'no sweep started by a build without it can still run',
+  },
+};
 
 /**
  * The patches this run has. Read once at the run's start, so a run keeps one behaviour from its

@@ -27,6 +27,7 @@ import type { ResultsJson } from '../shared/results';
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, type SweepInput } from '../shared/sweep-input';
 import { registerHandlers } from './handlers';
 import { readPatches } from './patches';
+import { ResultsHostWatch } from './results-host-watch';
 import { recordCooldown, recordNodeState } from './sweep-metrics';
 import { publishCounts, publishPlan } from './visibility';
 import { Hands } from './work';
@@ -38,6 +39,7 @@ export class SweepDriver {
   private failure: { error: unknown } | null = null;
   private runDueTold = false;
   private readonly shownNodeStates = new Map<string, NodeState>();
+  private readonly resultsHost: ResultsHostWatch;
   /** The patches of this run (src/workflows/patches.ts), read once before anything else. */
   readonly patches = readPatches();
 
@@ -47,8 +49,23 @@ export class SweepDriver {
     private readonly continueAsNew: (input: SweepInput, state: SweepState) => Promise<never>,
   ) {
     this.state = carried ? resumeState(carried) : initialState(Date.now());
-    this.hands = new Hands(input, () => this.state, workflowInfo().workflowId, { feed: (event) => this.feed(event), fail: (error) => this.fail(error) });
+    this.resultsHost = new ResultsHostWatch(
+      () => this.state.plan?.resultsHost ?? input.resultsHost,
+      () => this.show(),
+      (error) => this.fail(error),
+      this.patches.has('results-host-watch'),
+    );
+    const outcomes = { feed: (event: SweepEvent) => this.feed(event), fail: (error: unknown) => this.fail(error) };
+    this.hands = new Hands(input, () => this.state, workflowInfo().workflowId, outcomes, this.resultsHost);
     registerHandlers(this);
+  }
+
+  waiting(): string | null {
+    return this.resultsHost.waiting;
+  }
+
+  resultsHostTroubled(reason: string): void {
+    this.resultsHost.troubled(reason);
   }
 
   /** One event into the core; its decisions wait for the loop. Synchronous, so an update's answer sees its own change. */
@@ -125,7 +142,8 @@ export class SweepDriver {
 
   /** Temporal Web's current details and the node-state gauge, from the state. */
   private show(): void {
-    setCurrentDetails(detailsOf(this.state));
+    const waiting = this.resultsHost.waiting;
+    setCurrentDetails(detailsOf(this.state) + (waiting ? ` — ${waiting}` : ''));
     for (const node of nodesOf(this.state)) {
       if (this.shownNodeStates.get(node.name) === node.state) continue;
       this.shownNodeStates.set(node.name, node.state);

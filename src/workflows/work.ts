@@ -8,8 +8,11 @@ import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation,
 import type { Decision } from '../shared/dispatch/decisions';
 import type { SweepEvent } from '../shared/dispatch/events';
 import type { SweepState } from '../shared/dispatch/state';
+import { outputLeftOnNode } from '../shared/results';
 import type { SweepInput } from '../shared/sweep-input';
-import { bookkeeping, nodeUpkeep, trialRuns, upkeep } from './activity-proxies';
+import { bookkeeping, nodeUpkeep, outputCopies, trialRuns, upkeep } from './activity-proxies';
+import type { ResultsHostWatch } from './results-host-watch';
+import { filesQueue, nodeQueue, planningQueue } from './routing';
 
 /** What the hands report to: the core's next event, or a failure that ends the sweep. */
 export interface WorkOutcomes {
@@ -28,37 +31,42 @@ export class Hands {
     private readonly state: () => SweepState,
     private readonly sweepId: string,
     private readonly outcomes: WorkOutcomes,
+    private readonly resultsHost: ResultsHostWatch,
   ) {}
 
   /** Starts what `decision` asks for; never waits for it. */
   carryOut(decision: WorkDecision, now: number): void {
     const plan = this.state().plan;
     switch (decision.type) {
-      case 'plan':
+      case 'plan': {
         // The run id is the seed's: taken from the sweep's start, in the planning host's local time.
-        return this.bookkeep(bookkeeping.planSweep(this.input, this.sweepId, this.state().startedAtMs), (planned) => ({
-          type: 'planned',
-          work: decision.work,
-          plan: planned,
-        }));
+        const planning = bookkeeping.planSweep.executeWithOptions(planningQueue(this.input), [this.input, this.sweepId, this.state().startedAtMs]);
+        return this.bookkeep(planning, (planned) => ({ type: 'planned', work: decision.work, plan: planned }));
+      }
       case 'loadJobs': {
         const source = plan!.jobSource;
         const inlineJobs = source.kind === 'inline' ? this.input.jobs?.slice(decision.start, decision.end) : undefined;
-        const loading = bookkeeping.loadBatchJobs.executeWithOptions({ summary: decision.summary }, [
+        const loading = bookkeeping.loadBatchJobs.executeWithOptions({ summary: decision.summary, ...filesQueue(plan!) }, [
           { source, start: decision.start, end: decision.end, inlineJobs, nodeRunDir: plan!.nodeRunDir },
         ]);
         return this.bookkeep(loading, (jobs) => ({ type: 'jobsLoaded', work: decision.work, jobs }));
       }
       case 'record': {
-        const recording = bookkeeping.recordJobResults.executeWithOptions({ summary: decision.summary }, [
+        const recording = bookkeeping.recordJobResults.executeWithOptions({ summary: decision.summary, ...filesQueue(plan!) }, [
           { resultsDir: plan!.resultsDir, results: decision.results, timeline: decision.timeline },
         ]);
         return this.bookkeep(recording, () => ({ type: 'recorded', work: decision.work }));
       }
-      case 'writeResults':
-        return this.bookkeep(bookkeeping.writeResults(decision.input), (results) => ({ type: 'resultsWritten', work: decision.work, results }));
+      case 'writeResults': {
+        const writing = bookkeeping.writeResults.executeWithOptions(filesQueue(plan!), [decision.input]);
+        return this.bookkeep(writing, (results) => ({ type: 'resultsWritten', work: decision.work, results }));
+      }
       case 'warmUp': {
-        const options = { startToCloseTimeout: `${decision.startToCloseSeconds} seconds`, summary: `warm-up ${decision.node.name} GPU ${decision.gpu}` };
+        const options = {
+          startToCloseTimeout: `${decision.startToCloseSeconds} seconds`,
+          summary: `warm-up ${decision.node.name} GPU ${decision.gpu}`,
+          ...nodeQueue(plan!, decision.node),
+        };
         const input = { node: decision.node, gpu: decision.gpu, runId: plan!.runId, sweepId: this.sweepId, timeoutSeconds: decision.timeoutSeconds };
         return this.onNode(
           decision.work,
@@ -79,7 +87,7 @@ export class Hands {
         });
         return this.onNode(
           decision.work,
-          () => nodeUpkeep.probeNode.executeWithOptions({ summary: decision.summary }, [input]),
+          () => nodeUpkeep.probeNode.executeWithOptions({ summary: decision.summary, ...nodeQueue(plan!, decision.node) }, [input]),
           (probe) => ({ type: 'nodeProbed', work: decision.work, probe }),
           (message) => ({ type: 'nodeProbed', work: decision.work, probe: unreachable(message) }),
         );
@@ -87,7 +95,11 @@ export class Hands {
       case 'resetNode':
         return this.onNode(
           decision.work,
-          () => nodeUpkeep.resetNode.executeWithOptions({ summary: decision.summary }, [decision.node, decision.cooldownSeconds]),
+          () =>
+            nodeUpkeep.resetNode.executeWithOptions({ summary: decision.summary, ...nodeQueue(plan!, decision.node) }, [
+              decision.node,
+              decision.cooldownSeconds,
+            ]),
           (reset) => ({ type: 'nodeReset', work: decision.work, outcome: reset }),
           (message) => ({ type: 'nodeReset', work: decision.work, outcome: { ok: false, message: `reset failed: ${message}` } }),
         );
@@ -98,7 +110,10 @@ export class Hands {
         // The cancel reaches the standby's activity with its next heartbeat, up to 2 s away: its node is told at once.
         return this.onNode(
           decision.tell,
-          () => upkeep.withdrawWaitingJob({ node: decision.node, gpu: decision.gpu, sweepId: this.sweepId, jobId: decision.jobId }),
+          () =>
+            upkeep.withdrawWaitingJob.executeWithOptions(nodeQueue(plan!, decision.node), [
+              { node: decision.node, gpu: decision.gpu, sweepId: this.sweepId, jobId: decision.jobId },
+            ]),
           () => ({ type: 'told', work: decision.tell }),
           () => ({ type: 'told', work: decision.tell }),
         );
@@ -132,29 +147,38 @@ export class Hands {
       attempt: decision.attempt,
       resultsDir: plan.resultsDir,
       nodeRunDir: plan.nodeRunDir,
+      ...(plan.resultsHost ? { resultsHost: plan.resultsHost } : {}),
       leaseSeconds: plan.leaseSeconds,
       spacingSeconds: decision.spacingSeconds,
       ...(decision.reportStart ? { reportStart: true } : {}),
     };
     this.onNode(
       decision.work,
-      () =>
-        trialRuns.runJob.executeWithOptions(
+      async () => {
+        const result = await trialRuns.runJob.executeWithOptions(
           {
             startToCloseTimeout: `${timeouts.startToCloseSeconds} seconds`,
             scheduleToCloseTimeout: `${timeouts.scheduleToCloseSeconds} seconds`,
             summary: decision.summary,
+            ...nodeQueue(plan, node),
           },
           [input],
-        ),
+        );
+        if (!outputLeftOnNode(result)) return result;
+        // The trial ran on another host than the results host: its output is fetched from the node from there.
+        const copy = { node, outputFile: result.output_file, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir };
+        const copying = outputCopies.collectOutput.executeWithOptions({ summary: `copy ${job.job_id}'s output home`, ...filesQueue(plan) }, [copy]);
+        const localOutput = await this.resultsHost.track(copying);
+        return { ...result, local_output: localOutput };
+      },
       (result) => ({ type: 'jobEnded', work: decision.work, result }),
       (message, errorType) => ({ type: 'jobFailed', work: decision.work, message, ...(errorType ? { errorType } : {}) }),
     );
   }
 
-  /** Bookkeeping on the worker host: its value is the next event; its failure ends the sweep. */
+  /** Bookkeeping on the results host: its value is the next event; its failure ends the sweep. */
   private bookkeep<T>(work: Promise<T>, done: (value: T) => SweepEvent): void {
-    work.then(
+    this.resultsHost.track(work).then(
       (value) => this.outcomes.feed(done(value)),
       (error: unknown) => this.outcomes.fail(error),
     );

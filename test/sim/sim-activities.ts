@@ -107,6 +107,9 @@ export interface SimActivityOptions {
   heartbeatMs?: number;
 }
 
+/** The one full worker of the workflow tier: every sweep's results host. */
+export const SIM_WORKER_NAME = 'sim-host';
+
 export function createSimActivities(options: SimActivityOptions): SweepActivities {
   const ports = new Map<string, ActivityPort>();
   const portOf = (workflowId: string) => {
@@ -121,6 +124,7 @@ export function createSimActivities(options: SimActivityOptions): SweepActivitie
   const real = createActivities({
     defaultConfigFile: options.configFile,
     cwd: options.cwd,
+    workerName: SIM_WORKER_NAME,
     shellFor: () => {
       throw new Error('the workflow tier simulates every node');
     },

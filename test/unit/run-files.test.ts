@@ -35,4 +35,20 @@ describe('the files of a run folder', () => {
     writeFileSync(join(dir, 'timeline.jsonl'), readFileSync(join(dir, 'timeline.jsonl'), 'utf8') + '{"kind":"rese');
     expect(await readTimeline(dir)).toEqual([{ kind: 'batch', batch: 1, start_ms: T0, end_ms: T0 + 1000 }]);
   });
+
+  it('keeps every whole record after an append a full disk cut short: the cut line is skipped, the retried batch and the next ones read back', async () => {
+    const dir = runFolder();
+    const a = jobRecord('a', 1, [attempt(1, 'localhost', 0, 0, 3)]);
+    const b = jobRecord('b', 1, [attempt(1, 'localhost', 1, 0, 2)]);
+    const c = jobRecord('c', 2, [attempt(1, 'localhost', 0, 0, 4)]);
+    await appendJobResults(dir, [a]);
+    const file = join(dir, 'results.jsonl');
+    // The disk filled up halfway through b's line; the activity's retry appends b again, then c follows.
+    const bLine = JSON.stringify(b);
+    writeFileSync(file, readFileSync(file, 'utf8') + bLine.slice(0, Math.floor(bLine.length / 2)));
+    await appendJobResults(dir, [b]);
+    await appendJobResults(dir, [c]);
+    expect(await readJobResults(dir)).toEqual([a, b, c]);
+    expect(readFileSync(file, 'utf8').split('\n')).toHaveLength(5); // a, the cut line, b, c, and the final newline's empty tail
+  });
 });

@@ -26,7 +26,7 @@ export async function whyStuck({
   cluster: SimCluster;
   id: string;
   env: TestWorkflowEnvironment;
-  workers: { workflow: Worker; activity: Worker };
+  workers: { workflow: Worker; activity: Worker[] };
   waitingWork: (workflowId: string) => number[];
 }): Promise<string> {
   const within = <T>(work: Promise<T>, fallback: T) =>
@@ -59,7 +59,7 @@ export async function whyStuck({
   const failures = events.filter((event) => event.eventType === TASK_FAILED).map((event) => event.workflowTaskFailedEventAttributes?.failure?.message);
   const last = events.slice(-30).map(describedEvent);
   if (failures.length) return `${id}: workflow task failed ${failures.length} times: ${failures[0]}; last events ${JSON.stringify(last)}`;
-  return `${id} ${described?.status.name} (workflow worker ${JSON.stringify(workers.workflow.getStatus())}, activity worker ${JSON.stringify(workers.activity.getStatus())}, last events ${JSON.stringify(last)}, server time ${serverNow}): ${JSON.stringify(summary)} pending ${JSON.stringify(pending)} live ${JSON.stringify(cluster.live(id).map((p) => `${p.jobId}@${p.node}#${p.gpu}:${p.state}`))} activities waiting for works ${JSON.stringify(waitingWork(id))}; its processes ${JSON.stringify(cluster.processes.filter((p) => p.sweep === id).map((p) => `${p.work}:${p.jobId}/${p.attempt}@${p.node}#${p.gpu}:${p.state}`))}`;
+  return `${id} ${described?.status.name} (workflow worker ${JSON.stringify(workers.workflow.getStatus())}, activity workers ${JSON.stringify(workers.activity.map((worker) => worker.getStatus()))}, last events ${JSON.stringify(last)}, server time ${serverNow}): ${JSON.stringify(summary)} pending ${JSON.stringify(pending)} live ${JSON.stringify(cluster.live(id).map((p) => `${p.jobId}@${p.node}#${p.gpu}:${p.state}`))} activities waiting for works ${JSON.stringify(waitingWork(id))}; its processes ${JSON.stringify(cluster.processes.filter((p) => p.sweep === id).map((p) => `${p.work}:${p.jobId}/${p.attempt}@${p.node}#${p.gpu}:${p.state}`))}`;
 }
 
 /** One history event in a few words: its id, time, type and what it names. */

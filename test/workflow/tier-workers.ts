@@ -1,6 +1,6 @@
 /**
- * The workflow tier's workers, on Temporal's time-skipping test server: two task queues, each
- * served by a workflow worker and a worker of the simulated node-facing activities.
+ * The workflow tier's workers, on Temporal's time-skipping test server: two lanes, each a task
+ * queue served by a workflow worker, and the simulated activities on every queue a full worker polls.
  *
  * - `cached`: the workflow worker keeps its runs in its cache, as a worker in production does, so
  *   a step costs one activation, not a replay of the whole run.
@@ -23,7 +23,8 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle
 import { RIGSWEEP_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
 import { startTimeSkipping, stopTimeSkipping } from '../harness/time-skipping';
 import type { SimCluster } from '../sim/cluster';
-import { createSimActivities } from '../sim/sim-activities';
+import { createSimActivities, SIM_WORKER_NAME } from '../sim/sim-activities';
+import { fullWorkerQueues } from '../../src/shared/names';
 import { bundleTraced, TracedReplayer } from './trace';
 
 export type LaneName = 'cached' | 'replaying';
@@ -32,10 +33,11 @@ export type LaneName = 'cached' | 'replaying';
 export interface Lane {
   taskQueue: string;
   workflowWorker: Worker;
-  activityWorker: Worker;
+  /** One per queue a full worker polls: the shared one, the full workers' one, its own name's. */
+  activityWorkers: Worker[];
   /** The workers' `run()`s, which end once each has shut down. */
   workflowRun: Promise<void>;
-  activityRun: Promise<void>;
+  activityRuns: Promise<void>[];
 }
 
 const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -77,9 +79,12 @@ export class TierWorkers {
     });
     for (const name of ['cached', 'replaying'] as const) {
       const taskQueue = `wf-tier-${name}-${randomUUID()}`;
-      const activityWorker = await Worker.create({ connection: this.env.nativeConnection, taskQueue, activities });
+      const activityWorkers = await Promise.all(
+        fullWorkerQueues(taskQueue, SIM_WORKER_NAME).map((queue) => Worker.create({ connection: this.env.nativeConnection, taskQueue: queue, activities })),
+      );
       const workflowWorker = await this.workflowWorker(name, taskQueue);
-      this.lanes.set(name, { taskQueue, activityWorker, workflowWorker, activityRun: activityWorker.run(), workflowRun: workflowWorker.run() });
+      const activityRuns = activityWorkers.map((worker) => worker.run());
+      this.lanes.set(name, { taskQueue, activityWorkers, workflowWorker, activityRuns, workflowRun: workflowWorker.run() });
     }
   }
 
@@ -103,9 +108,9 @@ export class TierWorkers {
     await this.replacing;
     for (const lane of this.lanes.values()) {
       stop(lane.workflowWorker);
-      stop(lane.activityWorker);
+      lane.activityWorkers.forEach(stop);
     }
-    await Promise.allSettled([...this.lanes.values()].flatMap((lane) => [lane.workflowRun, lane.activityRun]));
+    await Promise.allSettled([...this.lanes.values()].flatMap((lane) => [lane.workflowRun, ...lane.activityRuns]));
     await this.replayer?.close();
     if (this.env) await stopTimeSkipping(this.env);
   }

@@ -8,9 +8,11 @@ import { resolve } from 'node:path';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker, type InjectedSinks, type WorkflowBundle } from '@temporalio/worker';
 import webpack from 'webpack';
+import { RESULTS_HOST_CHECK } from '../../src/workflows/results-host-watch';
 import type { Decision } from '../../src/shared/dispatch/decisions';
 import type { SweepEvent } from '../../src/shared/dispatch/events';
 import type { SweepOracle } from '../sim/oracle';
+import { SIM_WORKER_NAME } from '../sim/sim-activities';
 import type { TraceSinks } from './traced-core';
 
 export interface TracedStep {
@@ -120,8 +122,22 @@ export class TracedReplayer {
 const msOf = (duration: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
   Number(duration?.seconds ?? 0) * 1000 + Math.round((duration?.nanos ?? 0) / 1e6);
 
+/**
+ * Where work must run: a localhost node is the results host's own GPUs and the run folder is on
+ * its disk, so both go to its queue; a rig is reached from any worker, through the shared queue.
+ */
+const RESULTS_HOST = 'on the results host';
+const ANY_WORKER = 'on any worker';
+const placeOf = (node: { isLocal: boolean }) => (node.isLocal ? RESULTS_HOST : ANY_WORKER);
+
 /** What a work decision asks the driver to schedule, in the words both it and the history can be read in. */
 function askedFor(decision: Decision, now: number): string | undefined {
+  const what = askedWork(decision, now);
+  if (what === undefined || decision.type === 'wakeAt') return what;
+  return `${what} ${'node' in decision && typeof decision.node === 'object' ? placeOf(decision.node) : RESULTS_HOST}`;
+}
+
+function askedWork(decision: Decision, now: number): string | undefined {
   switch (decision.type) {
     case 'startJob': {
       const { work, node, gpu, job, attempt, batch, timeouts } = decision;
@@ -163,12 +179,27 @@ interface ScheduledInput {
   results: { job_id: string }[];
 }
 
+/** The summary the workflow gave a timer or activity, as its history keeps it. */
+function summaryOf(event: temporal.api.history.v1.IHistoryEvent): string | undefined {
+  const data = event.userMetadata?.summary?.data;
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as string) : undefined;
+}
+
 /** The same words, read from an activity or timer the history says the workflow scheduled. */
 function scheduled(event: temporal.api.history.v1.IHistoryEvent): string | undefined {
   const timer = event.timerStartedEventAttributes;
+  // The driver's own watch on its results host (results-host-watch.ts): no core decision asks for it.
+  if (timer && summaryOf(event) === RESULTS_HOST_CHECK) return undefined;
   if (timer) return `timer ${msOf(timer.startToFireTimeout)} ms`;
   const activity = event.activityTaskScheduledEventAttributes;
   if (!activity) return undefined;
+  const work = scheduledWork(activity);
+  // Every sweep of the tier names no results host: its one full worker, SIM_WORKER_NAME, plans it and becomes it.
+  const place = activity.taskQueue?.name?.endsWith(`@${SIM_WORKER_NAME}`) ? RESULTS_HOST : ANY_WORKER;
+  return work === undefined ? undefined : `${work} ${place}`;
+}
+
+function scheduledWork(activity: temporal.api.history.v1.IActivityTaskScheduledEventAttributes): string | undefined {
   const args = (activity.input?.payloads ?? []).map((payload) => JSON.parse(Buffer.from(payload.data ?? []).toString('utf8')) as unknown);
   const input = args[0] as ScheduledInput;
   switch (activity.activityType?.name) {

@@ -171,7 +171,7 @@ async function runOne(scenario: Scenario): Promise<void> {
                 cluster,
                 id: sweep.id,
                 env,
-                workers: { workflow: lane.workflowWorker, activity: lane.activityWorker },
+                workers: { workflow: lane.workflowWorker, activity: lane.activityWorkers },
                 waitingWork: workers.waitingWork,
               }),
             ),
