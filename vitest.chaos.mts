@@ -35,6 +35,6 @@ export default defineConfig({
       },
     })),
     fileParallelism: false,
-    globalSetup: ['test/harness/chaos-global-setup.ts', 'test/harness/temporal-global-setup.ts'],
+    globalSetup: ['test/harness/stack-lock.ts', 'test/harness/chaos-global-setup.ts', 'test/harness/temporal-global-setup.ts'],
   },
 });

@@ -22,7 +22,7 @@ export default defineConfig({
           name: 'stack',
           include: ['test/**/*.test.ts'],
           exclude: [...LOGIC, '**/node_modules/**'],
-          globalSetup: ['test/harness/temporal-global-setup.ts'],
+          globalSetup: ['test/harness/stack-lock.ts', 'test/harness/temporal-global-setup.ts'],
           setupFiles: ['test/harness/no-failed-workflow-tasks.ts'],
           ...shared,
         },

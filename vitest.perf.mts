@@ -6,7 +6,7 @@ export default defineConfig({
     include: ['test/perf/**/*.perf.ts'],
     pool: 'forks',
     fileParallelism: false,
-    globalSetup: ['test/harness/temporal-global-setup.ts'],
+    globalSetup: ['test/harness/stack-lock.ts', 'test/harness/temporal-global-setup.ts'],
     testTimeout: 1_800_000,
     hookTimeout: 300_000,
   },

@@ -34,15 +34,24 @@ export interface ActivityDeps extends RunJobDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  /** File work on this host: a failure its operator can fix is also told to the sweep, which shows why it waits. */
+  /**
+   * File work on this host. It heartbeats, so work lost with its worker is retried within the
+   * heartbeat timeout rather than its whole start-to-close timeout; and a failure its operator
+   * can fix is also told to the sweep, which shows why it waits.
+   */
   async function fileWork<T>(body: () => Promise<T>): Promise<T> {
+    const context = Context.current();
+    context.heartbeat();
+    const beat = setInterval(() => context.heartbeat(), 2000);
     try {
       return await classified(body);
     } catch (error) {
       const reason = hostTrouble(error);
-      const workflowId = Context.current().info.workflowExecution?.workflowId;
+      const workflowId = context.info.workflowExecution?.workflowId;
       if (reason && workflowId && deps.reportResultsHostTrouble) await deps.reportResultsHostTrouble(workflowId, reason).catch(() => undefined);
       throw error;
+    } finally {
+      clearInterval(beat);
     }
   }
 

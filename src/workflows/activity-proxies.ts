@@ -13,6 +13,8 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../shared/names';
  */
 export const bookkeeping = proxyActivities<SweepActivities>({
   startToCloseTimeout: '2 minutes',
+  // They heartbeat: work lost with the results host's worker is retried within 10 s.
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });
 
@@ -50,5 +52,6 @@ export const trialRuns = proxyActivities<SweepActivities>({
  */
 export const outputCopies = proxyActivities<SweepActivities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });

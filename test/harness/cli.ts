@@ -115,6 +115,8 @@ export async function startWorkerProcess(
     stderr: () => stderr,
     stop: () =>
       new Promise((resolvePromise) => {
+        // A worker a test killed has exited already: there is nothing to wait for.
+        if (child.exitCode !== null || child.signalCode !== null) return resolvePromise(child.exitCode);
         child.once('exit', (code) => resolvePromise(code));
         child.kill('SIGINT');
       }),
