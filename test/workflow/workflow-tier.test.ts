@@ -111,6 +111,20 @@ async function runOne(scenario: Scenario): Promise<void> {
       cancelled: false,
     });
   };
+  // A sweep paused or with a node taken out may wait with nothing in flight until the operator
+  // comes back; the test server would then skip its clock straight to the run's 10-year
+  // timeout. Time skipping is held from the first such step until the operator is back.
+  let clockHeld = false;
+  const holdClock = async () => {
+    if (clockHeld) return;
+    clockHeld = true;
+    await env.connection.testService!.lockTimeSkipping({});
+  };
+  const releaseClock = async () => {
+    if (!clockHeld) return;
+    clockHeld = false;
+    await env.connection.testService!.unlockTimeSkipping({});
+  };
   try {
     await start('a', scenario.jobs.length);
     if (scenario.secondSweepAt !== null) clock.at(scenario.secondSweepAt * 1000, () => start('b', Math.min(5, scenario.jobs.length)));
@@ -129,11 +143,13 @@ async function runOne(scenario: Scenario): Promise<void> {
           await tell(() => first.handle.cancel());
         } else if (what.kind === 'pause') {
           paused = true;
+          await holdClock();
           await tell(() => first.handle.signal(pauseSignal));
         } else if (what.kind === 'resume') await tell(() => first.handle.signal(resumeSignal));
         else if (what.kind === 'set') await tell(() => first.handle.executeUpdate(setUpdate, { args: [what.change] }));
         else if (what.kind === 'exclude') {
           if (!('gpu' in selector)) excluded.add(node);
+          await holdClock();
           await tell(() => first.handle.executeUpdate(excludeUpdate, { args: [selector] }));
         } else if (what.kind === 'readmit') await tell(() => first.handle.executeUpdate(readmitUpdate, { args: [selector] }));
         else if (what.kind === 'cut') cluster.cut(node, what.seconds);
@@ -150,6 +166,7 @@ async function runOne(scenario: Scenario): Promise<void> {
     clock.at((lastSecond + 30) * 1000, async () => {
       if (paused) await first.handle.signal(resumeSignal).catch(() => undefined);
       for (const node of excluded) await first.handle.executeUpdate(readmitUpdate, { args: [{ node }] }).catch(() => undefined);
+      await releaseClock();
     });
 
     const endings = await Promise.race([
@@ -240,6 +257,7 @@ async function runOne(scenario: Scenario): Promise<void> {
     checkProcesses(cluster, cluster.processes, { permits: scenario.permits, maxConcurrent, staggerMs: () => 0 });
   } finally {
     clock.stop();
+    await releaseClock();
     await workers.replacing;
     for (const sweep of sweeps) workers.clusters.delete(sweep.id);
     rmSync(dir, { recursive: true, force: true });
