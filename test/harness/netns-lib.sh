@@ -51,3 +51,26 @@ delete_netns_and_links() {
     ip link del "$dev" 2>/dev/null || true
   done
 }
+
+# Link <DEV_PREFIX><INDEX> goes up or down: a rig's or a host's cable, cut or restored.
+set_link() {
+  local what="$1" idx="$3" dev
+  [[ "$idx" =~ ^[0-9]+$ ]] || die "$what index missing"
+  dev="$2$idx"
+  ip link show "$dev" >/dev/null 2>&1 || die "no such $what link $dev (is $what $idx up?)"
+  ip link set "$dev" "$4"
+}
+
+# A network namespace NS on BRIDGE: veth HOST_DEV (bridge port) <-> PEER_DEV, renamed eth0 with ADDR/24 inside.
+add_netns_on_bridge() {
+  local ns="$1" dev="$2" peer="$3" addr="$4" bridge="$5"
+  ip netns add "$ns"
+  ip link add "$dev" type veth peer name "$peer"
+  ip link set "$peer" netns "$ns"
+  ip -n "$ns" link set "$peer" name eth0
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr add "$addr/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip link set "$dev" master "$bridge"
+  ip link set "$dev" up
+}

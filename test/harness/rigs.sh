@@ -157,15 +157,7 @@ cmd_up() {
     cp "$FIXTURES/fake_trial.py" "$disk/work/fake_trial.py"
     chown -R "$RIG_USER:" "$disk"
 
-    ip netns add "$ns"
-    ip link add "$dev" type veth peer name "rswr$i"
-    ip link set "rswr$i" netns "$ns"
-    ip -n "$ns" link set "rswr$i" name eth0
-    ip -n "$ns" link set lo up
-    ip -n "$ns" addr add "$addr/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    ip link set "$dev" master "$BRIDGE"
-    ip link set "$dev" up
+    add_netns_on_bridge "$ns" "$dev" "rswr$i" "$addr" "$BRIDGE"
 
     ssh-keygen -q -t ed25519 -N '' -C "rigsweep-test-rig$i" -f "$dir/ssh_host_ed25519_key"
     echo "$addr $(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >>"$home/.ssh/known_hosts"
@@ -223,13 +215,8 @@ cmd_down() {
 }
 
 link_cmd() {
-  local state idx dev
-  state="$(state_dir_arg "${1:-}")"
-  idx="${2:-}"
-  [[ "$idx" =~ ^[0-9]+$ ]] || die "rig index missing"
-  dev="rswh$idx"
-  ip link show "$dev" >/dev/null 2>&1 || die "no such rig link $dev (is rig $idx up?)"
-  ip link set "$dev" "$3"
+  local state; state="$(state_dir_arg "${1:-}")"
+  set_link rig rswh "${2:-}" "$3"
 }
 
 main() {
