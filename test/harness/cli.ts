@@ -84,8 +84,8 @@ export interface WorkerProcess {
   freeze(): void;
   /** SIGCONT after `freeze`. */
   thaw(): void;
-  /** SIGKILL, as a crash; resolves once it has exited. */
-  kill(): Promise<void>;
+  /** SIGKILL, as a crash; resolves once it has exited, with the signal that ended it (null if it had exited by itself). */
+  kill(): Promise<NodeJS.Signals | null>;
 }
 
 /**
@@ -115,7 +115,9 @@ export async function startWorkerProcess(
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const exited = new Promise<number | null>((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) =>
+    child.once('exit', (code, signal) => resolvePromise({ code, signal })),
+  );
   let stderr = '';
   await new Promise<void>((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start:\n${stderr}`)), 60_000);
@@ -138,13 +140,13 @@ export async function startWorkerProcess(
     stop: () => {
       signal('SIGCONT');
       signal('SIGINT');
-      return exited;
+      return exited.then(({ code }) => code);
     },
     freeze: () => signal('SIGSTOP'),
     thaw: () => signal('SIGCONT'),
     kill: async () => {
       signal('SIGKILL');
-      await exited;
+      return (await exited).signal;
     },
   };
 }
