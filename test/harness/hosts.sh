@@ -53,7 +53,7 @@ for i, name in enumerate(names, start=1):
     with open(f"{state}/host{i}/holder.pid") as f:
         holder = int(f.read())
     hosts.append({"index": i, "name": name, "address": f"{prefix}.{int(first) + i}", "netns": f"{ns_prefix}{i}",
-                  "hostDev": f"rsxh{i}", "holderPid": holder, "diskDir": f"{state}/host{i}/disk", "mount": mount,
+                  "hostDev": f"rsxh{i}", "holderPid": holder, "diskDir": f"{state}/host{i}/disk", "nodeStateDir": f"{state}/host{i}/node-state", "mount": mount,
                   "home": f"{mount}/home", "resultsDir": f"{mount}/results"})
 print(json.dumps({"stateDir": state, "gateway": f"{prefix}.1", "hosts": hosts}, separators=(",", ":")))
 PY

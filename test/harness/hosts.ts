@@ -24,6 +24,7 @@ export interface TestHostInfo {
   hostDev: string; // bridge-side link that cut/restore toggle
   holderPid: number; // the process whose namespaces the host's commands enter
   diskDir: string; // this machine's view of the host's private `mount`
+  nodeStateDir: string; // this machine's view of the host's /tmp/rigsweep-node (rigsweep's permits on its localhost)
   mount: string; // "/srv/rigsweep-host": the host's private folder, as the host sees it
   home: string; // its $HOME (mount/home), with the rigs' key, known_hosts and ssh config in .ssh
   resultsDir: string; // mount/results: a private folder for run folders
