@@ -74,19 +74,36 @@ export async function runCli(
   return { ...run, results: jsonAfter<ResultsJson>(run.stdout, 'Results JSON:\n'), dryRun: jsonAfter<DryRunJson>(run.stdout, 'Dry run JSON:\n') };
 }
 
+/** A running `rigsweep worker` started by `startWorkerProcess`. */
+export interface WorkerProcess {
+  pid: number;
+  stderr(): string;
+  /** SIGINT (after a SIGCONT, should it be frozen), as an operator's Ctrl-C; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGSTOP: the worker holds still, its connections open, as a hung machine would. */
+  freeze(): void;
+  /** SIGCONT after `freeze`. */
+  thaw(): void;
+  /** SIGKILL, as a crash; resolves once it has exited, with the signal that ended it (null if it had exited by itself). */
+  kill(): Promise<NodeJS.Signals | null>;
+}
+
 /**
  * A long-running `rigsweep worker`, as an operator starts one; stopped with SIGINT. `args` are
  * further worker flags, `env` further environment (e.g. RIGSWEEP_METRICS_PORT); `pid` lets perf
- * runs read the worker's memory from /proc.
+ * runs read the worker's memory from /proc. `enter` runs it elsewhere — in a worker host
+ * (./hosts): the command prefix that enters it, given `cwd` as the host sees it.
  */
 export async function startWorkerProcess(
   configFile: string,
   env: CliEnv,
   cwd: string,
-  options: { args?: string[]; env?: NodeJS.ProcessEnv } = {},
-): Promise<{ stop(): Promise<number | null>; stderr(): string; pid: number }> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--config', configFile, ...(options.args ?? [])], {
-    cwd,
+  options: { args?: string[]; env?: NodeJS.ProcessEnv; enter?: (cwd: string) => string[] } = {},
+): Promise<WorkerProcess> {
+  const worker = [process.execPath, CLI, 'worker', '--config', configFile, ...(options.args ?? [])];
+  const [command, ...args] = options.enter ? [...options.enter(cwd), ...worker] : worker;
+  const child = spawn(command, args, {
+    cwd: options.enter ? undefined : cwd,
     env: {
       ...process.env,
       ...options.env,
@@ -98,6 +115,9 @@ export async function startWorkerProcess(
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolvePromise) =>
+    child.once('exit', (code, signal) => resolvePromise({ code, signal })),
+  );
   let stderr = '';
   await new Promise<void>((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start:\n${stderr}`)), 60_000);
@@ -110,16 +130,24 @@ export async function startWorkerProcess(
     });
     child.once('exit', () => reject(new Error(`worker exited:\n${stderr}`)));
   });
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const signal = (name: NodeJS.Signals) => {
+    if (running()) child.kill(name);
+  };
   return {
     pid: child.pid!,
     stderr: () => stderr,
-    stop: () =>
-      new Promise((resolvePromise) => {
-        // A worker a test killed has exited already: there is nothing to wait for.
-        if (child.exitCode !== null || child.signalCode !== null) return resolvePromise(child.exitCode);
-        child.once('exit', (code) => resolvePromise(code));
-        child.kill('SIGINT');
-      }),
+    stop: () => {
+      signal('SIGCONT');
+      signal('SIGINT');
+      return exited.then(({ code }) => code);
+    },
+    freeze: () => signal('SIGSTOP'),
+    thaw: () => signal('SIGCONT'),
+    kill: async () => {
+      signal('SIGKILL');
+      return (await exited).signal;
+    },
   };
 }
 

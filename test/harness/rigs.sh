@@ -26,6 +26,8 @@ readonly STANDIN_DIR=$OPT_DIR/bin
 readonly ROCM_PY=$OPT_DIR/rocm_env/bin/python
 readonly NVIDIA_PY=$OPT_DIR/torch_env/bin/python
 readonly HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=netns-lib.sh
+source "$HERE/netns-lib.sh"
 readonly FIXTURES="$(cd "$HERE/../fixtures" && pwd)"
 readonly LOCK_FILE=/run/rigsweep-test-rigs.lock
 # rigsweep's per-node lock folder (src/rigs/node-permits.ts): every rig gets its own, as real rigs
@@ -35,45 +37,11 @@ readonly NODE_STATE_DIR=/tmp/rigsweep-node
 log() { echo "rigs.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# Absolute STATE_DIR; created only by up (create=1).
-state_dir_arg() {
-  [[ -n "${1:-}" ]] || die "STATE_DIR missing"
-  if [[ "${2:-0}" == 1 ]]; then mkdir -p "$1"; fi
-  if [[ ! -d "$1" ]]; then echo "$1"; return; fi
-  local d; d="$(cd "$1" && pwd -P)"
-  [[ "$d" != "/" ]] || die "refusing STATE_DIR=/"
-  [[ "$d" != *[[:space:]]* ]] || die "STATE_DIR must not contain whitespace (it goes into sshd_config)"
-  echo "$d"
-}
-
-# Running and not a zombie (our sshds get reparented to an init that may reap late).
-is_alive() {
-  local st
-  st="$(cut -d')' -f2- "/proc/$1/stat" 2>/dev/null | awk '{print $1}')" || return 1
-  [[ -n "$st" && "$st" != Z && "$st" != X ]]
-}
-
-# Kill every process whose pid is given: TERM, wait up to ~1 s, then KILL.
-kill_pids() {
-  local pids=("$@") p alive i
-  ((${#pids[@]})) || return 0
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  for ((i = 0; i < 10; i++)); do
-    alive=()
-    for p in "${pids[@]}"; do is_alive "$p" && alive+=("$p"); done
-    ((${#alive[@]})) || return 0
-    sleep 0.1
-  done
-  kill -KILL "${alive[@]}" 2>/dev/null || true
-}
-
 # Everything of ours: processes in rsw-rig* namespaces, sshds from STATE_DIR pid files, the
 # namespaces, host-side veths, the bridge. Other runs (crashed ones) included: names are global.
 teardown() {
-  local state="$1" ns pids=() p pf dev
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${NS_PREFIX}[0-9]+\$" || true); do
-    for p in $(ip netns pids "$ns" 2>/dev/null || true); do pids+=("$p"); done
-  done
+  local state="$1" pids=() p pf
+  for p in $(netns_pids "$NS_PREFIX"); do pids+=("$p"); done
   for pf in "$state"/rig*/sshd.pid; do
     [[ -f "$pf" ]] || continue
     p="$(cat "$pf" 2>/dev/null || true)"
@@ -84,12 +52,7 @@ teardown() {
     rm -f "$pf"
   done
   kill_pids "${pids[@]+"${pids[@]}"}"
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${NS_PREFIX}[0-9]+\$" || true); do
-    ip netns del "$ns" 2>/dev/null || true
-  done
-  for dev in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^rsw(h|r)[0-9]+$' || true); do
-    ip link del "$dev" 2>/dev/null || true
-  done
+  delete_netns_and_links "$NS_PREFIX" '^rsw(h|r)[0-9]+$'
   ip link del "$BRIDGE" 2>/dev/null || true
 }
 
@@ -194,15 +157,7 @@ cmd_up() {
     cp "$FIXTURES/fake_trial.py" "$disk/work/fake_trial.py"
     chown -R "$RIG_USER:" "$disk"
 
-    ip netns add "$ns"
-    ip link add "$dev" type veth peer name "rswr$i"
-    ip link set "rswr$i" netns "$ns"
-    ip -n "$ns" link set "rswr$i" name eth0
-    ip -n "$ns" link set lo up
-    ip -n "$ns" addr add "$addr/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    ip link set "$dev" master "$BRIDGE"
-    ip link set "$dev" up
+    add_netns_on_bridge "$ns" "$dev" "rswr$i" "$addr" "$BRIDGE"
 
     ssh-keygen -q -t ed25519 -N '' -C "rigsweep-test-rig$i" -f "$dir/ssh_host_ed25519_key"
     echo "$addr $(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >>"$home/.ssh/known_hosts"
@@ -260,13 +215,8 @@ cmd_down() {
 }
 
 link_cmd() {
-  local state idx dev
-  state="$(state_dir_arg "${1:-}")"
-  idx="${2:-}"
-  [[ "$idx" =~ ^[0-9]+$ ]] || die "rig index missing"
-  dev="rswh$idx"
-  ip link show "$dev" >/dev/null 2>&1 || die "no such rig link $dev (is rig $idx up?)"
-  ip link set "$dev" "$3"
+  local state; state="$(state_dir_arg "${1:-}")"
+  set_link rig rswh "${2:-}" "$3"
 }
 
 main() {
