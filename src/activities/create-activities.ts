@@ -2,7 +2,7 @@
  * The activities of a sweep, built from their dependencies so the worker wires real SSH and a real
  * Temporal client while tests hand in their own. No module-level state.
  */
-import type { AttemptResult, JobResult, NodeProbe, ResultsJson } from '../shared/results';
+import type { JobResult, NodeProbe, ResultsJson, RunJobResult } from '../shared/results';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import type { LoadBatchJobsInput, SweepPlan } from '../shared/sweep-plan';
@@ -79,7 +79,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Runs one job on one GPU; a failed trial is a result, an unreachable node an error. */
-    async runJob(input: RunJobInput): Promise<AttemptResult> {
+    async runJob(input: RunJobInput): Promise<RunJobResult> {
       return classified(() => runJobActivity(deps, input));
     },
 

@@ -9,7 +9,8 @@ import { CancelledFailure } from '@temporalio/common';
 import type { JobStartedSignalArgs } from '../shared/names';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
-import type { AttemptResult } from '../shared/results';
+import type { AttemptResult, RunJobResult } from '../shared/results';
+import { homeOutputPath } from '../rigs/output-paths';
 import {
   buildJobCommand,
   expectedOutput,
@@ -74,7 +75,7 @@ export interface RunJobDeps {
 }
 
 const STDERR_TAIL_BYTES = 2048;
-export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Promise<AttemptResult> {
+export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Promise<RunJobResult> {
   const contact = new NodeContact(Context.current().info.heartbeatDetails);
   const attemptStart = new Date();
   try {
@@ -99,7 +100,7 @@ export async function runJobActivity(deps: RunJobDeps, input: RunJobInput): Prom
   }
 }
 
-async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeContact): Promise<AttemptResult> {
+async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeContact): Promise<RunJobResult> {
   const { node, gpu, job } = input;
   const outputFile = expectedOutput(job, { node, gpu, runId: input.runId });
   const redirected = outputFile && input.nodeRunDir && outputFile.startsWith(`${input.nodeRunDir}/`);
@@ -149,12 +150,12 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
     }
   }
   let localOutput: string | null = null;
-  if (outcome.success && outputFile && runsOnResultsHost(deps, input)) {
-    // A copy that fails leaves the output on the node, where the sweep has the results host fetch it.
-    localOutput = await copyOutputHome(shell, node, outputFile, input, probedOutput).catch((error: unknown) => {
-      Context.current().log.warn('could not copy the output home; the results host fetches it', { job: job.job_id, error: String(error) });
-      return null;
-    });
+  let fetchOutput = false;
+  if (outcome.success && outputFile) {
+    // Where the copy lands; a worker that is not the results host, or whose copy fails, leaves
+    // the output on the node, and the sweep has the results host fetch it there.
+    localOutput = homeOutputPath(input.resultsDir, outputFile, input.nodeRunDir);
+    fetchOutput = !runsOnResultsHost(deps, input) || !(await copiedHome(shell, input, outputFile, probedOutput));
   }
   const endedAt = new Date();
   const diagnosis = outcome.success ? undefined : await diagnoseNode(shell, node);
@@ -174,7 +175,18 @@ async function runAttempt(deps: RunJobDeps, input: RunJobInput, contact: NodeCon
     ...(diagnosis !== undefined ? { diagnosis } : {}),
   };
   recordJobFinished(result);
-  return result;
+  return fetchOutput ? { ...result, fetchOutput: true } : result;
+}
+
+/** Copies the output home on the results host; false (and a warning) when it cannot. */
+async function copiedHome(shell: NodeShell, input: RunJobInput, outputFile: string, probed: string | undefined): Promise<boolean> {
+  try {
+    await copyOutputHome(shell, input.node, outputFile, input, probed);
+    return true;
+  } catch (error) {
+    Context.current().log.warn('could not copy the output home; the results host fetches it', { job: input.job.job_id, error: String(error) });
+    return false;
+  }
 }
 
 /**

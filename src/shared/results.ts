@@ -55,12 +55,11 @@ export interface JobResult {
 export type AttemptResult = Omit<JobResult, 'attempts'>;
 
 /**
- * A successful attempt whose output is still only on its node: the worker that ran it is not the
- * results host, or its copy failed. The results host fetches it.
+ * What `runJob` hands the workflow: the attempt, and — when the trial's output is still only on
+ * its node (the worker that ran it is not the results host, or its copy failed) — that the
+ * results host is to fetch it to `local_output`. Never recorded: the workflow takes it off.
  */
-export function outputLeftOnNode(result: AttemptResult): result is AttemptResult & { output_file: string } {
-  return result.success && result.output_file !== null && result.local_output === null;
-}
+export type RunJobResult = AttemptResult & { fetchOutput?: true };
 
 /** One attempt of a job, as the result lists it. */
 export type AttemptSummary = Pick<

@@ -116,7 +116,8 @@ export class SweepDriver {
       case 'batchOver':
         return undefined;
       case 'continueAsNew':
-        // Nothing runs here. Let running updates answer first.
+        // Nothing runs here. Let running updates answer, and outputs under way reach the results host, first.
+        await this.hands.outputsFetched();
         await condition(allHandlersFinished);
         return this.continueAsNew(this.input, this.state);
       case 'sweepOver':

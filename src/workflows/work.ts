@@ -8,7 +8,7 @@ import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation,
 import type { Decision } from '../shared/dispatch/decisions';
 import type { SweepEvent } from '../shared/dispatch/events';
 import type { SweepState } from '../shared/dispatch/state';
-import { outputLeftOnNode } from '../shared/results';
+import type { AttemptResult } from '../shared/results';
 import type { SweepInput } from '../shared/sweep-input';
 import { bookkeeping, nodeUpkeep, outputCopies, trialRuns, upkeep } from './activity-proxies';
 import type { ResultsHostWatch } from './results-host-watch';
@@ -25,6 +25,8 @@ type WorkDecision = Exclude<Decision, { type: 'publish' | 'coolingDown' | 'reque
 export class Hands {
   /** Work on nodes by id: the scope a cancel of the core's reaches it through. */
   private readonly scopes = new Map<number, CancellationScope>();
+  /** Outputs the results host is fetching from nodes. */
+  private readonly fetches = new Set<Promise<string>>();
 
   constructor(
     private readonly input: SweepInput,
@@ -58,7 +60,8 @@ export class Hands {
         return this.bookkeep(recording, () => ({ type: 'recorded', work: decision.work }));
       }
       case 'writeResults': {
-        const writing = bookkeeping.writeResults.executeWithOptions(filesQueue(plan!), [decision.input]);
+        // Every output in the run folder before the Results JSON says where they are.
+        const writing = this.outputsFetched().then(() => bookkeeping.writeResults.executeWithOptions(filesQueue(plan!), [decision.input]));
         return this.bookkeep(writing, (results) => ({ type: 'resultsWritten', work: decision.work, results }));
       }
       case 'warmUp': {
@@ -154,8 +157,8 @@ export class Hands {
     };
     this.onNode(
       decision.work,
-      async () => {
-        const result = await trialRuns.runJob.executeWithOptions(
+      () =>
+        trialRuns.runJob.executeWithOptions(
           {
             startToCloseTimeout: `${timeouts.startToCloseSeconds} seconds`,
             scheduleToCloseTimeout: `${timeouts.scheduleToCloseSeconds} seconds`,
@@ -163,17 +166,36 @@ export class Hands {
             ...nodeQueue(plan, node),
           },
           [input],
-        );
-        if (!outputLeftOnNode(result)) return result;
-        // The trial ran on another host than the results host: its output is fetched from the node from there.
-        const copy = { node, outputFile: result.output_file, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir };
-        const copying = outputCopies.collectOutput.executeWithOptions({ summary: `copy ${job.job_id}'s output home`, ...filesQueue(plan) }, [copy]);
-        const localOutput = await this.resultsHost.track(copying);
-        return { ...result, local_output: localOutput };
+        ),
+      ({ fetchOutput, ...result }) => {
+        if (fetchOutput) this.fetchOutput(result);
+        return { type: 'jobEnded', work: decision.work, result };
       },
-      (result) => ({ type: 'jobEnded', work: decision.work, result }),
       (message, errorType) => ({ type: 'jobFailed', work: decision.work, message, ...(errorType ? { errorType } : {}) }),
     );
+  }
+
+  /**
+   * The results host fetches an output the trial's worker left on its node. The job's GPU is free
+   * meanwhile; the Results JSON and a continue-as-new wait for every fetch (`outputsFetched`).
+   */
+  private fetchOutput(result: AttemptResult): void {
+    const plan = this.state().plan!;
+    const node = plan.nodes.find((candidate) => candidate.name === result.node)!;
+    const copy = { node, outputFile: result.output_file!, resultsDir: plan.resultsDir, nodeRunDir: plan.nodeRunDir };
+    const fetching = this.resultsHost.track(
+      outputCopies.collectOutput.executeWithOptions({ summary: `copy ${result.job_id}'s output home`, ...filesQueue(plan) }, [copy]),
+    );
+    this.fetches.add(fetching);
+    fetching.then(
+      () => this.fetches.delete(fetching),
+      (error: unknown) => this.outcomes.fail(error),
+    );
+  }
+
+  /** Resolves once every output fetch begun so far has ended. */
+  async outputsFetched(): Promise<void> {
+    while (this.fetches.size > 0) await Promise.all(this.fetches);
   }
 
   /** Bookkeeping on the results host: its value is the next event; its failure ends the sweep. */

@@ -47,6 +47,7 @@ export interface TrialRecord {
   pid: number;
   pgid: number;
   node: string; // rig address (from SSH_CONNECTION) or "localhost"
+  client?: string | null; // the SSH client's address: the worker host that started the job (null on localhost)
   gpu_id: string | null;
   env: Record<
     'CUDA_VISIBLE_DEVICES' | 'HIP_VISIBLE_DEVICES' | 'HSA_OVERRIDE_GFX_VERSION' | 'HSA_ENABLE_SDMA' | 'ROCM_PATH' | 'HIP_PATH' | 'PATH' | 'LD_LIBRARY_PATH',
