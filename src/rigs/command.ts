@@ -3,13 +3,15 @@
  * `cd <script_path> && env <GPU env> <python_env> -u <script> <args...> --gpu-id <G>` — with every
  * argument shell-quoted so it arrives byte for byte, and a first line that reports the job's
  * process group and the node's clock, so rigsweep can kill the whole group and judge output
- * freshness by the node's own time.
+ * freshness by the node's own time. A sweep's job runs under a node-side shell that keeps its
+ * output and writes its end record on the node (end-record.ts), so its trial outlives its worker.
  */
 import { quote } from 'shell-quote';
 import type { SweepJob } from '../shared/jobs';
 import type { SweepNode } from '../shared/nodes';
 import { paddedTrial, renderTemplate } from '../shared/templates';
 import { escapeEre, gpuLockWaitPattern, NODE_STATE_DIR, type StartPermit, startPermitCommand } from './node-permits';
+import { jobFiles, prepareRecordsCommand, supervisedWords } from './end-record';
 
 /** The seed's ROCm settings for RX 6600 rigs (gfx1032 runs as gfx1030; SDMA off avoids hangs). */
 const ROCM_ENV: [string, string][] = [
@@ -60,6 +62,12 @@ export interface JobCommandContext {
   leaseSeconds?: number;
   /** The node's rules across sweeps (node-permits.ts): waited for after the marker, before the trial starts. */
   permit?: StartPermit;
+  /**
+   * Keep the trial's end on the node: it runs under a shell that stays (no `exec`), keeps its
+   * stdout and stderr in files and writes the end record of this attempt (end-record.ts) under
+   * `stateDir` (default the node's state folder). Without it the trial replaces the start shell.
+   */
+  record?: { attempt: number; stateDir?: string };
 }
 
 /** The lease file of the job whose process group is `pgid`, on its rig. */
@@ -105,24 +113,35 @@ export function expectedOutput(job: SweepJob, context: JobCommandContext): strin
 }
 
 /**
- * The full command line for a login shell on the node. `exec` makes the trial the process whose
- * exit code and signal the node reports; the shell's `$$` is the process group id, since both
- * sshd and our local launcher start each job as its own group.
+ * The full command line for a login shell on the node. The shell's `$$` is the process group id,
+ * since both sshd and our local launcher start each job as its own group. It ends in `exec`: of
+ * the trial itself, whose exit code and signal the node then reports, or — with `record` — of the
+ * node-side shell that runs the trial as its child and writes its end record.
  */
 export function buildJobCommand(job: SweepJob, context: JobCommandContext): string {
+  const sweepId = context.sweepId ?? context.runId;
+  const stateDir = context.record?.stateDir ?? NODE_STATE_DIR;
+  const files = context.record ? jobFiles(stateDir, sweepId, job.job_id, context.record.attempt) : null;
+  const trial = jobWords(job, context);
   return [
     `echo ${START_MARKER} $$ $(date +%s%N)`,
     ...(context.leaseSeconds ? [leaseWords(context.leaseSeconds)] : []),
+    ...(files ? [prepareRecordsCommand(files, stateDir)] : []),
     ...(context.permit ? [startPermitCommand(context.permit)] : []),
     `cd ${shellWord(context.node.scriptPath)} || exit 97`,
     ...(context.createDirs?.length ? [`mkdir -p -- ${context.createDirs.map((dir) => quote([dir])).join(' ')}`] : []),
     [
       'exec',
       'env',
-      tokenWord(jobToken(context.sweepId ?? context.runId, job.job_id)),
+      tokenWord(jobToken(sweepId, job.job_id)),
       ...(context.permit ? [`${STARTED_VAR}=$rs_now`] : []),
       ...gpuEnvWords(context.node, context.gpu),
-      ...jobWords(job, context),
+      ...(files
+        ? supervisedWords(files, trial, {
+            outputFile: expectedOutput(job, context),
+            lease: context.leaseSeconds ? { fileWord: leaseFile('$$'), seconds: context.leaseSeconds } : undefined,
+          })
+        : trial),
     ].join(' '),
   ].join('; ');
 }
@@ -143,15 +162,23 @@ export function jobToken(sweepId: string, jobId: string): string {
 /** `RIGSWEEP_JOB=<token>`, quoted, as the job's command line carries it. */
 const tokenWord = (token: string) => `${JOB_TOKEN_VAR}=${quote([token])}`;
 
+/** Shell test: the leader of group `pgid` runs this job's trial (its environment holds the job's token). */
+export function leaderRunsJob(pgid: number, token: string): string {
+  return `tr '\\0' '\\n' 2>/dev/null < /proc/${pgid}/environ | grep -qxF -- ${quote([`${JOB_TOKEN_VAR}=${token}`])}`;
+}
+
+/** Shell test: the leader of group `pgid` is this job's start command, still waiting for its start permit. */
+export function leaderWaitsAsJob(pgid: number, token: string): string {
+  return `tr '\\0' ' ' 2>/dev/null < /proc/${pgid}/cmdline | grep -qF -- ${quote([tokenWord(token)])}`;
+}
+
 /**
  * Kills the process group `pgid` only if its leader is still this job — its environment holds the
  * job's token once the trial runs, its command line while it waits for its start permit: what a
- * retry runs first when the attempt before it lost its worker mid-run.
+ * retry runs when the attempt before it lost its worker and left a job it cannot resume.
  */
 export function killLeftoverCommand(pgid: number, token: string, graceSeconds: number): string {
-  const inEnvironment = `tr '\\0' '\\n' 2>/dev/null < /proc/${pgid}/environ | grep -qxF -- ${quote([`${JOB_TOKEN_VAR}=${token}`])}`;
-  const inCommandLine = `tr '\\0' ' ' 2>/dev/null < /proc/${pgid}/cmdline | grep -qF -- ${quote([tokenWord(token)])}`;
-  return `if { ${inEnvironment}; } || { ${inCommandLine}; }; then echo LEFTOVER; ${killGroupCommand(pgid, graceSeconds)}; fi; exit 0`;
+  return `if { ${leaderRunsJob(pgid, token)}; } || { ${leaderWaitsAsJob(pgid, token)}; }; then echo LEFTOVER; ${killGroupCommand(pgid, graceSeconds)}; fi; exit 0`;
 }
 
 /** Parses the start marker; null when the line is something else. */
@@ -166,7 +193,8 @@ export function parseStartMarker(line: string): { pgid: number; nodeTimeNs: bigi
  * taken by the standby behind it in the second or two before that standby's activity hears of the
  * cancel; and what a standby's withdrawal does at once, for the same reason. Two greps
  * read every command line on the node (no fork per process); a waiting job's shell leads its own
- * process group. A started job's command line is its trial's and is left alone.
+ * process group. A started job's command line is its trial's, or its node-side shell's (which
+ * holds no lock wait), and is left alone.
  */
 export function killWaitingJobsCommand(sweepId: string, gpu: number, options: { jobId?: string; dir?: string } = {}): string {
   const { jobId, dir = NODE_STATE_DIR } = options;
