@@ -37,7 +37,7 @@ const sh = (command: string) => execFileSync('/bin/sh', ['-c', command], { encod
 
 let jobCount = 0;
 /** A trial_command job with its own id, writing `out/<id>.json` when its command does. */
-function trialJob(command: string, timeout = 60): SweepJob {
+function trialJob(command: string, timeout = 60): Extract<SweepJob, { kind: 'trial' }> {
   const id = `job ${++jobCount}/..`;
   return { kind: 'trial', job_id: id, trial: jobCount, command, timeout, expected_output: `out/${jobCount}.json` };
 }
