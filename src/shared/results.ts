@@ -49,6 +49,11 @@ export interface JobResult {
   diagnosis?: string;
   /** SSH_ERROR only: the node stayed out of reach past the job's lease (not a refused login or host key). */
   lost_contact?: true;
+  /**
+   * This attempt's worker was lost and a retry took its trial over instead of running it again:
+   * `adopted` the end record its trial left on the node, or `reattached` to the trial still running.
+   */
+  resumed?: 'adopted' | 'reattached';
 }
 
 /** What one attempt reports; the workflow adds the list of all attempts. */
@@ -64,7 +69,7 @@ export type RunJobResult = AttemptResult & { fetchOutput?: true };
 /** One attempt of a job, as the result lists it. */
 export type AttemptSummary = Pick<
   JobResult,
-  'attempt' | 'node' | 'gpu_id' | 'failure_mode' | 'error' | 'exit_code' | 'signal' | 'runtime' | 'started_at' | 'diagnosis'
+  'attempt' | 'node' | 'gpu_id' | 'failure_mode' | 'error' | 'exit_code' | 'signal' | 'runtime' | 'started_at' | 'diagnosis' | 'resumed'
 >;
 
 /**
@@ -93,8 +98,9 @@ export function attemptWithoutExit(
 
 /** The attempt's line in `attempts`. */
 export function summariseAttempt(result: AttemptResult): AttemptSummary {
-  const { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at, diagnosis } = result;
-  return { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at, ...(diagnosis !== undefined ? { diagnosis } : {}) };
+  const { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at, diagnosis, resumed } = result;
+  const optional = { ...(diagnosis !== undefined ? { diagnosis } : {}), ...(resumed !== undefined ? { resumed } : {}) };
+  return { attempt, node, gpu_id, failure_mode, error, exit_code, signal, runtime, started_at, ...optional };
 }
 
 /** A node's pre-flight check, as the result reports it. */
