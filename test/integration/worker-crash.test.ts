@@ -1,8 +1,9 @@
 /**
  * A worker killed -9 in the middle of a batch, as an operator's bad day would have it: a new
- * worker finishes the sweep, no job that had finished runs again, and a job whose process was
- * still running when its worker died is killed before it starts again — never two copies at once,
- * no process left behind. Read back from what the rigs recorded.
+ * worker finishes the sweep and no trial runs twice — a job whose trial was still running when
+ * its worker died is re-attached to (not killed and run again), a job whose trial ended before its
+ * worker could report it is adopted from its end record, a standby still waiting for its GPU runs
+ * once; never two copies at once, no process left behind. Read back from what the rigs recorded.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -25,76 +26,85 @@ let env: CliEnv;
 let work: string;
 let nodes: NodeUnderTest[];
 let unstaggered: string;
-/** Jobs 2-5 run 18 s, the others 0.3 s. */
-const LONG = new Set([2, 3, 4, 5]);
+/** Seconds each job's trial runs: the long ones still run when the retries come, the medium ones end while their worker is frozen. */
+const LONG = 30;
+const MEDIUM = 10;
+const SLEEP = [LONG, LONG, MEDIUM, MEDIUM, 0.3, 0.3, 0.3, 0.3];
 
 beforeAll(async () => {
   const cluster = await startTestCluster('crash', inject('temporalAddress'), { rigCount: 1, localGpus: 2, rigGpus: 2, stagger: 0.1 });
   ({ work, rigs, env, nodes } = cluster);
-  unstaggered = writeUserConfig(work, 'unstaggered_config.json', { nodes: cluster.configNodes.map((node) => ({ ...node, stagger_delay: 0 })) });
+  // A lease that outlasts Temporal's notice of the lost worker (10 s without heartbeats, then a retry) on a busy machine.
+  const configNodes = cluster.configNodes.map((node) => ({ ...node, stagger_delay: 0 }));
+  unstaggered = writeUserConfig(work, 'unstaggered_config.json', { nodes: configNodes, lease_seconds: 45 });
 });
 
 afterAll(async () => {
   await rigs?.stop();
 });
 
-/**
- * Jobs `<prefix><i>` sleeping `sleepOf(i)` seconds, started under `configFile` with a first worker
- * polling; `runs` reads back their trials.
- */
-async function startWithWorker(prefix: string, count: number, sleepOf: (i: number) => string, configFile: string) {
-  const jobs = Array.from({ length: count }, (_, i) => ({
+/** Jobs `<prefix><i>` sleeping `SLEEP[i]` seconds, started with a first worker polling; `runs` reads back their trials. */
+async function startWithWorker(prefix: string) {
+  const jobs = SLEEP.map((sleep, i) => ({
     job_id: `${prefix}${i}`,
     script: 'fake_trial.py',
-    args: ['--job', `${prefix}${i}`, '--sleep', sleepOf(i), '--output', `out/${prefix}${i}.json`],
+    args: ['--job', `${prefix}${i}`, '--sleep', String(sleep), '--output', `out/${prefix}${i}.json`],
     expected_output: `out/${prefix}${i}.json`,
   }));
-  const first = await startWorkerProcess(configFile, env, work);
-  const started = await runCli(sweepArgs('start', writeJobs(work, `${prefix}jobs.json`, jobs), configFile, join(work, 'out')), env);
+  const first = await startWorkerProcess(unstaggered, env, work);
+  const started = await runCli(sweepArgs('start', writeJobs(work, `${prefix}jobs.json`, jobs), unstaggered, join(work, 'out')), env);
   expect(started.exitCode, started.stderr).toBe(0);
-  return { jobs, first, id: started.stdout.trim(), runs: () => collectRuns(nodes).filter((r) => r.jobId.startsWith(prefix)) };
+  return { first, id: started.stdout.trim(), runs: () => collectRuns(nodes).filter((r) => r.jobId.startsWith(prefix)) };
 }
 
 describe('a worker killed -9 mid-batch', () => {
-  it('is replaced by another that finishes the sweep: nothing finished runs again, nothing runs twice at once, and standbys waiting on the GPUs are killed too', async () => {
-    // Without a stagger, short jobs finish first, then two jobs wait on the nodes as standbys
-    // behind long ones (18 s) when the worker dies; the long ones still run when Temporal
-    // retries them 10-12 s later, so each lost copy must be killed before its job runs again.
-    const { first, id, runs } = await startWithWorker('sbcrash_', 8, (i) => (LONG.has(i) ? '18' : '0.3'), unstaggered);
-    // Which job waits behind which is the dispatcher's choice: wait until only long jobs run, with
-    // at least two finished before and two waiting behind them, so every copy running at the crash
-    // is still running when Temporal retries it. Waiting: a start command on the node whose trial
-    // has not recorded its start (the command line holds RIGSWEEP_GO until its exec). The picture
-    // must hold for 2 s: no job is caught between its permit and its trial's start, and a finished
-    // job's end has reached the sweep (a trial that ended but whose worker died before saying so
-    // runs again).
-    const isLong = (jobId: string) => LONG.has(Number(jobId.slice('sbcrash_'.length)));
+  it('is replaced by another that finishes the sweep: running trials are re-attached, ended ones adopted, standbys run once — every trial runs once', async () => {
+    const prefix = 'sbcrash_';
+    const { first, id, runs } = await startWithWorker(prefix);
+    const sleepOf = (jobId: string) => SLEEP[Number(jobId.slice(prefix.length))];
+    const [long, medium] = [LONG, MEDIUM].map((sleep) => SLEEP.flatMap((s, i) => (s === sleep ? [`${prefix}${i}`] : [])));
     const picture = () => {
       const all = runs();
       const started = new Set(all.map((r) => r.jobId));
       return {
-        finished: all.filter((r) => r.endRecord).map((r) => r.jobId),
-        running: all.filter((r) => !r.endRecord).map((r) => r.jobId),
-        waiting: [...new Set(jobsWaitingForPermit('sbcrash_').map((w) => w.jobId))].filter((jobId) => !started.has(jobId)),
+        running: all.filter((r) => !r.endRecord),
+        waiting: [...new Set(jobsWaitingForPermit(prefix).map((w) => w.jobId))].filter((jobId) => !started.has(jobId)),
       };
     };
-    let before = '';
-    let since = Date.now();
-    let atCrash = picture();
-    await waitUntil(
-      'two jobs finished, only long jobs running and two waiting behind them, the same for 2 s',
-      () => {
-        atCrash = picture();
-        const { finished, running, waiting } = atCrash;
-        const now = JSON.stringify(atCrash);
-        if (now !== before) [before, since] = [now, Date.now()];
-        return Date.now() - since >= 2000 && finished.length >= 2 && running.length >= 2 && running.every(isLong) && waiting.length >= 2;
-      },
-      30_000,
-    );
-    const { finished: finishedAtCrash, running: runningAtCrash, waiting: waitingAtCrash } = atCrash;
-    process.kill(first.pid, 'SIGKILL');
-    const crashedAt = Date.now() / 1000;
+    let crashedAt: number;
+    let waitingAtCrash: string[];
+    try {
+      // Which job waits behind which is the dispatcher's choice: wait until the long and medium
+      // trials run (each medium one with 4 s left at least) and two start commands wait behind
+      // them, the same for 1 s. Then the worker freezes, as a worker about to die does: it reports
+      // nothing more. The medium trials end meanwhile; only then is it killed.
+      let before = '';
+      let since = Date.now();
+      await waitUntil(
+        'the long and medium trials running, two start commands waiting behind them, the same for 1 s',
+        () => {
+          const { running, waiting } = picture();
+          const now = JSON.stringify({ running: running.map((r) => r.jobId).sort(), waiting: waiting.sort() });
+          if (now !== before) [before, since] = [now, Date.now()];
+          const timeLeft = Math.min(...running.map((r) => r.startRecord.t + sleepOf(r.jobId) - Date.now() / 1000));
+          const runningJobs = running.map((r) => r.jobId).sort();
+          return (
+            Date.now() - since >= 1000 && JSON.stringify(runningJobs) === JSON.stringify([...long, ...medium].sort()) && timeLeft >= 4 && waiting.length >= 2
+          );
+        },
+        30_000,
+      );
+      process.kill(first.pid, 'SIGSTOP');
+      await waitUntil(
+        'the medium trials ended while their worker was frozen',
+        () => runs().filter((r) => medium.includes(r.jobId) && r.endRecord).length === 2,
+        20_000,
+      );
+      waitingAtCrash = picture().waiting;
+    } finally {
+      process.kill(first.pid, 'SIGKILL');
+      crashedAt = Date.now() / 1000;
+    }
 
     const second = await startWorkerProcess(unstaggered, env, work);
     try {
@@ -111,32 +121,32 @@ describe('a worker killed -9 mid-batch', () => {
         recoverSeconds: recoveredIn,
       });
       expect(jobsRunTwiceAtOnce(all)).toBe(0);
-      // Finished before the crash: never ran again.
-      expect(finishedAtCrash.length).toBeGreaterThanOrEqual(2);
-      for (const jobId of finishedAtCrash)
+      // Every job's trial ran once: none ran again because its worker died.
+      for (let i = 0; i < SLEEP.length; i++)
         expect(
-          all.filter((r) => r.jobId === jobId),
-          jobId,
+          all.filter((r) => r.jobId === `${prefix}${i}`),
+          `${prefix}${i}`,
         ).toHaveLength(1);
-      // Running at the crash: the lost copy was killed (TERM) before the job started again.
-      for (const jobId of runningAtCrash) {
-        const copies = all.filter((r) => r.jobId === jobId).sort((a, b) => a.start - b.start);
-        expect(copies.length, jobId).toBeGreaterThanOrEqual(2);
-        expect(copies[0].endRecord?.signal, `${jobId}'s lost copy`).toBe('SIGTERM');
-        for (let k = 1; k < copies.length; k++) expect(copies[k].start, `${jobId} copy ${k + 1}`).toBeGreaterThanOrEqual(copies[k - 1].end);
+      const record = (jobId: string) => results.jobs.find((job) => job.job_id === jobId);
+      // Running at the crash: re-attached to, its one copy ran to its end (not killed).
+      for (const jobId of long) {
+        expect(record(jobId), jobId).toMatchObject({ success: true, resumed: 'reattached' });
+        expect(all.find((r) => r.jobId === jobId)?.endRecord, jobId).toMatchObject({ exit_code: 0 });
       }
+      // Ended before its worker could report it: adopted from its end record, its output copied home.
+      for (const jobId of medium)
+        expect(record(jobId), jobId).toMatchObject({ success: true, resumed: 'adopted', local_output: expect.any(String) as unknown });
+      expect(second.stderr()).toMatch(/reattached/);
+      expect(second.stderr()).toMatch(/adopted/);
       expect(recoveredIn).toBeLessThan(60);
       for (const node of nodes)
         for (let gpu = 0; gpu < node.gpuCount; gpu++)
           expect(maxOverlap(all.filter((r) => r.node === node.name && r.gpu === gpu)), `${node.name} GPU ${gpu}`).toBeLessThanOrEqual(1);
-      // A standby waiting at the crash never started before it: its trial ran once, after the retry.
-      for (const jobId of waitingAtCrash)
-        expect(
-          all.filter((r) => r.jobId === jobId),
-          jobId,
-        ).toHaveLength(1);
+      // A standby still waiting at the crash had not started: its one trial started after it.
+      expect(waitingAtCrash.length).toBeGreaterThanOrEqual(1);
+      for (const jobId of waitingAtCrash) expect(all.find((r) => r.jobId === jobId)?.start, jobId).toBeGreaterThanOrEqual(crashedAt);
       expect(all.filter((r) => !r.endRecord)).toEqual([]);
-      expect(jobsWaitingForPermit('sbcrash_')).toEqual([]);
+      expect(jobsWaitingForPermit(prefix)).toEqual([]);
     } finally {
       await second.stop();
     }
