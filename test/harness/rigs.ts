@@ -55,6 +55,7 @@ export interface TrialRecord {
   >;
   t: number; // epoch seconds when the line was written
   proc_start?: number; // "start" only: real process start, epoch seconds (10 ms resolution)
+  group_start?: number; // "start" only: real start of the job's process group leader (its start command), epoch seconds
   go?: number; // "start" only: when the node's start permit let the job go (RIGSWEEP_STARTED_NS), epoch seconds
   exit_code?: number | null; // "end" only; null when ended by a signal
   signal?: string; // "end" only, when it ended by SIGTERM or --signal-self

@@ -78,8 +78,8 @@ describe('standby jobs on GPUs without a stagger', () => {
       const pairs = lane.slice(1).map((next, i) => ({ before: lane[i], next }));
       // Started only once the trial before it on this GPU had exited.
       for (const { before, next } of pairs) expect(next.start).toBeGreaterThanOrEqual(before.end);
-      // ... yet its process was on the node, waiting for the GPU, before that: it was a standby.
-      expect(pairs.some(({ before, next }) => next.startRecord.proc_start! < before.end)).toBe(true);
+      // ... yet its start command was on the node, waiting for the GPU, before that: it was a standby.
+      expect(pairs.some(({ before, next }) => next.startRecord.group_start! < before.end)).toBe(true);
     }
   });
 
