@@ -57,7 +57,8 @@ export function liveTrialProcesses(recordedPids: number[], jobPrefix: string): n
   return [...new Set([...recordedPids, ...found])].filter(isRunning);
 }
 
-function isRunning(pid: number): boolean {
+/** The process lives: it exists and is not a zombie waiting for its parent (or init) to reap it. */
+export function isRunning(pid: number): boolean {
   try {
     // Field 3 of /proc/<pid>/stat is the state; the name before it may hold spaces, hence after ')'.
     return readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').at(-1)!.trim()[0] !== 'Z';
