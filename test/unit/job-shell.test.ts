@@ -16,21 +16,11 @@ import { buildJobCommand, jobToken, killGroupCommand, killLeftoverCommand, killW
 import { type EndRecord, jobFiles, parseEndRecord } from '../../src/rigs/end-record';
 import { parseGoMarker } from '../../src/rigs/node-permits';
 import type { SweepJob } from '../../src/shared/jobs';
-import type { SweepNode } from '../../src/shared/nodes';
+import { localNodeAt } from './local-node';
 
 const work = mkdtempSync(join(tmpdir(), 'rigsweep-job-shell-'));
 const state = mkdtempSync(join(tmpdir(), 'rigsweep-job-state-'));
-const node: SweepNode = {
-  name: 'rig',
-  hostname: 'rig',
-  scriptPath: work,
-  pythonEnv: '/bin/sh',
-  gpuCount: 16,
-  maxConcurrent: 16,
-  staggerSeconds: 0,
-  isLocal: true,
-  isRocm: false,
-};
+const node = localNodeAt(work, 'rig');
 /** GPUs no other test on this machine uses: the start permits' locks are in the node's shared folder. */
 const GPU = { plain: 13, shared: 14, waiting: 15 };
 const sh = (command: string) => execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8' });

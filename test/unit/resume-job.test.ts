@@ -20,6 +20,7 @@ import type { NodeShell, RemoteProcess } from '../../src/rigs/node-shell';
 import { NODE_STATE_DIR } from '../../src/rigs/node-permits';
 import type { AttemptResult } from '../../src/shared/results';
 import type { SweepNode } from '../../src/shared/nodes';
+import { localNodeAt } from './local-node';
 
 const work = mkdtempSync(join(tmpdir(), 'rigsweep-resume-'));
 const results = mkdtempSync(join(tmpdir(), 'rigsweep-resume-results-'));
@@ -38,23 +39,19 @@ writeFileSync(
 );
 /** A GPU no other test on this machine uses: the start permits' locks are in the node's shared folder. */
 const GPU = 12;
-const localNode: SweepNode = {
-  name: 'localhost',
-  hostname: 'localhost',
-  scriptPath: work,
-  pythonEnv: '/bin/sh',
-  gpuCount: 16,
-  maxConcurrent: 16,
-  staggerSeconds: 0,
-  isLocal: true,
-  isRocm: false,
-};
+const localNode = localNodeAt(work);
 /** A rig as rigsweep treats it (a lease and its watchdog), reached through this machine's shell. */
 const rigNode: SweepNode = { ...localNode, name: 'rig-here', hostname: 'rig-here', isLocal: false };
 const sweepId = `resume-${process.pid}`;
 
 let count = 0;
-function jobInput(options: { sleep: number; exitCode?: number; node?: SweepNode; leaseSeconds?: number; timeout?: number }): RunJobInput & { log: string } {
+function jobInput(options: {
+  sleep: number;
+  exitCode?: number;
+  node?: SweepNode;
+  leaseSeconds?: number;
+  timeout?: number;
+}): RunJobInput & { log: string; sleep: number } {
   const id = `job ${++count}/../x`;
   const output = `out-${count}.json`;
   const log = `runs-${count}.log`;
@@ -80,6 +77,7 @@ function jobInput(options: { sleep: number; exitCode?: number; node?: SweepNode;
     leaseSeconds: options.leaseSeconds,
     reportStart: true,
     log,
+    sleep: options.sleep,
   };
 }
 
@@ -191,6 +189,16 @@ async function holdGpu(): Promise<() => void> {
   return () => holder.kill('SIGKILL');
 }
 
+/** What a user checks of a job whose trial a retry took over: one run, a result as its own, its output home, the log saying so. */
+function expectTakenOver(input: ReturnType<typeof jobInput>, result: AttemptResult, logged: string[], resumed: 'adopted' | 'reattached'): void {
+  expect(result).toMatchObject({ success: true, resumed, exit_code: 0, signal: null, failure_mode: null });
+  expect(result.stderr_tail).toContain('trial says hello on stderr');
+  expect(result.runtime).toBeGreaterThanOrEqual(input.sleep);
+  expect(readFileSync(result.local_output!, 'utf8')).toBe('{"accuracy": 0.5}\n');
+  expect(runs(input)).toEqual({ starts: 1, ends: 1, kills: 0 });
+  expect(logged.some((line) => line.includes(`"resumed":"${resumed}"`))).toBe(true);
+}
+
 describe('a retry after its worker was lost', () => {
   it('while the job waited for its start permit: kills the waiting copy and runs the job once', async () => {
     const input = jobInput({ sleep: 0.2 });
@@ -212,28 +220,16 @@ describe('a retry after its worker was lost', () => {
 
   it('while its trial ran: re-attaches to it and waits for its end — one run, not killed', async () => {
     const input = jobInput({ sleep: 2 });
-    const lost = await loseWorker(input, 'running');
     const logged: string[] = [];
-    const result = await retry(input, lost, logged);
-    expect(result).toMatchObject({ success: true, resumed: 'reattached', exit_code: 0 });
-    expect(result.stderr_tail).toContain('trial says hello on stderr');
-    expect(result.runtime).toBeGreaterThanOrEqual(2);
-    expect(readFileSync(result.local_output!, 'utf8')).toBe('{"accuracy": 0.5}\n');
-    expect(runs(input)).toEqual({ starts: 1, ends: 1, kills: 0 });
-    expect(logged.some((line) => line.includes('"resumed":"reattached"'))).toBe(true);
+    const result = await retry(input, await loseWorker(input, 'running'), logged);
+    expectTakenOver(input, result, logged, 'reattached');
   });
 
   it('after its trial ended, before the end was reported: adopts the end record — one run, judged and copied home', async () => {
     const input = jobInput({ sleep: 0.3 });
-    const lost = await loseWorker(input, 'ended, not yet reported');
     const logged: string[] = [];
-    const result = await retry(input, lost, logged);
-    expect(result).toMatchObject({ success: true, resumed: 'adopted', exit_code: 0, signal: null, failure_mode: null });
-    expect(result.stderr_tail).toContain('trial says hello on stderr');
-    expect(result.runtime).toBeGreaterThanOrEqual(0.3);
-    expect(readFileSync(result.local_output!, 'utf8')).toBe('{"accuracy": 0.5}\n');
-    expect(runs(input)).toEqual({ starts: 1, ends: 1, kills: 0 });
-    expect(logged.some((line) => line.includes('"resumed":"adopted"'))).toBe(true);
+    const result = await retry(input, await loseWorker(input, 'ended, not yet reported'), logged);
+    expectTakenOver(input, result, logged, 'adopted');
   });
 
   it('adopts a failed end as the failure it was, exactly as if it had seen it', async () => {
