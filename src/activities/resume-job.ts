@@ -3,16 +3,15 @@
  * a whole GPU trial a second time: it adopts the end record of a trial that has ended, or
  * re-attaches to a trial that still runs under its lease. Only when there is neither — the job
  * never started, still waited for its start permit, or its lease ran out and its rig fenced it —
- * does the job run again (what is left of it is killed first, as before).
+ * does the job run again, once what is left of the lost copy has been killed.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type { RunJobResult } from '../shared/results';
 import { killGroupCommand, killWaitingJobsCommand, shellWord } from '../rigs/command';
-import { type EndRecord, type JobFiles, parseOutputState, sameOutput } from '../rigs/end-record';
+import { type EndRecord, type JobFiles, outputStateCommand, parseOutputState, sameOutput } from '../rigs/end-record';
 import { type LostAttempt, lostAttemptCommand, parseLostAttempt, stillRunningCommand } from '../rigs/lost-attempt';
 import type { NodeShell } from '../rigs/node-shell';
-import { outputStateCommand } from '../rigs/end-record';
 import { failed } from './job-outcome';
 import { finishAttempt, judgeEnd, readJobEnd, recordedExit } from './job-end';
 import { cancelRequested, confirmStart, type JobHeartbeat, keepAlive, killAndThrowCancelled, lostAttemptOn, timeoutAfter } from './job-watch';

@@ -1,7 +1,8 @@
 /**
  * The activity that runs one job on one GPU of one node and says how it went. A trial that ran and
  * failed is data in the result, never an exception; only a node we could not reach throws, so
- * Temporal's retry policy is the one layer that retries infrastructure.
+ * Temporal's retry policy is the one layer that retries infrastructure. A retry after a lost
+ * worker first takes over what the lost attempt left on the node (resume-job.ts).
  */
 import { dirname } from 'node:path';
 import { Context } from '@temporalio/activity';
