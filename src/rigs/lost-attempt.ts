@@ -62,7 +62,7 @@ export function parseLostAttempt(stdout: string, pgid: number): LostAttempt {
   const rest = now ? stdout.slice(now[0].length) : '';
   const nodeNowNs = BigInt(now?.[1] ?? 0);
   const running = /^RUNNING (\d+|-)\n/.exec(rest);
-  if (now && running) return { state: 'running', nodeNowNs, startedNs: running[1] === '-' ? null : BigInt(running[1]) };
+  if (running) return { state: 'running', nodeNowNs, startedNs: running[1] === '-' ? null : BigInt(running[1]) };
   for (const why of ['FENCED', 'WAITING'] as const) {
     if (rest.startsWith(`${why}\n`)) return { state: 'gone', why: why === 'FENCED' ? 'fenced' : 'waiting', killed: rest.includes('\nLEFTOVER\n') };
   }
