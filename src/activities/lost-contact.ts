@@ -2,8 +2,9 @@
  * A rig that stops answering during a job's attempt — frozen, or its link down. Nothing can kill
  * the job there from outside, but the rig fences it itself once its lease is not renewed (see
  * rigs/command.ts). So the attempt waits, heartbeating: if the rig answers again in time, the
- * attempt fails as before and Temporal retries it there (the retry first kills what is left of
- * this copy); if it stays away until the lease has surely run out on the rig, the attempt ends
+ * attempt fails as before and Temporal retries it there (the retry takes this copy over if its
+ * lease still holds or it has ended, and otherwise kills what is left of it); if it stays away
+ * until the lease has surely run out on the rig, the attempt ends
  * as an SSH_ERROR result, and the sweep runs the job elsewhere — never two copies at once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
