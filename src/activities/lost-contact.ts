@@ -4,8 +4,8 @@
  * rigs/command.ts). So the attempt waits, heartbeating: if the rig answers again in time, the
  * attempt fails as before and Temporal retries it there (the retry takes this copy over if its
  * lease still holds or it has ended, and otherwise kills what is left of it); if it stays away
- * until the lease has surely run out on the rig, the attempt ends
- * as an SSH_ERROR result, and the sweep runs the job elsewhere — never two copies at once.
+ * until the lease has surely run out on the rig, the attempt ends as an SSH_ERROR result, and
+ * the sweep runs the job elsewhere — never two copies at once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
