@@ -94,7 +94,7 @@ describe('a worker killed -9 mid-batch', () => {
         },
         30_000,
       );
-      process.kill(first.pid, 'SIGSTOP');
+      first.freeze();
       await waitUntil(
         'the medium trials ended while their worker was frozen',
         () => runs().filter((r) => medium.includes(r.jobId) && r.endRecord).length === 2,
@@ -102,7 +102,7 @@ describe('a worker killed -9 mid-batch', () => {
       );
       waitingAtCrash = picture().waiting;
     } finally {
-      process.kill(first.pid, 'SIGKILL');
+      await first.kill();
       crashedAt = Date.now() / 1000;
     }
 
