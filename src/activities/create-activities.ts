@@ -19,9 +19,16 @@ import type { ProbeAsk } from '../rigs/node-probe';
 import { resetNodeActivity, type ResetNodeResult } from './reset-node';
 import { runJobActivity, type RunJobDeps, type RunJobInput } from './run-job';
 import { copyOutputHome } from './job-outcome';
+import { removeRecordedJobs, removeSweepRecords } from './record-clean-up';
 import { writeResultsActivity, type WriteResultsInput } from './write-results';
 import { appendJobResults, appendTimeline, startRunRecords } from '../results/run-files';
 import type { TimelineEntry } from '../shared/timeline';
+
+/** Whose end records a recording removes: the sweep's, on the nodes that ran the recorded jobs. */
+export interface RecordsCleanUp {
+  sweepId: string;
+  nodes: SweepNode[];
+}
 
 export interface ActivityDeps extends RunJobDeps {
   /** Tells a sweep why its file work on this host fails (`resultsHostTroubleSignal`). */
@@ -114,16 +121,20 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Appends a finished batch's records to results.jsonl, and what happened around it to timeline.jsonl. */
-    async recordJobResults(input: { resultsDir: string; results: JobResult[]; timeline?: TimelineEntry[] }): Promise<void> {
+    async recordJobResults(input: { resultsDir: string; results: JobResult[]; timeline?: TimelineEntry[]; cleanUp?: RecordsCleanUp }): Promise<void> {
       await fileWork(async () => {
         await appendJobResults(input.resultsDir, input.results);
         await appendTimeline(input.resultsDir, input.timeline ?? []);
       });
+      // On record now: their end records on the nodes have served.
+      if (input.cleanUp) await removeRecordedJobs((node) => deps.shellFor(node), input.cleanUp.sweepId, input.cleanUp.nodes, input.results);
     },
 
     /** Writes the Results JSON and returns it. */
     async writeResults(input: WriteResultsInput): Promise<ResultsJson> {
-      return fileWork(() => writeResultsActivity(input));
+      const results = await fileWork(() => writeResultsActivity(input));
+      if (input.plan.sweepId) await removeSweepRecords((node) => deps.shellFor(node), input.plan.sweepId, input.plan.nodes);
+      return results;
     },
   };
 }

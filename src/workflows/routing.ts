@@ -10,7 +10,7 @@ import type { SweepPlan } from '../shared/sweep-plan';
 import type { SweepNode } from '../shared/nodes';
 
 /** Activity options that send the work to `taskQueue`; none keeps the workflow's own queue. */
-type QueueOption = { taskQueue?: string };
+type QueueOption = { taskQueue?: string; allowEagerDispatch?: boolean };
 
 /** Planning: on the named results host, else on whichever full worker asks first. */
 export function planningQueue(input: SweepInput): QueueOption {
@@ -23,7 +23,11 @@ export function filesQueue(plan: Pick<SweepPlan, 'resultsHost'>): QueueOption {
   return plan.resultsHost ? { taskQueue: resultsHostQueue(workflowInfo().taskQueue, plan.resultsHost) } : {};
 }
 
-/** Work on `node`: a localhost node is the results host's; a rig, any worker's. */
+/**
+ * Work on `node`: a localhost node is the results host's; a rig, any worker's. Not eagerly: the
+ * worker that completes the workflow task would otherwise take the rig work itself whenever it
+ * has a free slot, and other workers would get none while it lives.
+ */
 export function nodeQueue(plan: Pick<SweepPlan, 'resultsHost'>, node: Pick<SweepNode, 'isLocal'>): QueueOption {
-  return node.isLocal ? filesQueue(plan) : {};
+  return node.isLocal ? filesQueue(plan) : { allowEagerDispatch: false };
 }

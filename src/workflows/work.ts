@@ -54,8 +54,10 @@ export class Hands {
         return this.bookkeep(loading, (jobs) => ({ type: 'jobsLoaded', work: decision.work, jobs }));
       }
       case 'record': {
+        const ran = new Set(decision.results.map((result) => result.node));
+        const cleanUp = { sweepId: this.sweepId, nodes: plan!.nodes.filter((node) => ran.has(node.name)) };
         const recording = bookkeeping.recordJobResults.executeWithOptions({ summary: decision.summary, ...filesQueue(plan!) }, [
-          { resultsDir: plan!.resultsDir, results: decision.results, timeline: decision.timeline },
+          { resultsDir: plan!.resultsDir, results: decision.results, timeline: decision.timeline, cleanUp },
         ]);
         return this.bookkeep(recording, () => ({ type: 'recorded', work: decision.work }));
       }

@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { encodePathPart } from '../../src/rigs/end-record';
 import type { JobResult } from '../../src/shared/results';
 import { CLI, runCli, sweepResult, temporalCli, type CliEnv, type WorkerProcess } from '../harness/cli';
 import { startHosts, type TestHost, type TestHosts } from '../harness/hosts';
@@ -40,8 +41,12 @@ beforeAll(async () => {
   config = writeUserConfig(cluster.work, 'config.json', { nodes: cluster.configNodes, job_batching: { enabled: false } });
 });
 
+// Each test starts its own workers: a full worker named hostA left polling would refuse the next.
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.kill().catch(() => undefined);
+});
+
 afterAll(async () => {
-  for (const worker of workers) await worker.kill().catch(() => undefined);
   await hosts?.stop();
   await cluster?.rigs.stop();
 });
@@ -105,6 +110,9 @@ function checkEverythingOnTheResultsHost(id: string, jobs: { job_id: string }[],
     const onNode = join(cluster.nodes.find((node) => node.name === record.node)!.workDir, record.output_file!);
     expect(readFileSync(hostA.onDisk(record.local_output!), 'utf8'), record.job_id).toBe(readFileSync(onNode, 'utf8'));
   }
+  // The nodes' end records went once their jobs were on record: none of the sweep's is left.
+  const nodeStateDirs = [hostA.nodeStateDir, ...cluster.rigs.rigs.map((rig) => join(cluster.work, 'rigs', rig.name, 'node-state'))];
+  for (const dir of nodeStateDirs) expect(existsSync(join(dir, 'jobs', encodePathPart(id))), `${dir}: ${id}'s end records`).toBe(false);
   const starts = new Map<string, number>();
   for (const run of runsOf(prefix)) starts.set(run.jobId, (starts.get(run.jobId) ?? 0) + 1);
   for (const record of records) expect(starts.get(record.job_id), `${record.job_id}'s trial starts`).toBe(record.attempts.length);
@@ -155,7 +163,8 @@ describe('workers on several hosts', () => {
   });
 
   it('a trials-only worker frozen, then killed: its trial that ended meanwhile is adopted, the one still running re-attached, none runs twice', async () => {
-    const jobs = jobsOf('tk', 8, '0.2', true);
+    // Which worker takes a rig trial is the server's choice: enough jobs that hostB gets two.
+    const jobs = jobsOf('tk', 40, '0.2', true);
     await startWorker(hostA);
     const trialsOnly = await startWorker(hostB, ['--trials-only']);
     await startSweep('trials-host-lost', jobs);
@@ -168,21 +177,40 @@ describe('workers on several hosts', () => {
         return running(hostB.address).length >= 2;
       },
       60_000,
-    );
+    ).catch(async (error: unknown) => {
+      const seen = runsOf('tk').map((run) => `${run.jobId} ${run.node} by ${run.startRecord.client} ${run.endRecord ? 'ended' : 'running'}`);
+      const described = await temporalCli(['workflow', 'describe', '--workflow-id', 'trials-host-lost'], env);
+      throw new Error(`${String(error)}; trials: ${seen.join('; ')}\n${described.stdout}`);
+    });
     const [adopted, reattached] = running(hostB.address).map((run) => run.jobId);
     trialsOnly.freeze();
     release(adopted);
     await waitUntil(`${adopted} ended on the rig`, () => runsOf('tk').some((run) => run.jobId === adopted && run.endRecord), 20_000);
     await new Promise((resolve) => setTimeout(resolve, 1000)); // its end record follows the trial's own last line
     await trialsOnly.kill();
-    // The rest runs on hostA, which re-attaches to the held trial; it is let go once hostA's attempt has taken it on.
-    await waitUntil('the sweep down to its held trial', async () => {
+    // The rest runs on hostA, which takes the held trial's attempt on (a retry, heartbeating);
+    // the trial is let go only then, so the take-over cannot be a fresh run.
+    const takenOver = async () => {
+      const connection = await Connection.connect({ address: env.temporalAddress });
+      try {
+        const { raw } = await new Client({ connection }).workflow.getHandle('trials-host-lost').describe();
+        return (raw.pendingActivities ?? []).some(
+          (activity) =>
+            activity.activityType?.name === 'runJob' &&
+            (activity.attempt ?? 0) >= 2 &&
+            activity.lastWorkerIdentity?.endsWith('@hostA') &&
+            activity.lastHeartbeatTime,
+        );
+      } finally {
+        await connection.close();
+      }
+    };
+    await waitUntil('hostA taking the held trial on', async () => {
       for (const job of jobs) if (job.job_id !== reattached) release(job.job_id);
-      const status = (await runCli(['status', 'trials-host-lost'], env)).stdout;
-      return status.includes(`${jobs.length - 1}/${jobs.length} done`);
+      return takenOver();
     });
     release(reattached);
-    expect(await sweepResult(env, 'trials-host-lost')).toMatchObject({ status: 'complete', total_jobs: 8, successful: 8 });
+    expect(await sweepResult(env, 'trials-host-lost')).toMatchObject({ status: 'complete', total_jobs: 40, successful: 40 });
     const records = checkEverythingOnTheResultsHost('trials-host-lost', jobs, 'tk');
     expect(records.find((record) => record.job_id === adopted)).toMatchObject({ resumed: 'adopted', attempt: 1 });
     expect(records.find((record) => record.job_id === reattached)).toMatchObject({ resumed: 'reattached', attempt: 1 });
