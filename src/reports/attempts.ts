@@ -27,6 +27,8 @@ export interface ReportAttempt {
   outcome: AttemptOutcome;
   /** `seq` of the same job's next attempt: the retry this one led to. */
   nextSeq: number | null;
+  /** The attempt's trial was taken on after its worker was lost: its end record adopted, or re-attached to. */
+  resumed: 'adopted' | 'reattached' | null;
 }
 
 /** Attempts of one job by attempt number, the final record included even when `attempts` lacks it. */
@@ -64,6 +66,7 @@ export function listAttempts(jobs: JobResult[]): ReportAttempt[] {
         success,
         outcome: outcomeOf(success, summary.failure_mode, job.success),
         nextSeq: null,
+        resumed: summary.resumed ?? null,
       };
     }),
   );

@@ -18,6 +18,7 @@ export const JOBLOG_COLUMNS = [
   'Signal',
   'FailureMode',
   'Success',
+  'Resumed',
 ] as const;
 
 /** Shown for a value the attempt does not have (no exit code, no signal, no failure). */
@@ -51,6 +52,7 @@ function joblogRow(attempt: ReportAttempt): (string | number | null)[] {
     attempt.signal,
     attempt.failureMode,
     attempt.success ? 1 : 0,
+    attempt.resumed,
   ];
 }
 

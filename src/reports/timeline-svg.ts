@@ -125,6 +125,13 @@ function tooltip(frame: Frame, attempt: ReportAttempt): string {
     `${attempt.node} GPU ${attempt.gpu}, batch ${attempt.batch}`,
     `started at ${since(frame, attempt.startMs)}, ran ${formatDuration(attempt.runtimeSeconds)}`,
     verdict,
+    ...(attempt.resumed
+      ? [
+          attempt.resumed === 'adopted'
+            ? 'its worker was lost after the trial ended: end record adopted'
+            : 'its worker was lost while the trial ran: re-attached',
+        ]
+      : []),
   ].join('\n');
 }
 

@@ -37,9 +37,26 @@ describe('joblog.tsv', () => {
 
   it('reports node, GPU, batch, exit value, signal, failure mode and success of each attempt', () => {
     const byKey = Object.fromEntries(rows.slice(1).map((row) => [`${row[1]}#${row[5]}`, row]));
-    expect(byKey['flaky#1'].slice(2)).toEqual(['192.168.3.120', '0', '1', '1', expect.any(String), '0.500', '3', '-', 'EXIT_CODE', '0']);
-    expect(byKey['flaky#2'].slice(2)).toEqual(['192.168.3.120', '1', '1', '2', expect.any(String), '4.000', '0', '-', '-', '1']);
-    expect(byKey['oom#1'].slice(8)).toEqual(['-', 'SIGKILL', 'KILLED', '0']);
+    expect(byKey['flaky#1'].slice(2)).toEqual(['192.168.3.120', '0', '1', '1', expect.any(String), '0.500', '3', '-', 'EXIT_CODE', '0', '-']);
+    expect(byKey['flaky#2'].slice(2)).toEqual(['192.168.3.120', '1', '1', '2', expect.any(String), '4.000', '0', '-', '-', '1', '-']);
+    expect(byKey['oom#1'].slice(8)).toEqual(['-', 'SIGKILL', 'KILLED', '0', '-']);
+  });
+
+  it('says which attempts another worker took on after theirs was lost: adopted or re-attached', () => {
+    const taken = [
+      jobRecord('ended-unreported', 1, [{ ...attempt(1, 'rig', 0, 0, 2), resumed: 'adopted' }]),
+      jobRecord('still-running', 1, [{ ...attempt(1, 'rig', 1, 1, 9), resumed: 'reattached' }]),
+    ];
+    const resumed = rowsOf(formatJoblog(listAttempts([...taken, ...jobs])))
+      .slice(1)
+      .map((row) => [row[1], row.at(-1)]);
+    expect(resumed).toEqual(
+      expect.arrayContaining([
+        ['ended-unreported', 'adopted'],
+        ['still-running', 'reattached'],
+        ['late', '-'],
+      ]),
+    );
   });
 
   it('keeps every row on one line and every field in its column, whatever a job id contains', () => {
