@@ -7,6 +7,17 @@ import type { SweepActivities } from '../activities/create-activities';
 import { NON_RETRYABLE_ERROR_TYPES } from '../shared/names';
 
 /**
+ * Work on the results host is retried without limit, at most 10 s apart: it is cheap, and a
+ * host whose worker is back or whose disk has room again should not wait long to be used.
+ */
+const RESULTS_HOST_RETRY = {
+  initialInterval: '2 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '10 seconds',
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+
+/**
  * Planning, job loading and result files, on the results host: short. Retried without limit (bad
  * input aside): a results host that is away, or out of disk, holds the sweep until it is back —
  * and the sweep says so (results-host-watch.ts) — rather than failing it.
@@ -15,7 +26,7 @@ export const bookkeeping = proxyActivities<SweepActivities>({
   startToCloseTimeout: '2 minutes',
   // They heartbeat: work lost with the results host's worker is retried within 10 s.
   heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: RESULTS_HOST_RETRY,
 });
 
 /** A standby's withdrawal: one quick command; a failure is an unreachable node, so one retry is enough. */
@@ -53,5 +64,5 @@ export const trialRuns = proxyActivities<SweepActivities>({
 export const outputCopies = proxyActivities<SweepActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: RESULTS_HOST_RETRY,
 });

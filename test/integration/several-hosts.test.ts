@@ -16,6 +16,7 @@ import { encodePathPart } from '../../src/rigs/end-record';
 import type { JobResult } from '../../src/shared/results';
 import { CLI, runCli, sweepResult, temporalCli, type CliEnv, type WorkerProcess } from '../harness/cli';
 import { startHosts, type TestHost, type TestHosts } from '../harness/hosts';
+import { runProcess } from '../harness/run-process';
 import { collectRuns, runFolder, startTestCluster, type TestCluster, type TrialRun, waitUntil, writeJobs, writeUserConfig } from '../harness/sweep-fixture';
 
 let cluster: TestCluster;
@@ -132,12 +133,12 @@ describe('workers on several hosts', () => {
   });
 
   it('the results host killed: trials on the other worker go on, the sweep says it waits for it, and goes on once it is back', async () => {
-    const jobs = jobsOf('rh', 12, '2');
+    const jobs = jobsOf('rh', 10, '1.5');
     const resultsHost = await startWorker(hostA);
     const trialsOnly = await startWorker(hostB, ['--trials-only']);
     await startSweep('results-host-lost', jobs);
 
-    await waitUntil('three trials ended', () => runsOf('rh').filter((run) => run.endRecord).length >= 3, 60_000);
+    await waitUntil('two trials ended', () => runsOf('rh').filter((run) => run.endRecord).length >= 2, 60_000);
     await resultsHost.kill();
     const killedAt = Date.now() / 1000;
     let said = '';
@@ -152,7 +153,7 @@ describe('workers on several hosts', () => {
     // Meanwhile the rig's trials went on, started by hostB.
     expect(runsOf('rh').some((run) => run.startRecord.t > killedAt && run.startRecord.client === hostB.address)).toBe(true);
     await startWorker(hostA);
-    expect(await sweepResult(env, 'results-host-lost')).toMatchObject({ status: 'complete', total_jobs: 12, successful: 12 });
+    expect(await sweepResult(env, 'results-host-lost')).toMatchObject({ status: 'complete', total_jobs: 10, successful: 10 });
     checkEverythingOnTheResultsHost('results-host-lost', jobs, 'rh');
     const ran = await whoRanWhat('results-host-lost');
     const byTrialsOnly = ran.filter((activity) => activity.identity === `${trialsOnly.pid}@hostB`);
@@ -214,6 +215,56 @@ describe('workers on several hosts', () => {
     const records = checkEverythingOnTheResultsHost('trials-host-lost', jobs, 'tk');
     expect(records.find((record) => record.job_id === adopted)).toMatchObject({ resumed: 'adopted', attempt: 1 });
     expect(records.find((record) => record.job_id === reattached)).toMatchObject({ resumed: 'reattached', attempt: 1 });
+  });
+
+  it("the results host's disk full: the sweep waits and says why, then goes on once there is room, nothing lost", async () => {
+    // A 1 MB disk of hostA's own (a tmpfs in its mount namespace), filled up while the trials run.
+    const small = join(hostA.resultsDir, 'small');
+    const mounted = await runProcess('nsenter', [
+      '-t',
+      String(hostA.holderPid),
+      '-m',
+      '--',
+      'sh',
+      '-c',
+      `mkdir -p ${small} && mount -t tmpfs -o size=1m tmpfs ${small}`,
+    ]);
+    expect(mounted.exitCode, mounted.stderr).toBe(0);
+    await startWorker(hostA);
+    const jobs = jobsOf('df', 4, '1');
+    const input = { jobsFile: writeJobs(cluster.work, 'disk-full.json', jobs), configFile: config, outputDir: join(small, 'out'), preservePaths: true };
+    const started = await temporalCli(
+      ['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', 'disk-full', '--input', JSON.stringify(input)],
+      env,
+    );
+    expect(started.exitCode, started.stderr).toBe(0);
+    await waitUntil('the first trial running', () => runsOf('df').length > 0, 30_000);
+    await hostA.run('sh', ['-c', `dd if=/dev/zero of=${small}/filler bs=64k 2>/dev/null; true`]);
+    let said = '';
+    await waitUntil(
+      'status says the disk is full',
+      async () => {
+        said = (await runCli(['status', 'disk-full'], env)).stdout;
+        return said.includes('waiting for the results host hostA: its disk is full (ENOSPC)');
+      },
+      60_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}; status said:\n${said}`);
+    });
+    await hostA.run('rm', ['-f', `${small}/filler`]);
+    expect(await sweepResult(env, 'disk-full')).toMatchObject({ status: 'complete', total_jobs: 4, successful: 4 });
+    // Read back on hostA: one final record per job, each with its output copied, byte for byte.
+    const listed = await hostA.run('sh', ['-c', `cat ${small}/out/*/results.jsonl`]);
+    const records = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as JobResult);
+    expect(records.map((record) => record.job_id).sort()).toEqual(jobs.map((job) => job.job_id).sort());
+    for (const record of records) {
+      const copy = await hostA.run('cat', [record.local_output!]);
+      const onNode = join(cluster.nodes.find((node) => node.name === record.node)!.workDir, record.output_file!);
+      expect(copy.stdout, record.job_id).toBe(readFileSync(onNode, 'utf8'));
+    }
   });
 });
 
