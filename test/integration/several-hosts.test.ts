@@ -138,6 +138,8 @@ describe('workers on several hosts', () => {
     const trialsOnly = await startWorker(hostB, ['--trials-only']);
     await startSweep('results-host-lost', jobs);
 
+    // A follower from this machine, for the whole sweep: it ends with the sweep.
+    const watching = runCli(['watch', 'results-host-lost', '--plain'], env);
     await waitUntil('two trials ended', () => runsOf('rh').filter((run) => run.endRecord).length >= 2, 60_000);
     await resultsHost.kill();
     const killedAt = Date.now() / 1000;
@@ -150,11 +152,17 @@ describe('workers on several hosts', () => {
       },
       60_000,
     );
+    // Temporal Web shows the workflow's current details: the same words.
+    const details = await currentDetails('results-host-lost');
+    expect(details).toContain('waiting for the results host hostA: no answer');
     // Meanwhile the rig's trials went on, started by hostB.
     expect(runsOf('rh').some((run) => run.startRecord.t > killedAt && run.startRecord.client === hostB.address)).toBe(true);
     await startWorker(hostA);
     expect(await sweepResult(env, 'results-host-lost')).toMatchObject({ status: 'complete', total_jobs: 10, successful: 10 });
     checkEverythingOnTheResultsHost('results-host-lost', jobs, 'rh');
+    const watched = await watching;
+    expect(watched.stdout).toContain('[WAIT] waiting for the results host hostA: no answer');
+    expect(watched.stdout).toContain('[WAIT] over: the results host hostA answers again');
     const ran = await whoRanWhat('results-host-lost');
     const byTrialsOnly = ran.filter((activity) => activity.identity === `${trialsOnly.pid}@hostB`);
     expect(byTrialsOnly.length).toBeGreaterThan(0);
@@ -195,13 +203,13 @@ describe('workers on several hosts', () => {
       const connection = await Connection.connect({ address: env.temporalAddress });
       try {
         const { raw } = await new Client({ connection }).workflow.getHandle('trials-host-lost').describe();
-        return (raw.pendingActivities ?? []).some(
-          (activity) =>
-            activity.activityType?.name === 'runJob' &&
-            (activity.attempt ?? 0) >= 2 &&
-            activity.lastWorkerIdentity?.endsWith('@hostA') &&
-            activity.lastHeartbeatTime,
-        );
+        // The held trial's own attempt: its heartbeat names the trial's process group.
+        const pgid = runsOf('tk').find((run) => run.jobId === reattached)!.startRecord.pgid;
+        return (raw.pendingActivities ?? []).some((activity) => {
+          const beat = activity.heartbeatDetails?.payloads?.[0]?.data;
+          const named = beat ? (JSON.parse(Buffer.from(beat).toString('utf8')) as { pgid?: number }).pgid : undefined;
+          return activity.activityType?.name === 'runJob' && (activity.attempt ?? 0) >= 2 && activity.lastWorkerIdentity?.endsWith('@hostA') && named === pgid;
+        });
       } finally {
         await connection.close();
       }
@@ -267,6 +275,17 @@ describe('workers on several hosts', () => {
     }
   });
 });
+
+/** What Temporal Web shows as the sweep's current details (its `__temporal_workflow_metadata` query). */
+async function currentDetails(workflowId: string): Promise<string> {
+  const connection = await Connection.connect({ address: env.temporalAddress });
+  try {
+    const metadata = await new Client({ connection }).workflow.getHandle(workflowId).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    return metadata.currentDetails ?? '';
+  } finally {
+    await connection.close();
+  }
+}
 
 /** Each activity the sweep's history shows as started: its type, where (a rig or localhost, when it names a node), and the worker that ran it last. */
 async function whoRanWhat(workflowId: string): Promise<{ what: string; identity: string }[]> {
