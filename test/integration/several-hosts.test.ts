@@ -62,8 +62,8 @@ async function startWorker(host: TestHost, args: string[] = []): Promise<WorkerP
 const outputDir = () => join(hostA.resultsDir, 'out');
 
 /** Starts `jobs` as a user's script would, with the `temporal` CLI; the input names no results host. */
-async function startSweep(id: string, jobs: { job_id: string }[]): Promise<void> {
-  const input = { jobsFile: writeJobs(cluster.work, `${id}.json`, jobs), configFile: config, outputDir: outputDir(), preservePaths: true };
+async function startSweep(id: string, jobs: { job_id: string }[], into = outputDir()): Promise<void> {
+  const input = { jobsFile: writeJobs(cluster.work, `${id}.json`, jobs), configFile: config, outputDir: into, preservePaths: true };
   const started = await temporalCli(
     ['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', id, '--input', JSON.stringify(input)],
     env,
@@ -240,12 +240,7 @@ describe('workers on several hosts', () => {
     expect(mounted.exitCode, mounted.stderr).toBe(0);
     await startWorker(hostA);
     const jobs = jobsOf('df', 4, '1');
-    const input = { jobsFile: writeJobs(cluster.work, 'disk-full.json', jobs), configFile: config, outputDir: join(small, 'out'), preservePaths: true };
-    const started = await temporalCli(
-      ['workflow', 'start', '--type', 'trialSweep', '--task-queue', env.taskQueue, '--workflow-id', 'disk-full', '--input', JSON.stringify(input)],
-      env,
-    );
-    expect(started.exitCode, started.stderr).toBe(0);
+    await startSweep('disk-full', jobs, join(small, 'out'));
     await waitUntil('the first trial running', () => runsOf('df').length > 0, 30_000);
     await hostA.run('sh', ['-c', `dd if=/dev/zero of=${small}/filler bs=64k 2>/dev/null; true`]);
     let said = '';
